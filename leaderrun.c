@@ -1,0 +1,1402 @@
+/*
+ * leaderrun - run a command on one elected instance only.
+ *
+ * Several leaderrun processes, on one host or on hosts sharing a lease
+ * store, compete for a named lease.  The winner forks and execs COMMAND and
+ * renews the lease while it runs; if renewal fails or the lease is lost, the
+ * command's process group gets the stop signal, then SIGKILL, before any
+ * other instance can take over.  When the command exits the lease is
+ * released and a waiting instance takes over at once.
+ *
+ * One thread runs the event loop: signals arrive through a self-pipe, every
+ * deadline sits on the monotonic clock, and lease I/O, which can hang, runs
+ * on a worker thread that reports back through a pipe.  The loop never waits
+ * on lease I/O, so a stalled store cannot delay stopping the command.
+ *
+ * Exit status: the command's own, or 128+N if signal N killed it; or
+ *	75	not elected (-n, -w), unless -E says otherwise
+ *	124	leadership lost: the command was stopped
+ *	125	leaderrun itself failed
+ *	126	the command could not be executed
+ *	127	the command was not found
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lease.h"
+
+#define VERSION	"0.1.0"
+
+enum {
+	EXIT_NOT_ELECTED = 75,	/* -n or -w: another instance leads */
+	EXIT_LOST = 124,	/* leadership lost, command stopped */
+	EXIT_FAIL = 125,	/* leaderrun itself failed */
+	EXIT_CANNOT_INVOKE = 126,
+	EXIT_ENOENT = 127
+};
+
+#define NS_PER_MS	1000000LL
+#define NS_PER_S	1000000000LL
+#define NEVER		INT64_MAX
+/* How often to look for a command's stragglers that are not our children. */
+#define STRAGGLER_POLL_NS (10 * NS_PER_MS)
+
+static const char *progname = "leaderrun";
+
+static void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+struct opts {
+	const char	*name;
+	const char	*dir;
+	const char	*node_id;
+	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
+	int		 sig;
+	int		 nonblock;
+	int		 conflict_code;
+	int		 verbose;
+	int		 status;
+	char	       **argv;
+};
+
+static const char usage_line[] =
+    "usage: leaderrun [-nv] [-d dir] [-E code] [-i id] [-k dur] [-l name] "
+    "[-r dur]\n"
+    "                 [-s sig] [-t dur] [-w dur] [--renew-deadline dur] "
+    "[--] command [arg ...]\n"
+    "       leaderrun --status [-d dir] [-l name]\n";
+
+static void
+usage(void)
+{
+	fputs(usage_line, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	exit(EXIT_FAIL);
+}
+
+static void
+help(void)
+{
+	fputs(usage_line, stdout);
+	fputs("\n"
+"Run COMMAND only on the instance that holds the lease NAME; renew the lease\n"
+"while it runs, and stop it if the lease cannot be renewed.\n"
+"\n"
+"Options:\n"
+"  -l, --lock-name NAME       lease name (default: leader-election-demo)\n"
+"  -d, --lock-dir DIR         directory of the lease files (default: /tmp)\n"
+"  -i, --node-id ID           this contender's identity (default: HOST:PID)\n"
+"  -t, --lease-duration DUR   how long a lease lasts unrenewed (default: 10s)\n"
+"  -r, --retry-period DUR     renew / re-check period (default: lease/5)\n"
+"      --renew-deadline DUR   step down if not renewed within DUR\n"
+"                             (default: lease/2)\n"
+"  -k, --kill-after DUR       SIGKILL this long after the stop signal\n"
+"                             (default: lease*3/10)\n"
+"  -s, --signal SIG           stop signal on lost leadership (default: TERM)\n"
+"  -n, --nonblock             fail at once if another instance leads\n"
+"  -w, --timeout DUR          give up waiting for leadership after DUR\n"
+"  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
+"  -v, --verbose              report leadership changes on stderr\n"
+"      --status               show who holds the lease, then exit\n"
+"  -h, --help                 show this help, then exit\n"
+"  -V, --version              show the version, then exit\n"
+"\n"
+"DUR is a number with a unit (ns, us, ms, s, m, h), several may follow each\n"
+"other (1m30s); a bare number is seconds.  Required: lease-duration >\n"
+"renew-deadline > retry-period, and renew-deadline + kill-after <\n"
+"lease-duration.\n"
+"\n"
+"The command gets LEADERRUN_NAME, LEADERRUN_NODE_ID and LEADERRUN_TERM.\n"
+"\n"
+"Exit status:\n"
+"  the command's status, or 128+N if it was killed by signal N\n"
+"   75  not elected with -n or -w (see -E)\n"
+"  124  leadership lost; the command was stopped\n"
+"  125  leaderrun itself failed\n"
+"  126  the command could not be executed\n"
+"  127  the command was not found\n"
+"  --status: 0 if the lease is held, 1 if it is free\n"
+"\n"
+"Full documentation: man leaderrun\n", stdout);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		exit(EXIT_FAIL);
+	exit(0);
+}
+
+/*
+ * parse_duration: read S, Go style ("1m30s", "500ms", "1.5s"; a bare
+ * number is seconds), into *NS.  Returns NULL, or why S is refused.
+ */
+static const char *
+parse_duration(const char *s, int64_t *ns)
+{
+	static const struct { const char *u; int64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 },
+		{ "ms", NS_PER_MS }, { "s", NS_PER_S }, { "m", 60 * NS_PER_S },
+		{ "h", 3600 * NS_PER_S },
+	};
+	int64_t total = 0;
+	int bare = 1;
+
+	if (*s == '-')
+		return "must be positive";
+	if (*s == '\0')
+		return "empty";
+	while (*s) {
+		int64_t ip = 0, fp = 0, fscale = 1, unit = 0;
+		size_t ulen = 0, i;
+		int digits = 0;
+
+		for (; isdigit((unsigned char)*s); s++, digits++) {
+			if (ip > (INT64_MAX - 9) / 10)
+				return "too large";
+			ip = ip * 10 + (*s - '0');
+		}
+		if (*s == '.') {
+			for (s++; isdigit((unsigned char)*s); s++, digits++)
+				if (fscale < 1000000000LL) {
+					fp = fp * 10 + (*s - '0');
+					fscale *= 10;
+				}
+		}
+		if (digits == 0)
+			return "not a duration";
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t n = strlen(units[i].u);
+			if (!strncmp(s, units[i].u, n) && n > ulen) {
+				unit = units[i].ns;
+				ulen = n;
+			}
+		}
+		if (ulen == 0) {
+			if (*s || !bare)
+				return "unknown unit (use ns, us, ms, s, m or h)";
+			unit = NS_PER_S;	/* a bare number is seconds */
+		}
+		bare = 0;
+		s += ulen;
+		if (ip > INT64_MAX / unit)
+			return "too large";
+		ip *= unit;
+		fp = fp * unit / fscale;
+		if (ip > INT64_MAX - fp || total > INT64_MAX - ip - fp)
+			return "too large";
+		total += ip + fp;
+	}
+	if (total == 0)
+		return "must be positive";
+	if (total < NS_PER_MS)
+		return "must be at least 1ms";
+	*ns = total;
+	return NULL;
+}
+
+static const struct signame {
+	const char *name;
+	int sig;
+} signames[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+	{ "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+	{ "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "SYS", SIGSYS },
+};
+
+/* parse_signal: a name (TERM, SIGTERM, term) or a number; -1 if unknown. */
+static int
+parse_signal(const char *s)
+{
+	char up[16];
+	size_t i;
+
+	if (isdigit((unsigned char)*s)) {
+		char *end;
+		long n;
+		sigset_t set;
+
+		errno = 0;
+		n = strtol(s, &end, 10);
+		sigemptyset(&set);
+		if (errno || *end || n <= 0 || n > 1024 || sigaddset(&set, (int)n) == -1)
+			return -1;
+		return (int)n;
+	}
+	if (strlen(s) >= sizeof(up))
+		return -1;
+	for (i = 0; s[i]; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	up[i] = '\0';
+	s = strncmp(up, "SIG", 3) ? up : up + 3;
+	for (i = 0; i < sizeof(signames) / sizeof(signames[0]); i++)
+		if (!strcmp(s, signames[i].name))
+			return signames[i].sig;
+	return -1;
+}
+
+static int
+node_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 127)
+			return 0;
+	return 1;
+}
+
+static void
+bad_value(const char *opt, const char *val, const char *why)
+{
+	warnx("invalid %s '%s': %s", opt, val, why);
+	usage();
+}
+
+static int64_t
+duration_arg(const char *opt, const char *val)
+{
+	int64_t ns = 0;
+	const char *why = parse_duration(val, &ns);
+
+	if (why)
+		bad_value(opt, val, why);
+	return ns;
+}
+
+static void
+fmt_duration(char *buf, size_t len, int64_t ns)
+{
+	if (ns % NS_PER_S == 0)
+		snprintf(buf, len, "%llds", (long long)(ns / NS_PER_S));
+	else if (ns % NS_PER_MS == 0)
+		snprintf(buf, len, "%lldms", (long long)(ns / NS_PER_MS));
+	else
+		snprintf(buf, len, "%lldns", (long long)ns);
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS };
+	static const struct option longopts[] = {
+		{ "conflict-exit-code", required_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "node-id", required_argument, NULL, 'i' },
+		{ "kill-after", required_argument, NULL, 'k' },
+		{ "lock-dir", required_argument, NULL, 'd' },
+		{ "lock-name", required_argument, NULL, 'l' },
+		{ "lease-duration", required_argument, NULL, 't' },
+		{ "nonblock", no_argument, NULL, 'n' },
+		{ "renew-deadline", required_argument, NULL, OPT_RENEW_DEADLINE },
+		{ "retry-period", required_argument, NULL, 'r' },
+		{ "signal", required_argument, NULL, 's' },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char a[32], b[32], c[32];
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->name = "leader-election-demo";
+	o->dir = "/tmp";
+	o->lease_ns = 10 * NS_PER_S;
+	o->sig = SIGTERM;
+	o->conflict_code = EXIT_NOT_ELECTED;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:E:Vd:hi:k:l:nr:s:t:vw:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'E': {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 0 || n > 255)
+				bad_value("exit code", optarg, "must be 0-255");
+			o->conflict_code = (int)n;
+			break;
+		}
+		case 'V':
+			printf("leaderrun %s\n", VERSION);
+			exit(fflush(stdout) == EOF ? EXIT_FAIL : 0);
+		case 'd':
+			if (*optarg == '\0')
+				bad_value("lock directory", optarg, "empty");
+			o->dir = optarg;
+			break;
+		case 'h':
+			help();
+			break;
+		case 'i':
+			if (!node_id_ok(optarg))
+				bad_value("node id", optarg, "1-128 printable "
+				    "characters, no spaces");
+			o->node_id = optarg;
+			break;
+		case 'k':
+			o->kill_ns = duration_arg("kill-after", optarg);
+			break;
+		case 'l':
+			if (!lease_name_ok(optarg))
+				bad_value("lock name", optarg, "1-128 characters of "
+				    "A-Z a-z 0-9 . _ @ + : -, not . or ..");
+			o->name = optarg;
+			break;
+		case 'n':
+			o->nonblock = 1;
+			break;
+		case 'r':
+			o->retry_ns = duration_arg("retry-period", optarg);
+			break;
+		case 's':
+			if ((o->sig = parse_signal(optarg)) == -1)
+				bad_value("signal", optarg, "unknown signal");
+			break;
+		case 't':
+			o->lease_ns = duration_arg("lease-duration", optarg);
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'w':
+			o->wait_ns = duration_arg("timeout", optarg);
+			break;
+		case OPT_RENEW_DEADLINE:
+			o->deadline_ns = duration_arg("renew-deadline", optarg);
+			break;
+		case OPT_STATUS:
+			o->status = 1;
+			break;
+		case ':':
+			warnx("option '%s' requires an argument", argv[optind - 1]);
+			usage();
+			break;
+		default:
+			if (optopt)
+				warnx("invalid option -- '%c'", optopt);
+			else
+				warnx("unrecognized option '%s'", argv[optind - 1]);
+			usage();
+		}
+	}
+	o->argv = argv + optind;
+	if (o->status) {
+		if (*o->argv) {
+			warnx("--status takes no command");
+			usage();
+		}
+		return;
+	}
+	if (*o->argv == NULL) {
+		warnx("no command given");
+		usage();
+	}
+	/* Timings that are not given scale with the lease. */
+	if (!o->retry_ns)
+		o->retry_ns = o->lease_ns / 5;
+	if (!o->deadline_ns)
+		o->deadline_ns = o->lease_ns / 2;
+	if (!o->kill_ns)
+		o->kill_ns = o->lease_ns / 10 * 3;
+	fmt_duration(a, sizeof(a), o->lease_ns);
+	fmt_duration(b, sizeof(b), o->deadline_ns);
+	fmt_duration(c, sizeof(c), o->retry_ns);
+	if (!(o->lease_ns > o->deadline_ns && o->deadline_ns > o->retry_ns)) {
+		warnx("invalid timing: need lease-duration (%s) > renew-deadline "
+		    "(%s) > retry-period (%s)", a, b, c);
+		usage();
+	}
+	if (o->deadline_ns > o->lease_ns - o->kill_ns) {
+		fmt_duration(c, sizeof(c), o->kill_ns);
+		warnx("invalid timing: renew-deadline (%s) + kill-after (%s) must "
+		    "be below lease-duration (%s), or the command could outlive "
+		    "the lease", b, c, a);
+		usage();
+	}
+}
+
+/* ---- --status --------------------------------------------------------- */
+
+static void
+fmt_age(char *buf, size_t len, int64_t ms)
+{
+	const char *sign = ms < 0 ? "-" : "";
+
+	if (ms < 0)
+		ms = -ms;
+	snprintf(buf, len, "%s%lld.%03llds", sign, (long long)(ms / 1000),
+	    (long long)(ms % 1000));
+}
+
+static int
+show_status(const struct opts *o)
+{
+	struct lease_config cfg = { o->name, o->dir, "", 0, 0 };
+	struct lease_holder h;
+	char err[LEASE_ERRLEN], age[32], left[32];
+	struct timespec ts;
+	int64_t now_ms;
+
+	if (lease_status(&cfg, &h, err) != LEASE_OK)
+		die(EXIT_FAIL, "status: %s", err);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	printf("lease:      %s/%s.lease\n", o->dir, o->name);
+	if (h.state == LEASE_FREE) {
+		printf("state:      free\n");
+	} else if (h.state == LEASE_RELEASED) {
+		printf("state:      released\nlast:       %s\nterm:       %llu\n",
+		    h.id, (unsigned long long)h.term);
+	} else {
+		fmt_age(age, sizeof(age), now_ms - h.acquired_ms);
+		fmt_age(left, sizeof(left), h.renewed_ms + h.lease_ms - now_ms);
+		printf("state:      held\nholder:     %s\nhost:       %s\n"
+		    "pid:        %ld\nterm:       %llu\nage:        %s\n"
+		    "expires-in: %s\n", h.id, h.host, h.pid,
+		    (unsigned long long)h.term, age, left);
+		if (h.local)
+			printf("alive:      %s\n", h.alive ? "yes" : "no");
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die(EXIT_FAIL, "write error: %s", strerror(errno));
+	return h.state == LEASE_HELD ? 0 : 1;
+}
+
+/* ---- the lease worker thread ------------------------------------------ */
+
+/*
+ * Lease I/O may hang (NFS), so it runs here, never on the event loop.  The
+ * loop sends a struct request down req[] and gets struct reply pointers back
+ * on rep[].  While contending the worker retries on its own, sleeping on the
+ * store's watch descriptor, so an idle follower costs no loop wake-ups.
+ */
+enum op { OP_CONTEND, OP_RENEW, OP_RELEASE, OP_STOP };
+enum rep_kind { R_ACQUIRED, R_BUSY, R_NOT_ELECTED, R_RENEWED, R_RELEASED,
+    R_STOPPED, R_ERROR, R_WARNING };
+
+struct request {
+	enum op		 op;
+	long		 arg;	/* CONTEND: try once; RENEW: job pgid */
+};
+
+struct reply {
+	enum rep_kind	 kind;
+	int		 rc;		/* LEASE_* */
+	int64_t		 started;	/* when the call began */
+	struct lease_holder h;
+	char		 msg[LEASE_ERRLEN];
+};
+
+struct worker {
+	struct lease	*lease;
+	int		 req[2];
+	int		 rep[2];
+	pthread_t	 thread;
+};
+
+static void
+post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
+    const struct lease_holder *h, const char *msg)
+{
+	struct reply *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		abort();	/* the loop cannot go on without replies */
+	r->kind = kind;
+	r->rc = rc;
+	r->started = started;
+	if (h)
+		r->h = *h;
+	if (msg)
+		snprintf(r->msg, sizeof(r->msg), "%s", msg);
+	while (write(w->rep[1], &r, sizeof(r)) == -1 && errno == EINTR)
+		;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct lease_holder h, last;
+	char err[LEASE_ERRLEN];
+	int contending = 0, once = 0, attempts = 0;
+	int64_t next_try = 0;
+
+	memset(&last, 0, sizeof(last));
+	for (;;) {
+		struct pollfd pfd[2];
+		int nfd = 1, timeout = -1;
+		int64_t now = lease_now_ns();
+
+		pfd[0].fd = w->req[0];
+		pfd[0].events = POLLIN;
+		if (contending) {
+			int64_t ms = next_try > now ?
+			    (next_try - now + NS_PER_MS - 1) / NS_PER_MS : 0;
+			int fd = lease_watch_fd(w->lease);
+
+			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+			if (fd != -1) {
+				pfd[1].fd = fd;
+				pfd[1].events = POLLIN;
+				nfd = 2;
+			}
+		}
+		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
+			continue;
+		if (nfd == 2 && (pfd[1].revents & POLLIN)) {
+			lease_watch_clear(w->lease);
+			next_try = 0;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+			struct request rq;
+			ssize_t n = read(w->req[0], &rq, sizeof(rq));
+			int64_t t0 = lease_now_ns();
+			int rc;
+
+			if (n == 0)
+				return NULL;
+			if (n != (ssize_t)sizeof(rq))
+				continue;
+			switch (rq.op) {
+			case OP_CONTEND:
+				contending = 1;
+				once = (int)rq.arg;
+				next_try = 0;
+				break;
+			case OP_RENEW:
+				rc = lease_renew(w->lease, rq.arg, err);
+				post(w, R_RENEWED, rc, t0, NULL, err);
+				break;
+			case OP_RELEASE:
+				rc = lease_release(w->lease, err);
+				post(w, R_RELEASED, rc, t0, NULL, err);
+				break;
+			case OP_STOP:
+				contending = 0;
+				post(w, R_STOPPED, LEASE_OK, t0, NULL, NULL);
+				break;
+			}
+		}
+		if (contending && lease_now_ns() >= next_try) {
+			int64_t t0 = lease_now_ns(), retry;
+			int rc = lease_acquire(w->lease, &h, &retry, err);
+			const char *warning = lease_warning(w->lease);
+
+			if (warning)
+				post(w, R_WARNING, LEASE_OK, t0, NULL, warning);
+			attempts++;
+			if (rc == LEASE_OK) {
+				contending = 0;
+				post(w, R_ACQUIRED, rc, t0, &h, NULL);
+			} else if (rc == LEASE_BUSY && once) {
+				contending = 0;
+				post(w, R_NOT_ELECTED, rc, t0, &h, NULL);
+			} else if (rc == LEASE_BUSY) {
+				if (attempts == 1 || strcmp(h.id, last.id) ||
+				    h.term != last.term || h.state != last.state)
+					post(w, R_BUSY, rc, t0, &h, NULL);
+				last = h;
+				next_try = lease_now_ns() + retry;
+			} else {
+				post(w, R_ERROR, rc, t0, NULL, err);
+				if (once || attempts == 1)
+					contending = 0;
+				next_try = lease_now_ns() + retry;
+			}
+		}
+	}
+}
+
+static void
+send_request(struct worker *w, enum op op, long arg)
+{
+	struct request rq;
+
+	rq.op = op;
+	rq.arg = arg;
+	if (write(w->req[1], &rq, sizeof(rq)) != (ssize_t)sizeof(rq))
+		die(EXIT_FAIL, "worker: %s", strerror(errno));
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static int sigpipe_fds[2] = { -1, -1 };
+
+static const int caught[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+    SIGUSR1, SIGUSR2 };
+#define NCAUGHT	(int)(sizeof(caught) / sizeof(caught[0]))
+/* Signals that were ignored when we started stay ignored, also for the
+ * command (a shell starts background jobs with INT and QUIT ignored). */
+static int was_ignored[NCAUGHT];
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	unsigned char c = (unsigned char)sig;
+
+	(void)!write(sigpipe_fds[1], &c, 1);
+	errno = e;
+}
+
+static int
+cloexec_pipe(int fds[2], int nonblock)
+{
+	int i;
+
+	if (pipe(fds) == -1)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    (nonblock && fcntl(fds[i], F_SETFL, O_NONBLOCK) == -1))
+			return -1;
+	return 0;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	int i;
+
+	if (cloexec_pipe(sigpipe_fds, 1) == -1)
+		die(EXIT_FAIL, "pipe: %s", strerror(errno));
+	for (i = 0; i < NCAUGHT; i++) {
+		struct sigaction old;
+
+		sigaction(caught[i], NULL, &old);
+		was_ignored[i] = caught[i] != SIGCHLD && old.sa_handler == SIG_IGN;
+		if (was_ignored[i])
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigfillset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART | (caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			die(EXIT_FAIL, "sigaction: %s", strerror(errno));
+	}
+	/* A closed reader must not kill us: writes report EPIPE instead. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+/*
+ * resolve: find COMMAND like execvp would, into PATH (PATH_MAX bytes),
+ * before we compete, so a typo fails at once and never takes the lease.
+ * Returns 0, or EXIT_ENOENT / EXIT_CANNOT_INVOKE with errno set.
+ */
+static int
+resolve(const char *cmd, char *path)
+{
+	const char *dirs, *p;
+	struct stat st;
+	int denied = 0;
+
+	if (*cmd == '\0') {
+		errno = ENOENT;
+		return EXIT_ENOENT;
+	}
+	if (strchr(cmd, '/')) {
+		if (strlen(cmd) >= PATH_MAX) {
+			errno = ENAMETOOLONG;
+			return EXIT_CANNOT_INVOKE;
+		}
+		strcpy(path, cmd);
+		if (stat(path, &st) == -1)
+			return errno == ENOENT || errno == ENOTDIR ?
+			    EXIT_ENOENT : EXIT_CANNOT_INVOKE;
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return EXIT_CANNOT_INVOKE;
+		}
+		if (access(path, X_OK) == -1)
+			return EXIT_CANNOT_INVOKE;
+		return 0;
+	}
+	if ((dirs = getenv("PATH")) == NULL)
+		dirs = "/usr/local/bin:/bin:/usr/bin";
+	for (p = dirs;; p++) {
+		const char *q = strchr(p, ':');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+
+		if (n + strlen(cmd) + 2 < PATH_MAX) {
+			if (n == 0)
+				snprintf(path, PATH_MAX, "%s", cmd);
+			else
+				snprintf(path, PATH_MAX, "%.*s/%s", (int)n, p, cmd);
+			if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				if (access(path, X_OK) == 0)
+					return 0;
+				denied = 1;
+			}
+		}
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return denied ? EXIT_CANNOT_INVOKE : EXIT_ENOENT;
+}
+
+struct job {
+	pid_t		 pid;		/* 0: none yet */
+	int		 go;		/* write end: lets the child exec */
+	int		 execerr;	/* read end: errno if exec failed */
+	int		 fg;		/* we gave it the terminal */
+	int		 status;
+	int		 exited;
+};
+
+static sigset_t startup_mask;
+
+/*
+ * spawn: fork the command, held before exec until we write to J->go, so
+ * that the lease record names its process group before it can run.
+ */
+static void
+spawn(struct job *j, const char *path, char **argv, int fg)
+{
+	sigset_t all, old;
+	int go[2], ee[2];
+	pid_t parent = getpid();
+
+	if (cloexec_pipe(go, 0) == -1 || cloexec_pipe(ee, 0) == -1)
+		die(EXIT_FAIL, "pipe: %s", strerror(errno));
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	j->pid = fork();
+	if (j->pid == -1)
+		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if (j->pid == 0) {
+		struct sigaction sa;
+		char c;
+		int i, e;
+
+		setpgid(0, 0);
+		/* Signals are blocked, so taking the terminal cannot stop us. */
+		if (fg)
+			tcsetpgrp(STDIN_FILENO, getpid());
+#ifdef __linux__
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(EXIT_FAIL);
+#else
+		(void)parent;
+#endif
+		close(go[1]);
+		close(ee[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(EXIT_FAIL);	/* leaderrun gave up */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (i = 0; i < NCAUGHT; i++)
+			if (!was_ignored[i])
+				sigaction(caught[i], &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		pthread_sigmask(SIG_SETMASK, &startup_mask, NULL);
+		execv(path, argv);
+		e = errno;
+		(void)!write(ee[1], &e, sizeof(e));
+		_exit(e == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE);
+	}
+	setpgid(j->pid, j->pid);	/* also here: no race with our kill(-pgid) */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(go[0]);
+	close(ee[1]);
+	j->go = go[1];
+	j->execerr = ee[0];
+	j->fg = fg;
+}
+
+/* Signal the job's process group and, on Linux, the orphans it left with
+ * us (we are their subreaper) that moved to a group of their own. */
+static void
+signal_job(const struct job *j, int sig)
+{
+	if (j->pid > 0)
+		kill(-j->pid, sig);
+#ifdef __linux__
+	{
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		long self = (long)getpid();
+
+		while (d && (e = readdir(d)) != NULL) {
+			char path[300], buf[512], *p;
+			long ppid;
+			ssize_t n;
+			int fd;
+
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			if ((p = strrchr(buf, ')')) != NULL &&
+			    sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == self)
+				kill((pid_t)atol(e->d_name), sig);
+		}
+		if (d)
+			closedir(d);
+	}
+#endif
+}
+
+/* Anything of the job left: its group, or (Linux) orphans reparented to us. */
+static int
+job_remains(const struct job *j)
+{
+	if (j->pid > 0 && kill(-j->pid, 0) == 0)
+		return 1;
+#ifdef __linux__
+	{
+		int st;
+		pid_t p = waitpid(-1, &st, WNOHANG);
+
+		/* 0: children exist, none has exited yet. */
+		return p == 0;
+	}
+#else
+	return 0;
+#endif
+}
+
+static int
+exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	warnx("command ended with unexpected wait status %#x", status);
+	return EXIT_FAIL;
+}
+
+/* ---- the supervisor --------------------------------------------------- */
+
+enum state {
+	ST_CONTEND,	/* waiting for leadership */
+	ST_STARTING,	/* elected; command forked, record not yet naming it */
+	ST_RUNNING,	/* command running, renewing */
+	ST_STOPPING,	/* stop signal sent; SIGKILL at t_kill */
+	ST_DRAINING,	/* command exited; stopping what it left behind */
+	ST_RELEASING,	/* release in flight */
+	ST_ABORTING	/* giving up before running: waiting for the worker */
+};
+
+struct sup {
+	const struct opts *o;
+	struct worker	 w;
+	struct job	 job;
+	char		 path[PATH_MAX];
+	enum state	 state;
+	int		 fg;		/* we may hand the terminal to the job */
+	uint64_t	 term;
+	int		 code;		/* exit status, once known */
+	int		 lost;
+	int		 renew_inflight;
+	int		 contacted;	/* the store answered an acquire once */
+	int		 renew_failing;
+	char		 last_err[LEASE_ERRLEN];
+	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
+};
+
+static void
+logv(const struct sup *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->o->verbose)
+		return;
+	fprintf(stderr, "%s: %s: ", progname, s->o->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+finish(struct sup *s, int code)
+{
+	if (s->job.fg) {
+		/* Take the terminal back from the job's group. */
+		sigset_t ttou, old;
+
+		sigemptyset(&ttou);
+		sigaddset(&ttou, SIGTTOU);
+		pthread_sigmask(SIG_BLOCK, &ttou, &old);
+		tcsetpgrp(STDIN_FILENO, getpgrp());
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	exit(code);
+}
+
+/* Ask the worker to release; exit when it answers or t_bail passes. */
+static void
+release(struct sup *s, int64_t now)
+{
+	s->state = ST_RELEASING;
+	send_request(&s->w, OP_RELEASE, 0);
+	s->t_bail = now + s->o->deadline_ns;
+}
+
+static void
+stop_job(struct sup *s, int64_t now, const char *why)
+{
+	warnx("%s: lost leadership: %s", s->o->name, why);
+	s->lost = 1;
+	s->code = EXIT_LOST;
+	if (s->state == ST_STARTING) {
+		/* It never ran: no grace needed. */
+		kill(-s->job.pid, SIGKILL);
+		kill(s->job.pid, SIGKILL);
+		s->state = ST_STOPPING;
+		s->t_kill = NEVER;
+		return;
+	}
+	if (s->state != ST_RUNNING)
+		return;
+	s->state = ST_STOPPING;
+	signal_job(&s->job, s->o->sig);
+	signal_job(&s->job, SIGCONT);
+	s->t_kill = now + s->o->kill_ns;
+}
+
+static void
+elected(struct sup *s, const struct reply *r, int64_t now)
+{
+	char term[32];
+	int fg = s->fg;
+
+	s->term = r->h.term;
+	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
+	    s->o->node_id);
+	snprintf(term, sizeof(term), "%llu", (unsigned long long)s->term);
+	if (setenv("LEADERRUN_TERM", term, 1) == -1)
+		die(EXIT_FAIL, "setenv: %s", strerror(errno));
+	spawn(&s->job, s->path, s->o->argv, fg);
+	s->state = ST_STARTING;
+	/* The acquire began at r->started: the lease runs from there at best. */
+	s->t_deadline = r->started + s->o->deadline_ns;
+	s->t_wait = NEVER;
+	send_request(&s->w, OP_RENEW, (long)s->job.pid);
+	s->renew_inflight = 1;
+	s->t_renew = NEVER;
+	(void)now;
+}
+
+static void
+on_reply(struct sup *s, struct reply *r, int64_t now)
+{
+	switch (r->kind) {
+	case R_WARNING:
+		warnx("warning: %s", r->msg);
+		break;
+	case R_BUSY:
+		s->contacted = 1;
+		if (r->h.state == LEASE_HELD && r->h.id[0])
+			logv(s, "waiting: held by %s on %s (term %llu)", r->h.id,
+			    r->h.host, (unsigned long long)r->h.term);
+		else if (r->h.state == LEASE_HELD)
+			logv(s, "waiting: held by an unknown contender");
+		else
+			logv(s, "waiting: another contender is taking over");
+		break;
+	case R_NOT_ELECTED:
+		if (r->h.id[0])
+			logv(s, "not elected: held by %s on %s (term %llu)",
+			    r->h.id, r->h.host, (unsigned long long)r->h.term);
+		else
+			logv(s, "not elected");
+		finish(s, s->o->conflict_code);
+		break;
+	case R_ERROR:
+		if (s->state == ST_ABORTING)
+			break;
+		if (!s->contacted || s->o->nonblock)
+			die(EXIT_FAIL, "%s", r->msg);
+		if (strcmp(r->msg, s->last_err)) {
+			warnx("%s (retrying)", r->msg);
+			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
+		}
+		break;
+	case R_ACQUIRED:
+		if (s->state == ST_ABORTING) {
+			release(s, now);
+			break;
+		}
+		elected(s, r, now);
+		break;
+	case R_RENEWED:
+		s->renew_inflight = 0;
+		if (r->rc == LEASE_OK) {
+			if (s->renew_failing)
+				logv(s, "renewal works again");
+			s->renew_failing = 0;
+			s->last_err[0] = '\0';
+			s->t_deadline = r->started + s->o->deadline_ns;
+			if (s->state == ST_STARTING) {
+				if (write(s->job.go, "", 1) != 1)
+					die(EXIT_FAIL, "start command: %s",
+					    strerror(errno));
+				close(s->job.go);
+				s->job.go = -1;
+				s->state = ST_RUNNING;
+			}
+		} else if (r->rc == LEASE_LOST) {
+			stop_job(s, now, r->msg);
+		} else if (strcmp(r->msg, s->last_err)) {
+			warnx("%s: renew: %s", s->o->name, r->msg);
+			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
+			s->renew_failing = 1;
+		}
+		if (s->state == ST_RUNNING || s->state == ST_STARTING) {
+			s->t_renew = r->started + s->o->retry_ns;
+			if (r->rc != LEASE_OK && s->state == ST_STARTING)
+				s->t_renew = now + s->o->retry_ns / 4;
+		}
+		break;
+	case R_RELEASED:
+		if (r->rc == LEASE_OK)
+			logv(s, "released (term %llu)", (unsigned long long)s->term);
+		else if (r->rc == LEASE_ERR && !s->lost)
+			warnx("%s: release: %s", s->o->name, r->msg);
+		finish(s, s->code);
+		break;
+	case R_STOPPED:
+		if (s->state == ST_ABORTING)
+			finish(s, s->code);
+		break;
+	}
+}
+
+/* Our command is gone: stop what it left behind, then release. */
+static void
+job_exited(struct sup *s, int status, int64_t now)
+{
+	s->job.exited = 1;
+	if (!s->lost) {
+		s->code = exit_code(status);
+		logv(s, "command exited (status %d)", s->code);
+	}
+	if (job_remains(&s->job)) {
+		logv(s, "stopping the processes the command left behind");
+		signal_job(&s->job, s->o->sig);
+		signal_job(&s->job, SIGCONT);
+		if (s->state != ST_STOPPING || s->t_kill == NEVER)
+			s->t_kill = now + s->o->kill_ns;
+		s->state = ST_DRAINING;
+		s->t_poll = now + STRAGGLER_POLL_NS;
+		return;
+	}
+	release(s, now);
+}
+
+static void
+reap(struct sup *s, int64_t now)
+{
+	int st;
+	pid_t p;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p == s->job.pid && !s->job.exited) {
+			s->job.status = st;
+			job_exited(s, st, now);
+		}
+	}
+	if (s->state == ST_DRAINING && !job_remains(&s->job))
+		release(s, now);
+}
+
+static void
+on_signal_byte(struct sup *s, int sig, int64_t now)
+{
+	if (sig == SIGCHLD) {
+		reap(s, now);
+		return;
+	}
+	switch (s->state) {
+	case ST_CONTEND:
+		/* Still waiting: end without running the command. */
+		s->code = 128 + sig;
+		s->state = ST_ABORTING;
+		send_request(&s->w, OP_STOP, 0);
+		s->t_bail = now + s->o->deadline_ns;
+		break;
+	case ST_STARTING:
+	case ST_RUNNING:
+	case ST_STOPPING:
+	case ST_DRAINING:
+		signal_job(&s->job, sig);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+check_exec(struct sup *s)
+{
+	int e;
+	ssize_t n = read(s->job.execerr, &e, sizeof(e));
+
+	if (n == (ssize_t)sizeof(e))
+		warnx("failed to run command '%s': %s", s->o->argv[0], strerror(e));
+	close(s->job.execerr);
+	s->job.execerr = -1;
+}
+
+static void
+run_timers(struct sup *s, int64_t now)
+{
+	if ((s->state == ST_STARTING || s->state == ST_RUNNING) &&
+	    now >= s->t_deadline) {
+		char d[32];
+
+		fmt_duration(d, sizeof(d), s->o->deadline_ns);
+		if (s->last_err[0] && s->renew_failing)
+			stop_job(s, now, s->last_err);
+		else {
+			char why[64];
+			snprintf(why, sizeof(why), "no renewal within %s", d);
+			stop_job(s, now, why);
+		}
+	}
+	if (s->state == ST_CONTEND && now >= s->t_wait) {
+		logv(s, "not elected: timed out");
+		s->code = s->o->conflict_code;
+		s->state = ST_ABORTING;
+		send_request(&s->w, OP_STOP, 0);
+		s->t_bail = now + s->o->deadline_ns;
+	}
+	if ((s->state == ST_STOPPING || s->state == ST_DRAINING) &&
+	    now >= s->t_kill) {
+		signal_job(&s->job, SIGKILL);
+		s->t_kill = NEVER;
+		s->t_poll = now + STRAGGLER_POLL_NS;
+	}
+	if (s->state == ST_DRAINING && now >= s->t_poll) {
+		if (job_remains(&s->job))
+			s->t_poll = now + STRAGGLER_POLL_NS;
+		else
+			release(s, now);
+	}
+	if (s->state == ST_RUNNING && !s->renew_inflight && now >= s->t_renew) {
+		send_request(&s->w, OP_RENEW, (long)s->job.pid);
+		s->renew_inflight = 1;
+		s->t_renew = NEVER;
+	}
+	if ((s->state == ST_RELEASING || s->state == ST_ABORTING) &&
+	    now >= s->t_bail)
+		finish(s, s->code);	/* the store hangs; the job is gone */
+}
+
+static int64_t
+earliest(const struct sup *s)
+{
+	int64_t t = NEVER;
+
+	switch (s->state) {
+	case ST_CONTEND:
+		t = s->t_wait;
+		break;
+	case ST_STARTING:
+	case ST_RUNNING:
+		t = s->t_deadline;
+		if (!s->renew_inflight && s->t_renew < t)
+			t = s->t_renew;
+		break;
+	case ST_STOPPING:
+		t = s->t_kill;
+		break;
+	case ST_DRAINING:
+		t = s->t_kill < s->t_poll ? s->t_kill : s->t_poll;
+		break;
+	case ST_RELEASING:
+	case ST_ABORTING:
+		t = s->t_bail;
+		break;
+	}
+	return t;
+}
+
+static void
+start_worker(struct sup *s, const struct lease_config *cfg)
+{
+	char err[LEASE_ERRLEN];
+	sigset_t all, old;
+
+	if (lease_open(&s->w.lease, cfg, err) != LEASE_OK)
+		die(EXIT_FAIL, "%s", err);
+	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1)
+		die(EXIT_FAIL, "pipe: %s", strerror(errno));
+	/* The worker takes no signals: they all come to the loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&s->w.thread, NULL, worker_main, &s->w) != 0)
+		die(EXIT_FAIL, "cannot start the lease worker");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static int
+supervise(struct opts *o)
+{
+	struct sup s;
+	struct lease_config cfg;
+	char host[256], idbuf[LEASE_IDLEN + 64];
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.job.go = s.job.execerr = -1;
+	if ((rc = resolve(o->argv[0], s.path)) != 0)
+		die(rc, "failed to run command '%s': %s", o->argv[0],
+		    strerror(errno));
+	if (o->node_id == NULL) {
+		if (gethostname(host, sizeof(host)) == -1)
+			strcpy(host, "localhost");
+		host[64] = '\0';
+		snprintf(idbuf, sizeof(idbuf), "%s:%ld", host, (long)getpid());
+		o->node_id = idbuf;
+	}
+	if (setenv("LEADERRUN_NAME", o->name, 1) == -1 ||
+	    setenv("LEADERRUN_NODE_ID", o->node_id, 1) == -1)
+		die(EXIT_FAIL, "setenv: %s", strerror(errno));
+	s.fg = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+#ifdef PR_SET_CHILD_SUBREAPER
+	/* Orphans of the command come to us, so we can stop them too. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
+	cfg.name = o->name;
+	cfg.dir = o->dir;
+	cfg.node_id = o->node_id;
+	cfg.lease_ns = o->lease_ns;
+	cfg.retry_ns = o->retry_ns;
+	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
+	setup_signals();
+	start_worker(&s, &cfg);
+
+	s.state = ST_CONTEND;
+	s.t_wait = o->wait_ns ? lease_now_ns() + o->wait_ns : NEVER;
+	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
+	send_request(&s.w, OP_CONTEND, o->nonblock);
+
+	for (;;) {
+		struct pollfd pfd[3];
+		int64_t now = lease_now_ns(), t = earliest(&s);
+		int timeout = -1, n = 2;
+
+		if (t != NEVER) {
+			int64_t ms = t > now ? (t - now + NS_PER_MS - 1) / NS_PER_MS : 0;
+			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+		}
+		pfd[0].fd = sigpipe_fds[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = s.w.rep[0];
+		pfd[1].events = POLLIN;
+		if (s.job.execerr != -1 && s.job.go == -1) {
+			pfd[2].fd = s.job.execerr;
+			pfd[2].events = POLLIN;
+			n = 3;
+		}
+		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR)
+			die(EXIT_FAIL, "poll: %s", strerror(errno));
+		now = lease_now_ns();
+		/* Deadlines first: a leader that was frozen stops its job before
+		 * it looks at anything else. */
+		run_timers(&s, now);
+		if (pfd[0].revents & POLLIN) {
+			unsigned char sig[64];
+			ssize_t i, got;
+
+			while ((got = read(sigpipe_fds[0], sig, sizeof(sig))) > 0)
+				for (i = 0; i < got; i++)
+					on_signal_byte(&s, sig[i], now);
+		}
+		if (n == 3 && (pfd[2].revents & (POLLIN | POLLHUP)))
+			check_exec(&s);
+		if (pfd[1].revents & POLLIN) {
+			struct reply *r;
+
+			if (read(s.w.rep[0], &r, sizeof(r)) == (ssize_t)sizeof(r)) {
+				on_reply(&s, r, now);
+				free(r);
+			}
+		}
+		run_timers(&s, lease_now_ns());
+	}
+	return EXIT_FAIL;	/* not reached: finish() exits */
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+
+	parse_args(argc, argv, &o);
+	if (o.status)
+		return show_status(&o);
+	return supervise(&o);
+}

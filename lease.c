@@ -1,0 +1,944 @@
+/*
+ * lease.c - the file store behind lease.h.
+ *
+ * Two files per lease NAME in DIR:
+ *   NAME.lease  the record: a few "key=value" lines, replaced as a whole by
+ *               writing NAME.lease.new and renaming it, so a reader sees the
+ *               old record or the new one, never a mix;
+ *   NAME.lock   an empty file that carries two fcntl record locks:
+ *               byte 0 (MUTEX) serialises read-check-write of the record,
+ *               byte 1 (PRESENCE) is held by the leader for its term.
+ * Same-host waiters queue on PRESENCE in the kernel, so a release or a crash
+ * hands it to one waiter at once.  PRESENCE is only a hint and a wake-up:
+ * who leads is decided by the record, under MUTEX, by these rules:
+ *  - missing or released record: ours if we hold PRESENCE (nobody else on
+ *    this host is leading or about to);
+ *  - holder on this host (same boot and PID namespace): ours once its
+ *    supervisor and its command's process group are gone, never before;
+ *  - holder elsewhere, or a record we cannot read: ours once it has not
+ *    changed for the lease duration, as seen on our own monotonic clock.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lease.h"
+
+#if defined(__linux__) && !defined(F_OFD_SETLK)
+/* Open file description locks (Linux 3.15); glibc hides them behind
+ * _GNU_SOURCE, the numbers are kernel ABI. */
+#define F_OFD_GETLK	36
+#define F_OFD_SETLK	37
+#define F_OFD_SETLKW	38
+#endif
+
+#define MUTEX_BYTE	0
+#define PRESENCE_BYTE	1
+#define RECORD_MAX	2048
+#define MAGIC		"leaderrun-lease 1"
+/* How soon to look again when a dead local holder's command is exiting. */
+#define REAP_POLL_NS	1000000LL
+
+struct record {
+	struct lease_holder h;
+	char		 sys[80];
+	unsigned long long start;
+};
+
+struct lease {
+	char		 name[LEASE_IDLEN];
+	char		 id[LEASE_IDLEN];
+	char		 lease_file[LEASE_IDLEN + 8];
+	char		 tmp_file[LEASE_IDLEN + 12];
+	char		 lock_file[LEASE_IDLEN + 8];
+	char		 dir[PATH_MAX];
+	int64_t		 lease_ns;
+	int64_t		 retry_ns;
+	int		 dirfd;
+	int		 lockfd;
+	int		 ofd;		/* 1: OFD locks, 0: classic fcntl locks */
+
+	/* who we are */
+	char		 host[LEASE_HOSTLEN];
+	char		 sys[80];
+	long		 pid;
+	unsigned long long start;
+
+	/* our term, while we lead */
+	int		 leader;
+	uint64_t	 term;
+	int64_t		 acquired_ms;
+	uint64_t	 renewals;
+
+	/* what we last saw of the record, on our own clock */
+	int		 seen;
+	uint64_t	 seen_version;
+	int64_t		 seen_since;
+	uint64_t	 max_term;
+	uint64_t	 warned_version;
+	int64_t		 reap_poll_ns;
+	char		 warning[LEASE_ERRLEN];
+	int		 has_warning;
+
+	/* the PRESENCE waiter thread */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pthread_t	 thread;
+	int		 thread_started;
+	int		 armed;
+	int		 have_presence;
+	int		 notify[2];
+};
+
+static void
+seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(err, LEASE_ERRLEN, fmt, ap);
+	va_end(ap);
+	errno = e;
+}
+
+int
+lease_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 128 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (; *name; name++) {
+		unsigned char c = (unsigned char)*name;
+		if (!(isalnum(c) && c < 128) && !strchr("._@+:-", c))
+			return 0;
+	}
+	return 1;
+}
+
+int64_t
+lease_now_ns(void)
+{
+	struct timespec ts;
+
+#ifdef CLOCK_BOOTTIME
+	/* Counts suspend: a leader that slept through its lease must know. */
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
+		return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+#endif
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+fnv1a(const char *p, size_t n, uint64_t h)
+{
+	while (n--) {
+		h ^= (unsigned char)*p++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Process facts from /proc (Linux).  proc_stat returns 0 and fills the
+ * fields, or -1 when PID does not exist or /proc cannot tell.
+ */
+static int
+proc_stat(long pid, char *state, long *pgrp, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	if (sscanf(p + 1, " %c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+	    "%*d %*d %*d %*d %*d %*d %llu", state, pgrp, start) != 3)
+		return -1;
+	return 0;
+}
+
+static unsigned long long
+self_start(void)
+{
+	char st;
+	long pg;
+	unsigned long long start;
+
+	return proc_stat((long)getpid(), &st, &pg, &start) == 0 ? start : 0;
+}
+
+/* This host's identity: boot id and PID namespace, "" when unknown. */
+static void
+self_sys(char *buf, size_t len)
+{
+	char boot[64];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, boot, sizeof(boot) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	boot[n] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	if (stat("/proc/self/ns/pid", &st) == -1)
+		return;
+	snprintf(buf, len, "%s/%llu", boot, (unsigned long long)st.st_ino);
+}
+
+/* 1 if a process of group PGID exists and is not a zombie. */
+static int
+group_alive(long pgid)
+{
+	DIR *d;
+	struct dirent *e;
+	int alive = 0;
+
+	if (pgid <= 0)
+		return 0;
+	if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH)
+		return 0;
+	/* kill() also counts zombies; look closer where /proc lets us. */
+	if ((d = opendir("/proc")) == NULL)
+		return 1;
+	while (!alive && (e = readdir(d)) != NULL) {
+		char st;
+		long pg;
+		unsigned long long start;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (proc_stat(atol(e->d_name), &st, &pg, &start) == 0 &&
+		    pg == pgid && st != 'Z')
+			alive = 1;
+	}
+	closedir(d);
+	return alive;
+}
+
+/* Is the local holder R's supervisor still there? */
+static int
+supervisor_alive(const struct record *r)
+{
+	char st;
+	long pg;
+	unsigned long long start;
+
+	if (r->h.pid <= 0)
+		return 0;
+	if (proc_stat(r->h.pid, &st, &pg, &start) == 0)
+		return st != 'Z' && (r->start == 0 || start == r->start);
+	/* No /proc: a pid that exists counts as alive. */
+	return r->start == 0 && kill((pid_t)r->h.pid, 0) == 0;
+}
+
+/* Refuse what an attacker could plant in a shared directory. */
+static int
+check_file(const struct stat *st, const char *dir, const char *file, char *err)
+{
+	if (!S_ISREG(st->st_mode)) {
+		seterr(err, "%s/%s: not a regular file", dir, file);
+		return -1;
+	}
+	if (st->st_uid != geteuid() && st->st_uid != 0) {
+		seterr(err, "%s/%s: owned by another user (uid %lu)", dir, file,
+		    (unsigned long)st->st_uid);
+		return -1;
+	}
+	if (st->st_nlink > 1) {
+		seterr(err, "%s/%s: has %lu hard links", dir, file,
+		    (unsigned long)st->st_nlink);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+lock_byte(struct lease *l, int wait, short type, off_t byte)
+{
+	struct flock fl;
+	int cmd;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+#ifdef F_OFD_SETLK
+	if (l->ofd)
+		cmd = wait ? F_OFD_SETLKW : F_OFD_SETLK;
+	else
+#endif
+		cmd = wait ? F_SETLKW : F_SETLK;
+	for (;;) {
+		if (fcntl(l->lockfd, cmd, &fl) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EDEADLK && wait) {
+			/* Classic locks see our two threads as one owner and may
+			 * report a cycle that is not there: wait it out. */
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		return -1;
+	}
+}
+
+static void
+parse_record(const char *buf, size_t len, struct record *r, int *ok)
+{
+	const char *p = buf, *end = buf + len;
+	int have_state = 0, have_term = 0;
+
+	memset(r, 0, sizeof(*r));
+	*ok = 0;
+	if (len < sizeof(MAGIC) || memcmp(buf, MAGIC "\n", sizeof(MAGIC)) != 0)
+		return;
+	p += sizeof(MAGIC);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char line[256], *v;
+		size_t n;
+
+		if (nl == NULL)
+			return;		/* truncated */
+		n = (size_t)(nl - p);
+		if (n >= sizeof(line))
+			return;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+		if ((v = strchr(line, '=')) == NULL)
+			return;
+		*v++ = '\0';
+		if (!strcmp(line, "state")) {
+			if (!strcmp(v, "held"))
+				r->h.state = LEASE_HELD;
+			else if (!strcmp(v, "released"))
+				r->h.state = LEASE_RELEASED;
+			else
+				return;
+			have_state = 1;
+		} else if (!strcmp(line, "holder"))
+			snprintf(r->h.id, sizeof(r->h.id), "%s", v);
+		else if (!strcmp(line, "host"))
+			snprintf(r->h.host, sizeof(r->h.host), "%s", v);
+		else if (!strcmp(line, "sys"))
+			snprintf(r->sys, sizeof(r->sys), "%s", v);
+		else if (!strcmp(line, "pid"))
+			r->h.pid = atol(v);
+		else if (!strcmp(line, "start"))
+			r->start = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "job"))
+			r->h.job = atol(v);
+		else if (!strcmp(line, "term")) {
+			char *e;
+			errno = 0;
+			r->h.term = strtoull(v, &e, 10);
+			if (errno || *e || e == v)
+				return;
+			have_term = 1;
+		} else if (!strcmp(line, "acquired"))
+			r->h.acquired_ms = atoll(v);
+		else if (!strcmp(line, "renewed"))
+			r->h.renewed_ms = atoll(v);
+		else if (!strcmp(line, "renewals"))
+			r->h.renewals = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "lease_ms"))
+			r->h.lease_ms = atoll(v);
+		/* unknown keys: a newer writer; ignore */
+	}
+	if (have_state && have_term && (r->h.state != LEASE_HELD || r->h.pid > 0))
+		*ok = 1;
+}
+
+/*
+ * read_record: read DIR/NAME.lease into BUF.  Returns 1 and fills *R (with
+ * *OK 0 when the content is not a valid record), 0 when there is no record,
+ * or -1 with ERR set.
+ */
+static int
+read_record(int dirfd, const char *dir, const char *file, char *buf,
+    size_t *len, struct stat *st, struct record *r, int *ok, char *err)
+{
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP)
+			seterr(err, "%s/%s: is a symbolic link", dir, file);
+		else
+			seterr(err, "open %s/%s: %s", dir, file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		seterr(err, "stat %s/%s: %s", dir, file, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (check_file(st, dir, file, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, RECORD_MAX);
+	close(fd);
+	if (n == -1) {
+		seterr(err, "read %s/%s: %s", dir, file, strerror(errno));
+		return -1;
+	}
+	*len = (size_t)n;
+	if (n == 0) {
+		memset(r, 0, sizeof(*r));
+		*ok = 0;
+		return 1;
+	}
+	parse_record(buf, *len, r, ok);
+	return 1;
+}
+
+/* Write our record as a new file and rename it over the old one. */
+static int
+write_record(struct lease *l, int state, long job, char *err)
+{
+	char buf[RECORD_MAX];
+	int fd, n;
+	ssize_t w;
+
+	n = snprintf(buf, sizeof(buf),
+	    MAGIC "\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\nstart=%llu\n"
+	    "job=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\nrenewals=%llu\n"
+	    "lease_ms=%lld\n",
+	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
+	    l->pid, l->start, job, (unsigned long long)l->term,
+	    (long long)l->acquired_ms, (long long)wall_ms(),
+	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000));
+	if (unlinkat(l->dirfd, l->tmp_file, 0) == -1 && errno != ENOENT) {
+		seterr(err, "remove %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
+		return -1;
+	}
+	fd = openat(l->dirfd, l->tmp_file, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd == -1) {
+		seterr(err, "create %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
+		return -1;
+	}
+	w = write(fd, buf, (size_t)n);
+	if (w != n) {
+		if (w >= 0)
+			errno = ENOSPC;
+		seterr(err, "write %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		seterr(err, "write %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(l->dirfd, l->tmp_file, l->dirfd, l->lease_file) == -1) {
+		seterr(err, "rename %s/%s: %s", l->dir, l->lease_file, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	{
+		int e = errno;
+		unlinkat(l->dirfd, l->tmp_file, 0);
+		errno = e;
+	}
+	return -1;
+}
+
+static void *
+presence_waiter(void *arg)
+{
+	struct lease *l = arg;
+
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		int r;
+
+		while (!l->armed)
+			pthread_cond_wait(&l->cv, &l->mu);
+		pthread_mutex_unlock(&l->mu);
+		r = lock_byte(l, 1, F_WRLCK, PRESENCE_BYTE);
+		pthread_mutex_lock(&l->mu);
+		l->armed = 0;
+		if (r == 0)
+			l->have_presence = 1;
+		/* Wake the contender either way: on error it retries by polling. */
+		(void)!write(l->notify[1], "", 1);
+	}
+	return NULL;
+}
+
+static int
+have_presence(struct lease *l)
+{
+	int have;
+
+	pthread_mutex_lock(&l->mu);
+	have = l->have_presence;
+	pthread_mutex_unlock(&l->mu);
+	if (have)
+		return 1;
+	if (lock_byte(l, 0, F_WRLCK, PRESENCE_BYTE) == -1)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	l->have_presence = 1;
+	pthread_mutex_unlock(&l->mu);
+	return 1;
+}
+
+static void
+drop_presence(struct lease *l)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->have_presence)
+		lock_byte(l, 0, F_UNLCK, PRESENCE_BYTE);
+	l->have_presence = 0;
+	pthread_mutex_unlock(&l->mu);
+}
+
+int
+lease_open(struct lease **lp, const struct lease_config *cfg, char *err)
+{
+	struct lease *l;
+	struct stat st;
+	char host[256];
+
+	if (!lease_name_ok(cfg->name)) {
+		seterr(err, "invalid lease name");
+		return LEASE_ERR;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		seterr(err, "%s", strerror(errno));
+		return LEASE_ERR;
+	}
+	l->dirfd = l->lockfd = l->notify[0] = l->notify[1] = -1;
+	snprintf(l->name, sizeof(l->name), "%s", cfg->name);
+	snprintf(l->id, sizeof(l->id), "%s", cfg->node_id);
+	snprintf(l->dir, sizeof(l->dir), "%s", cfg->dir);
+	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
+	snprintf(l->tmp_file, sizeof(l->tmp_file), "%s.lease.new", cfg->name);
+	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
+	l->lease_ns = cfg->lease_ns;
+	l->retry_ns = cfg->retry_ns;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "unknown");
+	host[sizeof(l->host) - 1] = '\0';
+	memcpy(l->host, host, sizeof(l->host));
+	self_sys(l->sys, sizeof(l->sys));
+	l->pid = (long)getpid();
+	l->start = self_start();
+
+	l->dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd == -1) {
+		seterr(err, "open %s: %s", cfg->dir, strerror(errno));
+		goto fail;
+	}
+	l->lockfd = openat(l->dirfd, l->lock_file, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+	if (l->lockfd == -1) {
+		if (errno == ELOOP)
+			seterr(err, "%s/%s: is a symbolic link", cfg->dir, l->lock_file);
+		else
+			seterr(err, "open %s/%s: %s", cfg->dir, l->lock_file,
+			    strerror(errno));
+		goto fail;
+	}
+	if (fstat(l->lockfd, &st) == -1) {
+		seterr(err, "stat %s/%s: %s", cfg->dir, l->lock_file, strerror(errno));
+		goto fail;
+	}
+	if (check_file(&st, cfg->dir, l->lock_file, err) == -1)
+		goto fail;
+#ifdef F_OFD_GETLK
+	{
+		struct flock fl;
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_len = 1;
+		l->ofd = fcntl(l->lockfd, F_OFD_GETLK, &fl) == 0;
+	}
+#endif
+	if (pipe(l->notify) == -1 ||
+	    fcntl(l->notify[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(l->notify[1], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(l->notify[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(l->notify[1], F_SETFL, O_NONBLOCK) == -1) {
+		seterr(err, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	*lp = l;
+	return LEASE_OK;
+fail:
+	lease_close(l);
+	return LEASE_ERR;
+}
+
+static int
+is_ours(const struct lease *l, const struct record *r)
+{
+	return r->h.state == LEASE_HELD && r->h.term == l->term &&
+	    r->h.pid == l->pid && !strcmp(r->h.id, l->id) && !strcmp(r->sys, l->sys);
+}
+
+static void
+note_corrupt(struct lease *l, uint64_t version)
+{
+	if (l->warned_version == version)
+		return;
+	l->warned_version = version;
+	l->has_warning = 1;
+	seterr(l->warning, "%s/%s: not a valid lease record; treating it as held "
+	    "by an unknown contender until it has not changed for the lease "
+	    "duration", l->dir, l->lease_file);
+}
+
+int
+lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
+    char *err)
+{
+	char buf[RECORD_MAX];
+	struct record r;
+	struct stat st;
+	size_t len = 0;
+	uint64_t version;
+	int64_t now, unchanged, left;
+	int have, found, ok = 0, take = 0;
+
+	*retry_ns = l->retry_ns;
+	if (l->leader) {
+		seterr(err, "already leading");
+		return LEASE_ERR;
+	}
+	have = have_presence(l);
+	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
+		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
+		return LEASE_ERR;
+	}
+	found = read_record(l->dirfd, l->dir, l->lease_file, buf, &len, &st, &r,
+	    &ok, err);
+	if (found == -1)
+		goto unlock_err;
+
+	now = lease_now_ns();
+	version = found ? fnv1a(buf, len, 14695981039346656037ULL) ^
+	    (uint64_t)st.st_ino : 0;
+	if (!l->seen || version != l->seen_version) {
+		l->seen = 1;
+		l->seen_version = version;
+		l->seen_since = now;
+	}
+	unchanged = now - l->seen_since;
+	left = l->lease_ns - unchanged;
+	if (found && ok && r.h.term > l->max_term)
+		l->max_term = r.h.term;
+	if (found && !ok)
+		note_corrupt(l, version);
+
+	memset(h, 0, sizeof(*h));
+	if (found && ok) {
+		*h = r.h;
+		h->local = r.sys[0] && !strcmp(r.sys, l->sys);
+	}
+	if (found && ok && r.h.state == LEASE_HELD && h->local) {
+		int sup = supervisor_alive(&r);
+		int job = group_alive(r.h.job);
+
+		h->alive = sup || job;
+		if (h->alive) {
+			/* We can see it: safety wins over expiry.  A dead
+			 * supervisor's command is being killed (PDEATHSIG):
+			 * look again soon, backing off if it lingers. */
+			if (!sup) {
+				l->reap_poll_ns = l->reap_poll_ns ?
+				    l->reap_poll_ns * 2 : REAP_POLL_NS;
+				if (l->reap_poll_ns < *retry_ns)
+					*retry_ns = l->reap_poll_ns;
+			}
+		} else
+			take = have || left <= 0;
+	} else if (found && ok && r.h.state == LEASE_RELEASED) {
+		take = have || left <= 0;
+	} else if (found && ok) {
+		take = left <= 0;	/* a remote holder: expiry by observation */
+	} else {
+		/* No record, or one we cannot read.  Free only if no leader on
+		 * this host holds PRESENCE; else wait it out like a remote one. */
+		take = (!found && have) || left <= 0;
+	}
+	if (!take) {
+		if (h->state == LEASE_FREE && !(found && ok))
+			h->state = LEASE_HELD;	/* held by someone we cannot name */
+		if (!(h->local && h->alive) && left > 0 && left < *retry_ns)
+			*retry_ns = left;
+		lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+		return LEASE_BUSY;
+	}
+
+	l->term = l->max_term + 1;
+	l->acquired_ms = wall_ms();
+	l->renewals = 0;
+	if (write_record(l, LEASE_HELD, 0, err) == -1)
+		goto unlock_err;
+	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+	l->leader = 1;
+	l->max_term = l->term;
+	l->reap_poll_ns = 0;
+	l->seen = 0;
+	memset(h, 0, sizeof(*h));
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", l->id);
+	snprintf(h->host, sizeof(h->host), "%s", l->host);
+	h->pid = l->pid;
+	h->term = l->term;
+	h->acquired_ms = h->renewed_ms = l->acquired_ms;
+	h->lease_ms = l->lease_ns / 1000000;
+	h->local = 1;
+	h->alive = 1;
+	return LEASE_OK;
+
+unlock_err:
+	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+	return LEASE_ERR;
+}
+
+/* Under MUTEX: is the record still ours, and the lock file still the one we
+ * hold?  Returns LEASE_OK, LEASE_LOST or LEASE_ERR. */
+static int
+check_ours(struct lease *l, char *err)
+{
+	char buf[RECORD_MAX];
+	struct record r;
+	struct stat st, lst;
+	size_t len;
+	int found, ok;
+
+	if (fstat(l->lockfd, &lst) == -1 ||
+	    fstatat(l->dirfd, l->lock_file, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_ino != lst.st_ino || st.st_dev != lst.st_dev) {
+		seterr(err, "%s/%s was removed or replaced", l->dir, l->lock_file);
+		return LEASE_LOST;
+	}
+	found = read_record(l->dirfd, l->dir, l->lease_file, buf, &len, &st, &r,
+	    &ok, err);
+	if (found == -1)
+		return LEASE_ERR;
+	if (found == 0) {
+		seterr(err, "%s/%s was removed", l->dir, l->lease_file);
+		return LEASE_LOST;
+	}
+	if (!ok) {
+		seterr(err, "%s/%s was overwritten", l->dir, l->lease_file);
+		return LEASE_LOST;
+	}
+	if (!is_ours(l, &r)) {
+		if (r.h.state == LEASE_HELD)
+			seterr(err, "taken over by %s (term %llu)", r.h.id,
+			    (unsigned long long)r.h.term);
+		else
+			seterr(err, "%s/%s was replaced", l->dir, l->lease_file);
+		return LEASE_LOST;
+	}
+	return LEASE_OK;
+}
+
+int
+lease_renew(struct lease *l, long job, char *err)
+{
+	int r;
+
+	if (!l->leader) {
+		seterr(err, "not leading");
+		return LEASE_LOST;
+	}
+	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
+		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
+		return LEASE_ERR;
+	}
+	r = check_ours(l, err);
+	if (r == LEASE_OK) {
+		l->renewals++;
+		if (write_record(l, LEASE_HELD, job, err) == -1)
+			r = LEASE_ERR;
+	}
+	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+	if (r == LEASE_LOST)
+		l->leader = 0;
+	return r;
+}
+
+int
+lease_release(struct lease *l, char *err)
+{
+	int r;
+
+	if (!l->leader) {
+		drop_presence(l);
+		seterr(err, "not leading");
+		return LEASE_LOST;
+	}
+	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
+		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
+		return LEASE_ERR;
+	}
+	r = check_ours(l, err);
+	if (r == LEASE_OK && write_record(l, LEASE_RELEASED, 0, err) == -1)
+		r = LEASE_ERR;
+	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+	if (r != LEASE_ERR)
+		l->leader = 0;
+	/* Only now may a waiter on this host wake: the record says released. */
+	drop_presence(l);
+	return r;
+}
+
+int
+lease_watch_fd(struct lease *l)
+{
+	pthread_mutex_lock(&l->mu);
+	if (!l->thread_started) {
+		if (pthread_create(&l->thread, NULL, presence_waiter, l) != 0) {
+			pthread_mutex_unlock(&l->mu);
+			return -1;
+		}
+		l->thread_started = 1;
+	}
+	if (!l->have_presence && !l->armed) {
+		l->armed = 1;
+		pthread_cond_signal(&l->cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return l->notify[0];
+}
+
+void
+lease_watch_clear(struct lease *l)
+{
+	char buf[64];
+
+	while (read(l->notify[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+const char *
+lease_warning(struct lease *l)
+{
+	if (!l->has_warning)
+		return NULL;
+	l->has_warning = 0;
+	return l->warning;
+}
+
+void
+lease_close(struct lease *l)
+{
+	if (l == NULL)
+		return;
+	if (l->thread_started) {
+		/* The waiter may sit in F_SETLKW, a cancellation point. */
+		pthread_cancel(l->thread);
+		pthread_join(l->thread, NULL);
+	}
+	if (l->lockfd != -1)
+		close(l->lockfd);
+	if (l->dirfd != -1)
+		close(l->dirfd);
+	if (l->notify[0] != -1)
+		close(l->notify[0]);
+	if (l->notify[1] != -1)
+		close(l->notify[1]);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l);
+}
+
+int
+lease_status(const struct lease_config *cfg, struct lease_holder *h, char *err)
+{
+	char buf[RECORD_MAX], file[LEASE_IDLEN + 8], sys[80];
+	struct record r;
+	struct stat st;
+	size_t len;
+	int dirfd, found, ok;
+
+	memset(h, 0, sizeof(*h));
+	if (!lease_name_ok(cfg->name)) {
+		seterr(err, "invalid lease name");
+		return LEASE_ERR;
+	}
+	snprintf(file, sizeof(file), "%s.lease", cfg->name);
+	if ((dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		seterr(err, "open %s: %s", cfg->dir, strerror(errno));
+		return LEASE_ERR;
+	}
+	found = read_record(dirfd, cfg->dir, file, buf, &len, &st, &r, &ok, err);
+	close(dirfd);
+	if (found == -1)
+		return LEASE_ERR;
+	if (found == 0)
+		return LEASE_OK;
+	if (!ok) {
+		seterr(err, "%s/%s: not a valid lease record", cfg->dir, file);
+		return LEASE_ERR;
+	}
+	*h = r.h;
+	self_sys(sys, sizeof(sys));
+	h->local = r.sys[0] && !strcmp(r.sys, sys);
+	h->alive = h->local && r.h.state == LEASE_HELD &&
+	    (supervisor_alive(&r) || group_alive(r.h.job));
+	return LEASE_OK;
+}
