@@ -111,11 +111,17 @@ static const char usage_line[] =
     "       leaderrun --status [-d dir] [-l name]\n";
 
 static void
+try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	exit(EXIT_FAIL);
+}
+
+static void
 usage(void)
 {
 	fputs(usage_line, stderr);
-	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
-	exit(EXIT_FAIL);
+	try_help();
 }
 
 static void
@@ -294,11 +300,33 @@ node_id_ok(const char *s)
 	return 1;
 }
 
+/* quote: VAL made safe to print: at most 64 bytes, bytes outside
+ * printable ASCII shown as \xNN.  Returns a static buffer. */
+static const char *
+quote(const char *val)
+{
+	static char buf[64 * 4 + 8];
+	size_t i, o = 0;
+
+	for (i = 0; val[i] && i < 64; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c >= ' ' && c < 127 && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", c);
+	}
+	if (val[i])
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 static void
 bad_value(const char *opt, const char *val, const char *why)
 {
-	warnx("invalid %s '%s': %s", opt, val, why);
-	usage();
+	warnx("invalid %s '%s': %s", opt, quote(val), why);
+	try_help();
 }
 
 static int64_t
@@ -421,22 +449,24 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->status = 1;
 			break;
 		case ':':
-			warnx("option '%s' requires an argument", argv[optind - 1]);
-			usage();
+			warnx("option '%s' requires an argument",
+			    quote(argv[optind - 1]));
+			try_help();
 			break;
 		default:
 			if (optopt)
 				warnx("invalid option -- '%c'", optopt);
 			else
-				warnx("unrecognized option '%s'", argv[optind - 1]);
-			usage();
+				warnx("unrecognized option '%s'",
+				    quote(argv[optind - 1]));
+			try_help();
 		}
 	}
 	o->argv = argv + optind;
 	if (o->status) {
 		if (*o->argv) {
 			warnx("--status takes no command");
-			usage();
+			try_help();
 		}
 		return;
 	}
@@ -457,14 +487,14 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (!(o->lease_ns > o->deadline_ns && o->deadline_ns > o->retry_ns)) {
 		warnx("invalid timing: need lease-duration (%s) > renew-deadline "
 		    "(%s) > retry-period (%s)", a, b, c);
-		usage();
+		try_help();
 	}
 	if (o->deadline_ns > o->lease_ns - o->kill_ns) {
 		fmt_duration(c, sizeof(c), o->kill_ns);
 		warnx("invalid timing: renew-deadline (%s) + kill-after (%s) must "
 		    "be below lease-duration (%s), or the command could outlive "
 		    "the lease", b, c, a);
-		usage();
+		try_help();
 	}
 }
 
@@ -865,13 +895,19 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 	j->fg = fg;
 }
 
-/* Signal the job's process group and, on Linux, the orphans it left with
- * us (we are their subreaper) that moved to a group of their own. */
-static void
-signal_job(const struct job *j, int sig)
+/*
+ * signal_job: send SIG (0: just look) to the job's process group and, on
+ * Linux, to our children outside it other than SKIP (the watchdog): the
+ * job's orphans, reparented to us as their subreaper, that left the group.
+ * Returns 1 if any of them exists.
+ */
+static int
+signal_job(const struct job *j, pid_t skip, int sig)
 {
-	if (j->pid > 0)
-		kill(-j->pid, sig);
+	int found = 0;
+
+	if (j->pid > 0 && kill(-j->pid, sig) == 0)
+		found = 1;
 #ifdef __linux__
 	{
 		DIR *d = opendir("/proc");
@@ -879,12 +915,12 @@ signal_job(const struct job *j, int sig)
 		long self = (long)getpid();
 
 		while (d && (e = readdir(d)) != NULL) {
-			char path[300], buf[512], *p;
-			long ppid;
+			char path[300], buf[512], *p, st;
+			long ppid, pid = atol(e->d_name);
 			ssize_t n;
 			int fd;
 
-			if (!isdigit((unsigned char)e->d_name[0]))
+			if (pid <= 0 || pid == (long)skip)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
 			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -894,33 +930,21 @@ signal_job(const struct job *j, int sig)
 			if (n <= 0)
 				continue;
 			buf[n] = '\0';
-			if ((p = strrchr(buf, ')')) != NULL &&
-			    sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == self)
-				kill((pid_t)atol(e->d_name), sig);
+			if ((p = strrchr(buf, ')')) == NULL ||
+			    sscanf(p + 1, " %c %ld", &st, &ppid) != 2 ||
+			    ppid != self || st == 'Z')
+				continue;
+			found = 1;
+			if (sig)
+				kill((pid_t)pid, sig);
 		}
 		if (d)
 			closedir(d);
 	}
-#endif
-}
-
-/* Anything of the job left: its group, or (Linux) orphans reparented to us. */
-static int
-job_remains(const struct job *j)
-{
-	if (j->pid > 0 && kill(-j->pid, 0) == 0)
-		return 1;
-#ifdef __linux__
-	{
-		int st;
-		pid_t p = waitpid(-1, &st, WNOHANG);
-
-		/* 0: children exist, none has exited yet. */
-		return p == 0;
-	}
 #else
-	return 0;
+	(void)skip;
 #endif
+	return found;
 }
 
 static int
@@ -932,6 +956,99 @@ exit_code(int status)
 		return 128 + WTERMSIG(status);
 	warnx("command ended with unexpected wait status %#x", status);
 	return EXIT_FAIL;
+}
+
+/* ---- the watchdog ----------------------------------------------------- */
+
+/*
+ * A forked copy of us that owns the stop sequence for a lost lease: it
+ * signals the job's process group when the renew deadline passes without a
+ * newer one from the supervisor, and SIGKILLs it kill-after later.  Being a
+ * process of its own, it keeps that promise when the supervisor cannot: a
+ * supervisor stopped by SIGSTOP or a debugger, or one that was killed (then
+ * the pipe reaches EOF and the whole group, not only the PDEATHSIG'd child,
+ * is killed at once).  Only async-signal-safe calls here: we forked a
+ * threaded process.  Messages: a deadline on the lease clock, WD_NOW to stop
+ * at once, WD_DONE to exit quietly.
+ */
+#define WD_DONE	0
+#define WD_NOW	1
+
+static void
+watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
+{
+	int stopping = 0;
+
+	for (;;) {
+		struct pollfd p;
+		int64_t now = lease_now_ns(), msg, ms;
+		ssize_t n;
+
+		p.fd = fd;
+		p.events = POLLIN;
+		ms = deadline > now ? (deadline - now + NS_PER_MS - 1) / NS_PER_MS : 0;
+		if (poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms) > 0) {
+			while ((n = read(fd, &msg, sizeof(msg))) == (ssize_t)sizeof(msg)) {
+				if (msg == WD_DONE)
+					_exit(0);
+				if (!stopping)
+					deadline = msg;
+			}
+			if (n == 0) {
+				/* The supervisor died: nobody else will stop the job. */
+				kill(-pgid, SIGKILL);
+				_exit(0);
+			}
+		}
+		if (lease_now_ns() < deadline)
+			continue;
+		if (stopping) {
+			kill(-pgid, SIGKILL);
+			_exit(0);
+		}
+		stopping = 1;
+		kill(-pgid, sig);
+		kill(-pgid, SIGCONT);
+		deadline = lease_now_ns() + kill_ns;
+	}
+}
+
+static pid_t
+watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
+{
+	int p[2], keep[64], nkeep = 0, i;
+	sigset_t all, old;
+	pid_t pid;
+	DIR *d;
+
+	if (cloexec_pipe(p, 1) == -1)
+		die(EXIT_FAIL, "pipe: %s", strerror(errno));
+	/* List our descriptors now: the child may not call opendir. */
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		struct dirent *e;
+
+		while ((e = readdir(d)) != NULL && nkeep < 64)
+			if (isdigit((unsigned char)e->d_name[0]))
+				keep[nkeep++] = atoi(e->d_name);
+		closedir(d);
+	} else
+		for (i = 0; i < 64; i++)
+			keep[nkeep++] = i;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((pid = fork()) == -1)
+		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Hold nothing: no lock, no caller's pipe.  Signals stay blocked. */
+		for (i = 0; i < nkeep; i++)
+			if (keep[i] != p[0])
+				close(keep[i]);
+		watchdog_main(p[0], pgid, sig, kill_ns, deadline);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	*wfd = p[1];
+	return pid;
 }
 
 /* ---- the supervisor --------------------------------------------------- */
@@ -956,6 +1073,8 @@ struct sup {
 	uint64_t	 term;
 	int		 code;		/* exit status, once known */
 	int		 lost;
+	pid_t		 wd;		/* the watchdog, 0 when gone */
+	int		 wdfd;
 	int		 renew_inflight;
 	int		 contacted;	/* the store answered an acquire once */
 	int		 renew_failing;
@@ -975,6 +1094,13 @@ logv(const struct sup *s, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static void
+wd_send(struct sup *s, int64_t msg)
+{
+	if (s->wd > 0)
+		(void)!write(s->wdfd, &msg, sizeof(msg));
 }
 
 static void
@@ -1019,8 +1145,13 @@ stop_job(struct sup *s, int64_t now, const char *why)
 	if (s->state != ST_RUNNING)
 		return;
 	s->state = ST_STOPPING;
-	signal_job(&s->job, s->o->sig);
-	signal_job(&s->job, SIGCONT);
+	if (s->wd > 0) {
+		wd_send(s, WD_NOW);	/* it owns the signal, grace, SIGKILL */
+		s->t_kill = NEVER;
+		return;
+	}
+	signal_job(&s->job, s->wd, s->o->sig);
+	signal_job(&s->job, s->wd, SIGCONT);
 	s->t_kill = now + s->o->kill_ns;
 }
 
@@ -1040,6 +1171,8 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->state = ST_STARTING;
 	/* The acquire began at r->started: the lease runs from there at best. */
 	s->t_deadline = r->started + s->o->deadline_ns;
+	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
+	    s->t_deadline);
 	s->t_wait = NEVER;
 	send_request(&s->w, OP_RENEW, (long)s->job.pid);
 	s->renew_inflight = 1;
@@ -1097,6 +1230,7 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 			s->renew_failing = 0;
 			s->last_err[0] = '\0';
 			s->t_deadline = r->started + s->o->deadline_ns;
+			wd_send(s, s->t_deadline);
 			if (s->state == ST_STARTING) {
 				if (write(s->job.go, "", 1) != 1)
 					die(EXIT_FAIL, "start command: %s",
@@ -1137,14 +1271,15 @@ static void
 job_exited(struct sup *s, int status, int64_t now)
 {
 	s->job.exited = 1;
+	wd_send(s, WD_DONE);	/* what is left is ours to stop */
 	if (!s->lost) {
 		s->code = exit_code(status);
 		logv(s, "command exited (status %d)", s->code);
 	}
-	if (job_remains(&s->job)) {
+	if (signal_job(&s->job, s->wd, 0)) {
 		logv(s, "stopping the processes the command left behind");
-		signal_job(&s->job, s->o->sig);
-		signal_job(&s->job, SIGCONT);
+		signal_job(&s->job, s->wd, s->o->sig);
+		signal_job(&s->job, s->wd, SIGCONT);
 		if (s->state != ST_STOPPING || s->t_kill == NEVER)
 			s->t_kill = now + s->o->kill_ns;
 		s->state = ST_DRAINING;
@@ -1157,16 +1292,25 @@ job_exited(struct sup *s, int status, int64_t now)
 static void
 reap(struct sup *s, int64_t now)
 {
-	int st;
+	int st, ended = 0;
 	pid_t p;
 
+	/* Reap everything first, so that zombies do not count as stragglers. */
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (p == s->job.pid && !s->job.exited) {
+		if (p == s->wd) {
+			s->wd = 0;
+			close(s->wdfd);
+			/* Gone before the job: finish its work ourselves. */
+			if (s->state == ST_STOPPING && s->t_kill == NEVER)
+				s->t_kill = now;
+		} else if (p == s->job.pid && !s->job.exited) {
 			s->job.status = st;
-			job_exited(s, st, now);
+			ended = 1;
 		}
 	}
-	if (s->state == ST_DRAINING && !job_remains(&s->job))
+	if (ended)
+		job_exited(s, s->job.status, now);
+	else if (s->state == ST_DRAINING && !signal_job(&s->job, s->wd, 0))
 		release(s, now);
 }
 
@@ -1189,7 +1333,7 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 	case ST_RUNNING:
 	case ST_STOPPING:
 	case ST_DRAINING:
-		signal_job(&s->job, sig);
+		signal_job(&s->job, s->wd, sig);
 		break;
 	default:
 		break;
@@ -1233,12 +1377,12 @@ run_timers(struct sup *s, int64_t now)
 	}
 	if ((s->state == ST_STOPPING || s->state == ST_DRAINING) &&
 	    now >= s->t_kill) {
-		signal_job(&s->job, SIGKILL);
+		signal_job(&s->job, s->wd, SIGKILL);
 		s->t_kill = NEVER;
 		s->t_poll = now + STRAGGLER_POLL_NS;
 	}
 	if (s->state == ST_DRAINING && now >= s->t_poll) {
-		if (job_remains(&s->job))
+		if (signal_job(&s->job, s->wd, 0))
 			s->t_poll = now + STRAGGLER_POLL_NS;
 		else
 			release(s, now);

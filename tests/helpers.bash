@@ -44,3 +44,165 @@ wait_gone() {
 
 # field KEY: a field of the lease record of lock NAME (default t).
 field() { sed -n "s/^$1=//p" "$DIR/${2:-t}.lease"; }
+
+# ---- shared by 02-*.bats .. 09-*.bats -------------------------------------
+
+# lr_setup / lr_teardown: setup and teardown above, plus: every process the
+# test starts carries LRT_TAG in its environment, and lr_teardown kills all
+# of them, whatever their command line (commands, stragglers, helpers, other
+# users' and other PID namespaces' processes included).
+lr_setup() {
+	setup
+	export LRT_TAG=$BATS_TEST_TMPDIR
+	EXTRA_DIR=
+}
+
+lr_teardown() {
+	kill_tagged
+	teardown
+	if [ -n "${EXTRA_DIR:-}" ]; then
+		chmod -R u+rwx "$EXTRA_DIR" 2>/dev/null || true
+		rm -rf "$EXTRA_DIR"
+	fi
+	return 0
+}
+
+# kill_tagged: SIGKILL every process carrying this test's LRT_TAG except this
+# shell and its ancestors, until none is left.
+kill_tagged() {
+	local p pp key val keep=" " pids round
+	[ -n "${LRT_TAG:-}" ] || return 0
+	p=$BASHPID
+	while [ "${p:-0}" -gt 1 ]; do
+		keep+="$p "
+		pp=
+		while read -r key val; do
+			if [ "$key" = PPid: ]; then pp=$val; break; fi
+		done < "/proc/$p/status"
+		p=$pp
+	done
+	for round in 1 2 3 4 5; do
+		pids=$(grep -lzxF "LRT_TAG=$LRT_TAG" /proc/[0-9]*/environ 2>/dev/null |
+		    cut -d/ -f3) || true
+		local found=0
+		for p in $pids; do
+			[[ "$keep" == *" $p "* ]] && continue
+			kill -KILL "$p" 2>/dev/null && found=1
+		done
+		[ $found = 1 ] || break
+		sleep 0.05
+	done
+	return 0
+}
+
+# now_ms: the wall clock in milliseconds, without forking.
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo $((t / 1000))
+}
+
+# wait_until SECONDS COMMAND [ARG ...]: run COMMAND every 10ms until it
+# succeeds; fail after SECONDS (an integer).
+wait_until() {
+	local end=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		if [ "$(now_ms)" -ge $end ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# has PATTERN FILE: FILE exists and contains the fixed string PATTERN.
+has() { [ -e "$2" ] && grep -qF -- "$1" "$2"; }
+
+# alive PID: process PID exists and is not a zombie.
+alive() {
+	local line
+	[ -n "$1" ] && read -r line 2>/dev/null < "/proc/$1/stat" || return 1
+	line=${line##*) }
+	[ "${line%% *}" != Z ]
+}
+
+# dead PID: process PID is gone or a zombie.
+dead() { ! alive "$1"; }
+
+# bg NAME ARG ...: run leaderrun -d DIR ARG ... in the background, stdout to
+# $OUT/NAME.out, stderr to $OUT/NAME.err; its pid is in $OUT/NAME.pid.
+bg() {
+	local n=$1
+	shift
+	"$LEADERRUN" -d "$DIR" "$@" > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
+# pid_of NAME: the pid of background job NAME started with bg.
+pid_of() { cat "$OUT/$1.pid"; }
+
+# wait_exit NAME [SECONDS]: wait until background job NAME has ended; its
+# exit status goes to STATUS.
+wait_exit() {
+	local p
+	p=$(pid_of "$1")
+	wait_gone "$p" "${2:-5}" || return 1
+	STATUS=0
+	wait "$p" || STATUS=$?
+}
+
+# sys_id: this host's "sys" value as leaderrun writes it in the record.
+sys_id() {
+	echo "$(cat /proc/sys/kernel/random/boot_id)/$(stat -L -c %i /proc/self/ns/pid)"
+}
+
+# start_ticks PID: the start time of PID in clock ticks (/proc/PID/stat field 22).
+start_ticks() {
+	local line
+	read -r line < "/proc/$1/stat"
+	line=${line##*) }
+	set -- $line
+	echo "${20}"
+}
+
+# write_record FILE key=value ...: write a lease record (a valid one by
+# default; arguments override fields, "-key" drops one) atomically to FILE.
+write_record() {
+	local f=$1 k v line
+	shift
+	local -A rec=([state]=held [holder]=other-node [host]=elsewhere
+	    [sys]=0-0-0/1 [pid]=4242 [start]=0 [job]=0 [term]=7
+	    [acquired]=1 [renewed]=1 [renewals]=1 [lease_ms]=400)
+	local order=(state holder host sys pid start job term acquired renewed
+	    renewals lease_ms)
+	for k in "$@"; do
+		case $k in
+		-*) unset "rec[${k#-}]" ;;
+		*) rec[${k%%=*}]=${k#*=} ;;
+		esac
+	done
+	{
+		echo "leaderrun-lease 1"
+		for k in "${order[@]}"; do
+			[ -n "${rec[$k]+x}" ] && echo "$k=${rec[$k]}"
+		done
+	} > "$f.tmp.$$"
+	mv -f "$f.tmp.$$" "$f"
+}
+
+# hold_mutex LOCKFILE READY: in the background, hold the lease store's record
+# lock (an fcntl write lock on byte 0 of LOCKFILE), as a writer stuck in I/O
+# would; create READY once it is held.  Linux x86_64/aarch64 struct flock.
+hold_mutex() {
+	perl -e '
+		use Fcntl;
+		sysopen(my $fh, $ARGV[0], O_RDWR) or die "open $ARGV[0]: $!";
+		my $fl = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 1, 0);
+		fcntl($fh, F_SETLKW, $fl) or die "lock: $!";
+		open(my $r, ">", $ARGV[1]) or die "$ARGV[1]: $!";
+		close $r;
+		sleep 1000;' "$1" "$2" &
+}
+
+# elapsed_ms SINCE: milliseconds since SINCE (a now_ms value).
+elapsed_ms() { echo $(($(now_ms) - $1)); }
