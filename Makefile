@@ -1,5 +1,4 @@
 # leaderrun - run a command on one elected instance only.
-.POSIX:
 
 PREFIX	= /usr/local
 BINDIR	= $(PREFIX)/bin
@@ -11,11 +10,20 @@ WARN	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L
 LDLIBS	= -lpthread
 BATS	= bats
+SRCS	= leaderrun.c lease.c
+
+# Demo knobs: make run NODE_ID=node-2 LEASE=5s
+NODE_ID	  = node-1
+LOCK_NAME = leader-election-demo
+LOCK_DIR  = /tmp
+LEASE	  = 10s
+RETRY	  = 2s
+HEARTBEAT = 1s
 
 all: leaderrun
 
-leaderrun: leaderrun.c lease.c lease.h
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ leaderrun.c lease.c $(LDLIBS)
+leaderrun: $(SRCS) lease.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
 test: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun $(BATS) tests
@@ -30,7 +38,61 @@ install: leaderrun
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/leaderrun $(DESTDIR)$(MANDIR)/man1/leaderrun.1
 
-clean:
-	rm -f leaderrun *.o
+# ---- demos ---------------------------------------------------------------
+demo: leaderrun
+	./leaderrun --heartbeat=$(HEARTBEAT) -l $(LOCK_NAME) -d $(LOCK_DIR) \
+	    -i $(NODE_ID) -t $(LEASE) -r $(RETRY) -- examples/work.sh
 
-.PHONY: all test install uninstall clean
+run: demo
+
+run-node1 run-node2 run-node3: leaderrun
+	$(MAKE) --no-print-directory run NODE_ID=node-$(@:run-node%=%)
+
+demo-parallel: leaderrun
+	LOCK_NAME=$(LOCK_NAME) LOCK_DIR=$(LOCK_DIR) LEASE=$(LEASE) RETRY=$(RETRY) \
+	    HEARTBEAT=$(HEARTBEAT) examples/demo-parallel.sh start
+
+kill-demo:
+	LOCK_NAME=$(LOCK_NAME) LOCK_DIR=$(LOCK_DIR) examples/demo-parallel.sh stop
+
+# ---- checks --------------------------------------------------------------
+# Line coverage of the suite, from an instrumented build in cov/.
+test-coverage:
+	rm -rf cov && mkdir cov
+	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c leaderrun.c -o cov/leaderrun.o
+	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c lease.c -o cov/lease.o
+	$(CC) --coverage -o cov/leaderrun cov/leaderrun.o cov/lease.o $(LDLIBS)
+	LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 $(BATS) tests
+	gcov -o cov $(SRCS) | grep -A1 -E "^File '($(subst $(eval) ,|,$(SRCS)))'"
+	@if command -v lcov >/dev/null && command -v genhtml >/dev/null; then \
+	    lcov -q -c -d cov -o cov/lcov.info && \
+	    genhtml -q -o cov/html cov/lcov.info && \
+	    echo "HTML report: cov/html/index.html"; \
+	elif command -v gcovr >/dev/null; then \
+	    gcovr -r . --object-directory cov --html-details cov/index.html && \
+	    echo "HTML report: cov/index.html"; fi
+
+# The suite on sanitizer builds; any report fails the run.
+test-race:
+	rm -rf san && mkdir san
+	clang $(WARN) $(CPPFLAGS) -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o san/leaderrun-asan $(SRCS) $(LDLIBS)
+	clang $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=thread \
+	    -o san/leaderrun-tsan $(SRCS) $(LDLIBS)
+	ASAN_OPTIONS=exitcode=99:detect_leaks=1:log_path=$(CURDIR)/san/report \
+	UBSAN_OPTIONS=halt_on_error=1:exitcode=99:print_stacktrace=1:log_path=$(CURDIR)/san/report \
+	    LEADERRUN=$(CURDIR)/san/leaderrun-asan LEADERRUN_SANITIZED=1 \
+	    $(BATS) tests
+	TSAN_OPTIONS=halt_on_error=1:exitcode=99:log_path=$(CURDIR)/san/report \
+	    LEADERRUN=$(CURDIR)/san/leaderrun-tsan LEADERRUN_SANITIZED=1 \
+	    $(BATS) tests
+	@if ls san/report.* >/dev/null 2>&1; then cat san/report.*; \
+	    echo "test-race: sanitizer reports above"; exit 1; fi
+	@echo "test-race: no sanitizer report"
+
+clean:
+	rm -rf leaderrun *.o cov san
+
+.PHONY: all test install uninstall clean demo run run-node1 run-node2 \
+	run-node3 demo-parallel kill-demo test-coverage test-race

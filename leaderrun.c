@@ -32,7 +32,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -100,6 +102,8 @@ struct opts {
 	int		 conflict_code;
 	int		 verbose;
 	int		 status;
+	int64_t		 heartbeat_ns;	/* 0: no heartbeat lines */
+	int		 no_emoji;
 	char	       **argv;
 };
 
@@ -147,6 +151,9 @@ help(void)
 "  -w, --timeout DUR          give up waiting for leadership after DUR\n"
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
+"      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
+"                             and an event line at each change, on stderr\n"
+"      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
 "  -h, --help                 show this help, then exit\n"
 "  -V, --version              show the version, then exit\n"
@@ -354,15 +361,18 @@ fmt_duration(char *buf, size_t len, int64_t ns)
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS };
+	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
+	    OPT_NO_EMOJI };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
+		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "node-id", required_argument, NULL, 'i' },
 		{ "kill-after", required_argument, NULL, 'k' },
 		{ "lock-dir", required_argument, NULL, 'd' },
 		{ "lock-name", required_argument, NULL, 'l' },
 		{ "lease-duration", required_argument, NULL, 't' },
+		{ "no-emoji", no_argument, NULL, OPT_NO_EMOJI },
 		{ "nonblock", no_argument, NULL, 'n' },
 		{ "renew-deadline", required_argument, NULL, OPT_RENEW_DEADLINE },
 		{ "retry-period", required_argument, NULL, 'r' },
@@ -447,6 +457,13 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_STATUS:
 			o->status = 1;
+			break;
+		case OPT_HEARTBEAT:
+			o->heartbeat_ns = optarg ?
+			    duration_arg("heartbeat", optarg) : NS_PER_S;
+			break;
+		case OPT_NO_EMOJI:
+			o->no_emoji = 1;
 			break;
 		case ':':
 			warnx("option '%s' requires an argument",
@@ -1077,6 +1094,10 @@ struct sup {
 	int		 wdfd;
 	int		 renew_inflight;
 	int		 contacted;	/* the store answered an acquire once */
+	int		 emoji;		/* heartbeat markers: emoji or ASCII */
+	char		 leader[LEASE_IDLEN];	/* who leads, as last seen */
+	uint64_t	 leader_term;
+	int64_t		 t_beat;
 	int		 renew_failing;
 	char		 last_err[LEASE_ERRLEN];
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
@@ -1094,6 +1115,73 @@ logv(const struct sup *s, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * beat: a heartbeat line, "2024/01/10 14:30:27 MARK [node] text", when
+ * --heartbeat is on.  MARK is EMOJI in a UTF-8 locale, else ASCII (may be
+ * NULL: no marker).  Wall time: for people, never for deadlines.
+ */
+static void
+beat(const struct sup *s, const char *emoji, const char *ascii,
+    const char *fmt, ...)
+{
+	const char *mark = s->emoji ? emoji : ascii;
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	if (!s->o->heartbeat_ns)
+		return;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S", &tm);
+	fprintf(stderr, "%s %s%s[%s] ", when, mark ? mark : "", mark ? " " : "",
+	    s->o->node_id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+heartbeat(struct sup *s, int64_t now)
+{
+	char hms[16];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	if (s->state == ST_CONTEND && s->leader[0])
+		beat(s, "\xf0\x9f\x91\xa5", "[follower]", "Status: FOLLOWER - "
+		    "Heartbeat at %s - leader %s (term %llu)", hms, s->leader,
+		    (unsigned long long)s->leader_term);
+	else if (s->state == ST_CONTEND)
+		beat(s, "\xf0\x9f\x91\xa5", "[follower]", "Status: FOLLOWER - "
+		    "Heartbeat at %s - no leader", hms);
+	else if (s->state == ST_STARTING || s->state == ST_RUNNING)
+		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
+		    "Heartbeat at %s (term %llu)", hms,
+		    (unsigned long long)s->term);
+	else
+		beat(s, "\xe2\x8f\xb3", "[stopping]", "Status: STEPPING DOWN - "
+		    "Heartbeat at %s (term %llu)", hms,
+		    (unsigned long long)s->term);
+	s->t_beat = now + s->o->heartbeat_ns;
+}
+
+/* Emoji only where the locale's character set is UTF-8. */
+static int
+utf8_locale(void)
+{
+	int utf8;
+
+	if (setlocale(LC_CTYPE, "") == NULL)
+		return 0;
+	utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+	setlocale(LC_CTYPE, "C");
+	return utf8;
 }
 
 static void
@@ -1132,6 +1220,7 @@ static void
 stop_job(struct sup *s, int64_t now, const char *why)
 {
 	warnx("%s: lost leadership: %s", s->o->name, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
 	s->lost = 1;
 	s->code = EXIT_LOST;
 	if (s->state == ST_STARTING) {
@@ -1164,6 +1253,12 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->term = r->h.term;
 	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
 	    s->o->node_id);
+	beat(s, NULL, NULL, "Successfully acquired leadership (term %llu)",
+	    (unsigned long long)s->term);
+	beat(s, "\xf0\x9f\x8e\x89", "[elected]", "BECAME LEADER - Starting "
+	    "leadership duties");
+	snprintf(s->leader, sizeof(s->leader), "%s", s->o->node_id);
+	s->leader_term = s->term;
 	snprintf(term, sizeof(term), "%llu", (unsigned long long)s->term);
 	if (setenv("LEADERRUN_TERM", term, 1) == -1)
 		die(EXIT_FAIL, "setenv: %s", strerror(errno));
@@ -1189,6 +1284,16 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		break;
 	case R_BUSY:
 		s->contacted = 1;
+		if (r->h.state == LEASE_HELD && (strcmp(r->h.id, s->leader) ||
+		    r->h.term != s->leader_term)) {
+			snprintf(s->leader, sizeof(s->leader), "%s", r->h.id);
+			s->leader_term = r->h.term;
+			if (r->h.id[0])
+				beat(s, "\xf0\x9f\x94\x84", "[leader]", "Leader "
+				    "is %s (term %llu)", r->h.id,
+				    (unsigned long long)r->h.term);
+		} else if (r->h.state != LEASE_HELD)
+			s->leader[0] = '\0';
 		if (r->h.state == LEASE_HELD && r->h.id[0])
 			logv(s, "waiting: held by %s on %s (term %llu)", r->h.id,
 			    r->h.host, (unsigned long long)r->h.term);
@@ -1253,8 +1358,11 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		}
 		break;
 	case R_RELEASED:
-		if (r->rc == LEASE_OK)
+		if (r->rc == LEASE_OK) {
 			logv(s, "released (term %llu)", (unsigned long long)s->term);
+			beat(s, "\xf0\x9f\x91\x8b", "[released]", "Released "
+			    "leadership (term %llu)", (unsigned long long)s->term);
+		}
 		else if (r->rc == LEASE_ERR && !s->lost)
 			warnx("%s: release: %s", s->o->name, r->msg);
 		finish(s, s->code);
@@ -1395,6 +1503,8 @@ run_timers(struct sup *s, int64_t now)
 	if ((s->state == ST_RELEASING || s->state == ST_ABORTING) &&
 	    now >= s->t_bail)
 		finish(s, s->code);	/* the store hangs; the job is gone */
+	if (s->o->heartbeat_ns && now >= s->t_beat)
+		heartbeat(s, now);
 }
 
 static int64_t
@@ -1423,6 +1533,8 @@ earliest(const struct sup *s)
 		t = s->t_bail;
 		break;
 	}
+	if (s->o->heartbeat_ns && s->t_beat < t)
+		t = s->t_beat;
 	return t;
 }
 
@@ -1483,6 +1595,10 @@ supervise(struct opts *o)
 	start_worker(&s, &cfg);
 
 	s.state = ST_CONTEND;
+	s.emoji = !o->no_emoji && utf8_locale();
+	beat(&s, "\xe2\x9c\x85", "[start]", "Leader election started for %s. "
+	    "Press Ctrl+C to stop", o->name);
+	s.t_beat = lease_now_ns() + o->heartbeat_ns;
 	s.t_wait = o->wait_ns ? lease_now_ns() + o->wait_ns : NEVER;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
 	send_request(&s.w, OP_CONTEND, o->nonblock);
