@@ -230,20 +230,22 @@ group_alive(long pgid)
 {
 	DIR *d;
 	struct dirent *e;
+	char st;
+	long pg;
+	unsigned long long start;
 	int alive = 0;
 
 	if (pgid <= 0)
 		return 0;
 	if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH)
 		return 0;
-	/* kill() also counts zombies; look closer where /proc lets us. */
+	/* kill() also counts zombies.  The group's leader usually answers;
+	 * only when it is gone do we look through /proc for the rest. */
+	if (proc_stat(pgid, &st, &pg, &start) == 0 && pg == pgid && st != 'Z')
+		return 1;
 	if ((d = opendir("/proc")) == NULL)
 		return 1;
 	while (!alive && (e = readdir(d)) != NULL) {
-		char st;
-		long pg;
-		unsigned long long start;
-
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		if (proc_stat(atol(e->d_name), &st, &pg, &start) == 0 &&
@@ -696,7 +698,7 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	if (found && ok && r.h.state == LEASE_HELD && h->local) {
 		int sup = supervisor_alive(&r);
-		int job = group_alive(r.h.job);
+		int job = sup || group_alive(r.h.job);
 
 		h->alive = sup || job;
 		if (h->alive) {
@@ -725,6 +727,11 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			h->state = LEASE_HELD;	/* held by someone we cannot name */
 		if (!(h->local && h->alive) && left > 0 && left < *retry_ns)
 			*retry_ns = left;
+		/* A live leader on this host hands PRESENCE on when it goes,
+		 * and the kernel wakes us when it is our turn: look only now
+		 * and then, in case the waiter ahead of us is stuck. */
+		if (!have && h->local && h->alive && *retry_ns < l->lease_ns)
+			*retry_ns = l->lease_ns;
 		lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
 		return LEASE_BUSY;
 	}
