@@ -506,7 +506,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "(%s) > retry-period (%s)", a, b, c);
 		try_help();
 	}
-	if (o->deadline_ns > o->lease_ns - o->kill_ns) {
+	if (o->deadline_ns >= o->lease_ns - o->kill_ns) {
 		fmt_duration(c, sizeof(c), o->kill_ns);
 		warnx("invalid timing: renew-deadline (%s) + kill-after (%s) must "
 		    "be below lease-duration (%s), or the command could outlive "

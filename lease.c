@@ -803,8 +803,9 @@ check_ours(struct lease *l, char *err)
 	return LEASE_OK;
 }
 
-int
-lease_renew(struct lease *l, long job, char *err)
+/* Rewrite our record with STATE under MUTEX, if it is still ours. */
+static int
+update_ours(struct lease *l, int state, long job, char *err)
 {
 	int r;
 
@@ -818,8 +819,9 @@ lease_renew(struct lease *l, long job, char *err)
 	}
 	r = check_ours(l, err);
 	if (r == LEASE_OK) {
-		l->renewals++;
-		if (write_record(l, LEASE_HELD, job, err) == -1)
+		if (state == LEASE_HELD)
+			l->renewals++;
+		if (write_record(l, state, job, err) == -1)
 			r = LEASE_ERR;
 	}
 	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
@@ -829,24 +831,17 @@ lease_renew(struct lease *l, long job, char *err)
 }
 
 int
+lease_renew(struct lease *l, long job, char *err)
+{
+	return update_ours(l, LEASE_HELD, job, err);
+}
+
+int
 lease_release(struct lease *l, char *err)
 {
-	int r;
+	int r = update_ours(l, LEASE_RELEASED, 0, err);
 
-	if (!l->leader) {
-		drop_presence(l);
-		seterr(err, "not leading");
-		return LEASE_LOST;
-	}
-	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
-		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
-		return LEASE_ERR;
-	}
-	r = check_ours(l, err);
-	if (r == LEASE_OK && write_record(l, LEASE_RELEASED, 0, err) == -1)
-		r = LEASE_ERR;
-	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
-	if (r != LEASE_ERR)
+	if (r == LEASE_OK)
 		l->leader = 0;
 	/* Only now may a waiter on this host wake: the record says released. */
 	drop_presence(l);
