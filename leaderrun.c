@@ -1595,7 +1595,7 @@ supervise(struct opts *o)
 	start_worker(&s, &cfg);
 
 	s.state = ST_CONTEND;
-	s.emoji = !o->no_emoji && utf8_locale();
+	s.emoji = o->heartbeat_ns && !o->no_emoji && utf8_locale();
 	beat(&s, "\xe2\x9c\x85", "[start]", "Leader election started for %s. "
 	    "Press Ctrl+C to stop", o->name);
 	s.t_beat = lease_now_ns() + o->heartbeat_ns;
