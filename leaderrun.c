@@ -172,7 +172,7 @@ help(void)
 "  125  leaderrun itself failed\n"
 "  126  the command could not be executed\n"
 "  127  the command was not found\n"
-"  --status: 0 if the lease is held, 1 if it is free\n"
+"  --status: 0 if the lease is held, 1 if it is free or released\n"
 "\n"
 "Full documentation: man leaderrun\n", stdout);
 	if (fflush(stdout) == EOF || ferror(stdout))
@@ -235,7 +235,8 @@ parse_duration(const char *s, int64_t *ns)
 		if (ip > INT64_MAX / unit)
 			return "too large";
 		ip *= unit;
-		fp = fp * unit / fscale;
+		/* fp * unit / fscale without overflow: fp < fscale <= 1e9. */
+		fp = fp * (unit / fscale) + fp * (unit % fscale) / fscale;
 		if (ip > INT64_MAX - fp || total > INT64_MAX - ip - fp)
 			return "too large";
 		total += ip + fp;
@@ -729,6 +730,7 @@ static const int caught[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 /* Signals that were ignored when we started stay ignored, also for the
  * command (a shell starts background jobs with INT and QUIT ignored). */
 static int was_ignored[NCAUGHT];
+static int pipe_ignored;
 
 static void
 on_signal(int sig)
@@ -777,9 +779,14 @@ setup_signals(void)
 			die(EXIT_FAIL, "sigaction: %s", strerror(errno));
 	}
 	/* A closed reader must not kill us: writes report EPIPE instead. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	{
+		struct sigaction old;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, &old);
+		pipe_ignored = old.sa_handler == SIG_IGN;
+	}
 }
 
 /* ---- the command ------------------------------------------------------ */
@@ -896,7 +903,8 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 		for (i = 0; i < NCAUGHT; i++)
 			if (!was_ignored[i])
 				sigaction(caught[i], &sa, NULL);
-		sigaction(SIGPIPE, &sa, NULL);
+		if (!pipe_ignored)
+			sigaction(SIGPIPE, &sa, NULL);
 		pthread_sigmask(SIG_SETMASK, &startup_mask, NULL);
 		execv(path, argv);
 		e = errno;
@@ -1033,33 +1041,33 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 static pid_t
 watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 {
-	int p[2], keep[64], nkeep = 0, i;
+	int p[2], maxfd = 63, fd;
 	sigset_t all, old;
 	pid_t pid;
 	DIR *d;
 
 	if (cloexec_pipe(p, 1) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
-	/* List our descriptors now: the child may not call opendir. */
+	/* Find our highest descriptor now: the child may not call opendir. */
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		struct dirent *e;
 
-		while ((e = readdir(d)) != NULL && nkeep < 64)
-			if (isdigit((unsigned char)e->d_name[0]))
-				keep[nkeep++] = atoi(e->d_name);
+		maxfd = 0;
+		while ((e = readdir(d)) != NULL)
+			if (atoi(e->d_name) > maxfd)
+				maxfd = atoi(e->d_name);
 		closedir(d);
-	} else
-		for (i = 0; i < 64; i++)
-			keep[nkeep++] = i;
+	} else if (sysconf(_SC_OPEN_MAX) > 0)
+		maxfd = (int)sysconf(_SC_OPEN_MAX) - 1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = fork()) == -1)
 		die(EXIT_FAIL, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		/* Hold nothing: no lock, no caller's pipe.  Signals stay blocked. */
-		for (i = 0; i < nkeep; i++)
-			if (keep[i] != p[0])
-				close(keep[i]);
+		for (fd = 0; fd <= maxfd; fd++)
+			if (fd != p[0])
+				close(fd);
 		watchdog_main(p[0], pgid, sig, kill_ns, deadline);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1219,6 +1227,8 @@ release(struct sup *s, int64_t now)
 static void
 stop_job(struct sup *s, int64_t now, const char *why)
 {
+	if (s->state != ST_STARTING && s->state != ST_RUNNING)
+		return;		/* the command has ended already */
 	warnx("%s: lost leadership: %s", s->o->name, why);
 	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
 	s->lost = 1;
@@ -1226,22 +1236,20 @@ stop_job(struct sup *s, int64_t now, const char *why)
 	if (s->state == ST_STARTING) {
 		/* It never ran: no grace needed. */
 		kill(-s->job.pid, SIGKILL);
-		kill(s->job.pid, SIGKILL);
 		s->state = ST_STOPPING;
 		s->t_kill = NEVER;
 		return;
 	}
-	if (s->state != ST_RUNNING)
-		return;
 	s->state = ST_STOPPING;
-	if (s->wd > 0) {
-		wd_send(s, WD_NOW);	/* it owns the signal, grace, SIGKILL */
-		s->t_kill = NEVER;
-		return;
-	}
-	signal_job(&s->job, s->wd, s->o->sig);
-	signal_job(&s->job, s->wd, SIGCONT);
+	/* SIGKILL is due kill-after from now, whoever sends it, and stays due
+	 * for stragglers if the command itself ends sooner. */
 	s->t_kill = now + s->o->kill_ns;
+	if (s->wd > 0)
+		wd_send(s, WD_NOW);	/* it signals at once, then SIGKILLs */
+	else {
+		signal_job(&s->job, s->wd, s->o->sig);
+		signal_job(&s->job, s->wd, SIGCONT);
+	}
 }
 
 static void
@@ -1408,9 +1416,7 @@ reap(struct sup *s, int64_t now)
 		if (p == s->wd) {
 			s->wd = 0;
 			close(s->wdfd);
-			/* Gone before the job: finish its work ourselves. */
-			if (s->state == ST_STOPPING && s->t_kill == NEVER)
-				s->t_kill = now;
+			/* If it went before the job, t_kill still stands. */
 		} else if (p == s->job.pid && !s->job.exited) {
 			s->job.status = st;
 			ended = 1;

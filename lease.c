@@ -685,7 +685,12 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		l->seen_since = now;
 	}
 	unchanged = now - l->seen_since;
-	left = l->lease_ns - unchanged;
+	/* A holder's own, longer lease counts: it steps down on its timing. */
+	left = l->lease_ns;
+	if (found && ok && r.h.lease_ms > 0 && r.h.lease_ms < INT64_MAX / 1000000 &&
+	    r.h.lease_ms * 1000000 > left)
+		left = r.h.lease_ms * 1000000;
+	left -= unchanged;
 	if (found && ok && r.h.term > l->max_term)
 		l->max_term = r.h.term;
 	if (found && !ok)
