@@ -920,10 +920,89 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 	j->fg = fg;
 }
 
+#ifdef __linux__
+/* proc_state: state letter and parent of PID from /proc, 0 if unknown. */
+static char
+proc_state(long pid, long *ppid)
+{
+	char path[64], buf[512], *p, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c %ld", &st, ppid) != 2)
+		return 0;
+	return st;
+}
+
+/*
+ * our_children: the pids of our live children other than SKIP, into PIDS
+ * (at most MAX).  Reads /proc/self/task/TID/children, or scans /proc where
+ * the kernel lacks that file.  Returns how many, or -1 if /proc is missing.
+ */
+static int
+our_children(pid_t skip, long *pids, int max)
+{
+	DIR *d;
+	struct dirent *e;
+	long self = (long)getpid(), ppid;
+	int n = 0, listed = 0;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], buf[4096], *p, *end;
+		ssize_t got;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			break;
+		listed = 1;
+		got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[got > 0 ? got : 0] = '\0';
+		for (p = buf; n < max; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid != (long)skip && proc_state(pid, &ppid) != 'Z')
+				pids[n++] = pid;
+		}
+	}
+	closedir(d);
+	if (listed)
+		return n;
+	/* No children files (CONFIG_PROC_CHILDREN): look at every process. */
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && n < max) {
+		long pid = atol(e->d_name);
+		char st;
+
+		if (pid > 0 && pid != (long)skip &&
+		    (st = proc_state(pid, &ppid)) && st != 'Z' && ppid == self)
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+#endif
+
 /*
  * signal_job: send SIG (0: just look) to the job's process group and, on
- * Linux, to our children outside it other than SKIP (the watchdog): the
- * job's orphans, reparented to us as their subreaper, that left the group.
+ * Linux, to our children other than SKIP (the watchdog): the job's orphans,
+ * reparented to us as their subreaper, including those that left the group.
  * Returns 1 if any of them exists.
  */
 static int
@@ -935,36 +1014,14 @@ signal_job(const struct job *j, pid_t skip, int sig)
 		found = 1;
 #ifdef __linux__
 	{
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		long self = (long)getpid();
+		long pids[256];
+		int i, n = our_children(skip, pids, 256);
 
-		while (d && (e = readdir(d)) != NULL) {
-			char path[300], buf[512], *p, st;
-			long ppid, pid = atol(e->d_name);
-			ssize_t n;
-			int fd;
-
-			if (pid <= 0 || pid == (long)skip)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-				continue;
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			buf[n] = '\0';
-			if ((p = strrchr(buf, ')')) == NULL ||
-			    sscanf(p + 1, " %c %ld", &st, &ppid) != 2 ||
-			    ppid != self || st == 'Z')
-				continue;
+		for (i = 0; i < n; i++) {
 			found = 1;
 			if (sig)
-				kill((pid_t)pid, sig);
+				kill((pid_t)pids[i], sig);
 		}
-		if (d)
-			closedir(d);
 	}
 #else
 	(void)skip;
@@ -1274,8 +1331,6 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->state = ST_STARTING;
 	/* The acquire began at r->started: the lease runs from there at best. */
 	s->t_deadline = r->started + s->o->deadline_ns;
-	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
-	    s->t_deadline);
 	s->t_wait = NEVER;
 	send_request(&s->w, OP_RENEW, (long)s->job.pid);
 	s->renew_inflight = 1;
@@ -1351,6 +1406,9 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 				close(s->job.go);
 				s->job.go = -1;
 				s->state = ST_RUNNING;
+				/* Off the start path: the command runs already. */
+				s->wd = watchdog_start(&s->wdfd, s->job.pid,
+				    s->o->sig, s->o->kill_ns, s->t_deadline);
 			}
 		} else if (r->rc == LEASE_LOST) {
 			stop_job(s, now, r->msg);

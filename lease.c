@@ -45,9 +45,12 @@
 #define F_OFD_SETLKW	38
 #endif
 
+/* Not adjacent: one owner's locks on adjacent bytes merge into one, and
+ * every MUTEX release would then wake all the PRESENCE waiters. */
 #define MUTEX_BYTE	0
-#define PRESENCE_BYTE	1
-#define RECORD_MAX	2048
+#define PRESENCE_BYTE	2
+#define SLOT		512	/* one record, padded with spaces */
+#define RECORD_MAX	(2 * SLOT)
 #define MAGIC		"leaderrun-lease 1"
 /* How soon to look again when a dead local holder's command is exiting. */
 #define REAP_POLL_NS	1000000LL
@@ -56,13 +59,16 @@ struct record {
 	struct lease_holder h;
 	char		 sys[80];
 	unsigned long long start;
+	uint64_t	 seq;		/* write number: the higher slot wins */
 };
 
 struct lease {
 	char		 name[LEASE_IDLEN];
 	char		 id[LEASE_IDLEN];
 	char		 lease_file[LEASE_IDLEN + 8];
-	char		 tmp_file[LEASE_IDLEN + 12];
+	int		 fd;		/* NAME.lease, -1 until it exists */
+	ino_t		 ino;		/* of fd */
+	uint64_t	 seq;		/* highest write number read under MUTEX */
 	char		 lock_file[LEASE_IDLEN + 8];
 	char		 dir[PATH_MAX];
 	int64_t		 lease_ns;
@@ -100,6 +106,7 @@ struct lease {
 	int		 thread_started;
 	int		 armed;
 	int		 have_presence;
+	int		 watch_failed;
 	int		 notify[2];
 };
 
@@ -326,11 +333,16 @@ lock_byte(struct lease *l, int wait, short type, off_t byte)
 	}
 }
 
+/*
+ * parse_record: one slot, BUF of LEN bytes, into *R; *OK is 1 only for a
+ * complete record whose checksum (FNV-1a of everything before the "sum="
+ * line) matches.  Bytes after that line are padding and ignored.
+ */
 static void
 parse_record(const char *buf, size_t len, struct record *r, int *ok)
 {
 	const char *p = buf, *end = buf + len;
-	int have_state = 0, have_term = 0;
+	int have_state = 0, have_term = 0, have_seq = 0;
 
 	memset(r, 0, sizeof(*r));
 	*ok = 0;
@@ -349,11 +361,29 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 			return;
 		memcpy(line, p, n);
 		line[n] = '\0';
-		p = nl + 1;
 		if ((v = strchr(line, '=')) == NULL)
 			return;
 		*v++ = '\0';
-		if (!strcmp(line, "state")) {
+		if (!strcmp(line, "sum")) {
+			char want[20];
+
+			snprintf(want, sizeof(want), "%016llx", (unsigned long long)
+			    fnv1a(buf, (size_t)(p - buf), 14695981039346656037ULL));
+			if (!strcmp(v, want) && have_state && have_term &&
+			    have_seq && (r->h.state != LEASE_HELD || r->h.pid > 0))
+				*ok = 1;
+			return;
+		}
+		p = nl + 1;
+		if (!strcmp(line, "seq")) {
+			char *e;
+
+			errno = 0;
+			r->seq = strtoull(v, &e, 10);
+			if (errno || *e || e == v)
+				return;
+			have_seq = 1;
+		} else if (!strcmp(line, "state")) {
 			if (!strcmp(v, "held"))
 				r->h.state = LEASE_HELD;
 			else if (!strcmp(v, "released"))
@@ -390,111 +420,183 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 			r->h.lease_ms = atoll(v);
 		/* unknown keys: a newer writer; ignore */
 	}
-	if (have_state && have_term && (r->h.state != LEASE_HELD || r->h.pid > 0))
-		*ok = 1;
 }
 
 /*
- * read_record: read DIR/NAME.lease into BUF.  Returns 1 and fills *R (with
- * *OK 0 when the content is not a valid record), 0 when there is no record,
- * or -1 with ERR set.
+ * parse_file: the current record of a lease file's bytes BUF (LEN): the
+ * valid slot with the higher write number.  Returns 1 with *R filled,
+ * 0 when no slot is valid.  *VERSION identifies what was chosen.
  */
 static int
-read_record(int dirfd, const char *dir, const char *file, char *buf,
-    size_t *len, struct stat *st, struct record *r, int *ok, char *err)
+parse_file(const char *buf, size_t len, struct record *r, uint64_t *version)
 {
-	ssize_t n;
-	int fd;
+	struct record a, b;
+	int oka = 0, okb = 0;
 
-	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ELOOP)
-			seterr(err, "%s/%s: is a symbolic link", dir, file);
-		else
-			seterr(err, "open %s/%s: %s", dir, file, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) == -1) {
-		seterr(err, "stat %s/%s: %s", dir, file, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (check_file(st, dir, file, err) == -1) {
-		close(fd);
-		return -1;
-	}
-	n = read(fd, buf, RECORD_MAX);
-	close(fd);
-	if (n == -1) {
-		seterr(err, "read %s/%s: %s", dir, file, strerror(errno));
-		return -1;
-	}
-	*len = (size_t)n;
-	if (n == 0) {
+	parse_record(buf, len < SLOT ? len : SLOT, &a, &oka);
+	if (len > SLOT)
+		parse_record(buf + SLOT, len - SLOT, &b, &okb);
+	if (oka && (!okb || a.seq >= b.seq))
+		*r = a;
+	else if (okb)
+		*r = b;
+	else {
 		memset(r, 0, sizeof(*r));
-		*ok = 0;
-		return 1;
+		*version = fnv1a(buf, len, 14695981039346656037ULL) | 1;
+		return 0;
 	}
-	parse_record(buf, *len, r, ok);
+	*version = r->seq << 1;
 	return 1;
 }
 
-/* Write our record as a new file and rename it over the old one. */
+/* read_slots: pread the lease file FD into BUF; returns bytes or -1. */
+static ssize_t
+read_slots(int fd, char *buf)
+{
+	ssize_t n;
+
+	while ((n = pread(fd, buf, RECORD_MAX, 0)) == -1 && errno == EINTR)
+		;
+	return n;
+}
+
+/*
+ * open_lease: make L->fd the file now at DIR/NAME.lease (it may have been
+ * removed or replaced since we opened it), creating it if CREATE.  Returns
+ * 1 when open, 0 when there is no such file, -1 with ERR set.
+ */
+static int
+open_lease(struct lease *l, int create, char *err)
+{
+	struct stat st, fst;
+	int fd;
+
+	if (fstatat(l->dirfd, l->lease_file, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT) {
+			seterr(err, "stat %s/%s: %s", l->dir, l->lease_file,
+			    strerror(errno));
+			return -1;
+		}
+		if (l->fd != -1)
+			close(l->fd);
+		l->fd = -1;
+		if (!create)
+			return 0;
+	} else if (l->fd != -1 && fstat(l->fd, &fst) == 0 &&
+	    fst.st_ino == st.st_ino && fst.st_dev == st.st_dev &&
+	    fst.st_nlink > 0)
+		return 1;
+	if (l->fd != -1)
+		close(l->fd);
+	fd = openat(l->dirfd, l->lease_file, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK | (create ? O_CREAT : 0), 0644);
+	if (fd == -1) {
+		l->fd = -1;
+		if (errno == ENOENT && !create)
+			return 0;
+		if (errno == ELOOP)
+			seterr(err, "%s/%s: is a symbolic link", l->dir, l->lease_file);
+		else
+			seterr(err, "open %s/%s: %s", l->dir, l->lease_file,
+			    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || check_file(&st, l->dir, l->lease_file, err)) {
+		if (errno && !err[0])
+			seterr(err, "stat %s/%s: %s", l->dir, l->lease_file,
+			    strerror(errno));
+		close(fd);
+		l->fd = -1;
+		return -1;
+	}
+	l->fd = fd;
+	l->ino = st.st_ino;
+	return 1;
+}
+
+/*
+ * load: read the current record.  Returns 1 with *R (*OK 0 if the file
+ * holds no valid record), 0 when there is no record at all (no file, or an
+ * empty one), -1 with ERR set.  *VERSION changes whenever the record does.
+ */
+static int
+load(struct lease *l, struct record *r, int *ok, uint64_t *version, char *err)
+{
+	char buf[RECORD_MAX];
+	ssize_t n;
+	int i;
+
+	err[0] = '\0';
+	memset(r, 0, sizeof(*r));
+	*ok = 0;
+	*version = 0;
+	switch (open_lease(l, 0, err)) {
+	case -1:
+		return -1;
+	case 0:
+		return 0;
+	}
+	/* A slot caught mid-write fails its checksum; the writer is done in
+	 * microseconds, so look again before calling the record corrupt. */
+	for (i = 0; i < 3; i++) {
+		if ((n = read_slots(l->fd, buf)) == -1) {
+			seterr(err, "read %s/%s: %s", l->dir, l->lease_file,
+			    strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if ((*ok = parse_file(buf, (size_t)n, r, version)))
+			break;
+		if (i < 2) {
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (*ok && r->seq > l->seq)
+		l->seq = r->seq;
+	/* A new file may restart the write numbers: its inode tells it apart. */
+	*version ^= (uint64_t)l->ino * 0x9E3779B97F4A7C15ULL;
+	return 1;
+}
+
+/*
+ * write_record: write our record into the slot the current one is not in,
+ * so that a write that fails half way leaves the current record readable.
+ * In place (no rename): a renewal costs one pwrite.
+ */
 static int
 write_record(struct lease *l, int state, long job, char *err)
 {
-	char buf[RECORD_MAX];
-	int fd, n;
+	char buf[SLOT];
+	uint64_t seq = l->seq + 1;
+	int n;
 	ssize_t w;
 
 	n = snprintf(buf, sizeof(buf),
-	    MAGIC "\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\nstart=%llu\n"
-	    "job=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\nrenewals=%llu\n"
-	    "lease_ms=%lld\n",
+	    MAGIC "\nseq=%llu\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\n"
+	    "start=%llu\njob=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\n"
+	    "renewals=%llu\nlease_ms=%lld\n", (unsigned long long)seq,
 	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
 	    l->pid, l->start, job, (unsigned long long)l->term,
 	    (long long)l->acquired_ms, (long long)wall_ms(),
 	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000));
-	if (unlinkat(l->dirfd, l->tmp_file, 0) == -1 && errno != ENOENT) {
-		seterr(err, "remove %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "sum=%016llx\n",
+	    (unsigned long long)fnv1a(buf, (size_t)n, 14695981039346656037ULL));
+	/* Pad with one line of spaces, so that cat(1) shows both slots. */
+	memset(buf + n, ' ', sizeof(buf) - (size_t)n);
+	buf[sizeof(buf) - 1] = '\n';
+	if (open_lease(l, 1, err) == -1)
 		return -1;
-	}
-	fd = openat(l->dirfd, l->tmp_file, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd == -1) {
-		seterr(err, "create %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
-		return -1;
-	}
-	w = write(fd, buf, (size_t)n);
-	if (w != n) {
+	w = pwrite(l->fd, buf, sizeof(buf), (off_t)(seq % 2) * SLOT);
+	if (w != (ssize_t)sizeof(buf)) {
 		if (w >= 0)
 			errno = ENOSPC;
-		seterr(err, "write %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
-		goto fail;
+		seterr(err, "write %s/%s: %s", l->dir, l->lease_file, strerror(errno));
+		return -1;
 	}
-	if (close(fd) == -1) {
-		fd = -1;
-		seterr(err, "write %s/%s: %s", l->dir, l->tmp_file, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(l->dirfd, l->tmp_file, l->dirfd, l->lease_file) == -1) {
-		seterr(err, "rename %s/%s: %s", l->dir, l->lease_file, strerror(errno));
-		goto fail;
-	}
+	l->seq = seq;
 	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-	{
-		int e = errno;
-		unlinkat(l->dirfd, l->tmp_file, 0);
-		errno = e;
-	}
-	return -1;
 }
 
 static void *
@@ -512,10 +614,11 @@ presence_waiter(void *arg)
 		r = lock_byte(l, 1, F_WRLCK, PRESENCE_BYTE);
 		pthread_mutex_lock(&l->mu);
 		l->armed = 0;
-		if (r == 0)
+		if (r == 0) {
 			l->have_presence = 1;
-		/* Wake the contender either way: on error it retries by polling. */
-		(void)!write(l->notify[1], "", 1);
+			(void)!write(l->notify[1], "", 1);
+		} else
+			l->watch_failed = 1;	/* the contender falls back to polling */
 	}
 	return NULL;
 }
@@ -563,12 +666,11 @@ lease_open(struct lease **lp, const struct lease_config *cfg, char *err)
 		seterr(err, "%s", strerror(errno));
 		return LEASE_ERR;
 	}
-	l->dirfd = l->lockfd = l->notify[0] = l->notify[1] = -1;
+	l->dirfd = l->lockfd = l->fd = l->notify[0] = l->notify[1] = -1;
 	snprintf(l->name, sizeof(l->name), "%s", cfg->name);
 	snprintf(l->id, sizeof(l->id), "%s", cfg->node_id);
 	snprintf(l->dir, sizeof(l->dir), "%s", cfg->dir);
 	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
-	snprintf(l->tmp_file, sizeof(l->tmp_file), "%s.lease.new", cfg->name);
 	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
 	l->lease_ns = cfg->lease_ns;
 	l->retry_ns = cfg->retry_ns;
@@ -653,11 +755,8 @@ int
 lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
 {
-	char buf[RECORD_MAX];
 	struct record r;
-	struct stat st;
-	size_t len = 0;
-	uint64_t version;
+	uint64_t version, again;
 	int64_t now, unchanged, left;
 	int have, found, ok = 0, take = 0;
 
@@ -667,22 +766,18 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		return LEASE_ERR;
 	}
 	have = have_presence(l);
-	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
-		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
-		return LEASE_ERR;
-	}
-	found = read_record(l->dirfd, l->dir, l->lease_file, buf, &len, &st, &r,
-	    &ok, err);
+	/* Judge on a lock-free read (a rename never shows half a record);
+	 * take MUTEX only to confirm and write. */
+	found = load(l, &r, &ok, &version, err);
 	if (found == -1)
-		goto unlock_err;
+		return LEASE_ERR;
 
 	now = lease_now_ns();
-	version = found ? fnv1a(buf, len, 14695981039346656037ULL) ^
-	    (uint64_t)st.st_ino : 0;
 	if (!l->seen || version != l->seen_version) {
 		l->seen = 1;
 		l->seen_version = version;
 		l->seen_since = now;
+		l->reap_poll_ns = 0;
 	}
 	unchanged = now - l->seen_since;
 	/* A holder's own, longer lease counts: it steps down on its timing. */
@@ -707,10 +802,11 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 
 		h->alive = sup || job;
 		if (h->alive) {
-			/* We can see it: safety wins over expiry.  A dead
-			 * supervisor's command is being killed (PDEATHSIG):
-			 * look again soon, backing off if it lingers. */
-			if (!sup) {
+			/* We can see it: safety wins over expiry.  When its
+			 * supervisor is dead (its command is being killed) or
+			 * it let PRESENCE go (it is exiting right now), look
+			 * again soon, backing off if it lingers. */
+			if (!sup || have) {
 				l->reap_poll_ns = l->reap_poll_ns ?
 				    l->reap_poll_ns * 2 : REAP_POLL_NS;
 				if (l->reap_poll_ns < *retry_ns)
@@ -735,12 +831,24 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		/* A live leader on this host hands PRESENCE on when it goes,
 		 * and the kernel wakes us when it is our turn: look only now
 		 * and then, in case the waiter ahead of us is stuck. */
-		if (!have && h->local && h->alive && *retry_ns < l->lease_ns)
-			*retry_ns = l->lease_ns;
-		lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+		if (!have && h->local && h->alive && *retry_ns < 3 * l->lease_ns)
+			*retry_ns = 3 * l->lease_ns;
 		return LEASE_BUSY;
 	}
 
+	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
+		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
+		return LEASE_ERR;
+	}
+	found = load(l, &r, &ok, &again, err);
+	if (found == -1)
+		goto unlock_err;
+	if (again != version) {
+		/* Someone wrote in between: judge again at once. */
+		lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
+		*retry_ns = 0;
+		return LEASE_BUSY;
+	}
 	l->term = l->max_term + 1;
 	l->acquired_ms = wall_ms();
 	l->renewals = 0;
@@ -773,10 +881,10 @@ unlock_err:
 static int
 check_ours(struct lease *l, char *err)
 {
-	char buf[RECORD_MAX];
 	struct record r;
 	struct stat st, lst;
-	size_t len;
+	uint64_t version;
+	ino_t ino = l->ino;
 	int found, ok;
 
 	if (fstat(l->lockfd, &lst) == -1 ||
@@ -785,12 +893,15 @@ check_ours(struct lease *l, char *err)
 		seterr(err, "%s/%s was removed or replaced", l->dir, l->lock_file);
 		return LEASE_LOST;
 	}
-	found = read_record(l->dirfd, l->dir, l->lease_file, buf, &len, &st, &r,
-	    &ok, err);
+	found = load(l, &r, &ok, &version, err);
 	if (found == -1)
 		return LEASE_ERR;
 	if (found == 0) {
 		seterr(err, "%s/%s was removed", l->dir, l->lease_file);
+		return LEASE_LOST;
+	}
+	if (l->ino != ino) {
+		seterr(err, "%s/%s was replaced", l->dir, l->lease_file);
 		return LEASE_LOST;
 	}
 	if (!ok) {
@@ -857,6 +968,10 @@ int
 lease_watch_fd(struct lease *l)
 {
 	pthread_mutex_lock(&l->mu);
+	if (l->watch_failed) {
+		pthread_mutex_unlock(&l->mu);
+		return -1;
+	}
 	if (!l->thread_started) {
 		if (pthread_create(&l->thread, NULL, presence_waiter, l) != 0) {
 			pthread_mutex_unlock(&l->mu);
@@ -902,6 +1017,8 @@ lease_close(struct lease *l)
 	}
 	if (l->lockfd != -1)
 		close(l->lockfd);
+	if (l->fd != -1)
+		close(l->fd);
 	if (l->dirfd != -1)
 		close(l->dirfd);
 	if (l->notify[0] != -1)
@@ -919,8 +1036,9 @@ lease_status(const struct lease_config *cfg, struct lease_holder *h, char *err)
 	char buf[RECORD_MAX], file[LEASE_IDLEN + 8], sys[80];
 	struct record r;
 	struct stat st;
-	size_t len;
-	int dirfd, found, ok;
+	uint64_t version;
+	ssize_t n = 0;
+	int dirfd, fd, ok = 0, i;
 
 	memset(h, 0, sizeof(*h));
 	if (!lease_name_ok(cfg->name)) {
@@ -932,11 +1050,31 @@ lease_status(const struct lease_config *cfg, struct lease_holder *h, char *err)
 		seterr(err, "open %s: %s", cfg->dir, strerror(errno));
 		return LEASE_ERR;
 	}
-	found = read_record(dirfd, cfg->dir, file, buf, &len, &st, &r, &ok, err);
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
 	close(dirfd);
-	if (found == -1)
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return LEASE_OK;
+		if (errno == ELOOP)
+			seterr(err, "%s/%s: is a symbolic link", cfg->dir, file);
+		else
+			seterr(err, "open %s/%s: %s", cfg->dir, file, strerror(errno));
 		return LEASE_ERR;
-	if (found == 0)
+	}
+	if (fstat(fd, &st) == -1 || check_file(&st, cfg->dir, file, err)) {
+		close(fd);
+		return LEASE_ERR;
+	}
+	for (i = 0; i < 3 && !ok; i++)
+		if ((n = read_slots(fd, buf)) > 0)
+			ok = parse_file(buf, (size_t)n, &r, &version);
+	close(fd);
+	if (n == -1) {
+		seterr(err, "read %s/%s: %s", cfg->dir, file, strerror(errno));
+		return LEASE_ERR;
+	}
+	if (n == 0)
 		return LEASE_OK;
 	if (!ok) {
 		seterr(err, "%s/%s: not a valid lease record", cfg->dir, file);

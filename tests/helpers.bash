@@ -43,23 +43,36 @@ wait_gone() {
 }
 
 # field KEY: a field of the lease record of lock NAME (default t).
-field() { sed -n "s/^$1=//p" "$DIR/${2:-t}.lease"; }
+# The file has two 512-byte slots; the current record is the one with the
+# higher seq.
+field() {
+	local f=$DIR/${2:-t}.lease a b
+	a=$(head -c 512 "$f" | sed -n 's/^seq=//p')
+	b=$(tail -c +513 "$f" | head -c 512 | sed -n 's/^seq=//p')
+	if [ -n "$b" ] && { [ -z "$a" ] || [ "$b" -gt "$a" ]; }; then
+		tail -c +513 "$f" | head -c 512 | sed -n "s/^$1=//p"
+	else
+		head -c 512 "$f" | sed -n "s/^$1=//p"
+	fi
+}
 
 # ---- shared by 02-*.bats .. 09-*.bats -------------------------------------
 
-# lr_setup / lr_teardown: setup and teardown above, plus: every process the
+# lr_setup / lr_teardown: what setup and teardown above do (the files that
+# use these define setup and teardown of their own), plus: every process the
 # test starts carries LRT_TAG in its environment, and lr_teardown kills all
 # of them, whatever their command line (commands, stragglers, helpers, other
 # users' and other PID namespaces' processes included).
 lr_setup() {
-	setup
+	DIR=$BATS_TEST_TMPDIR/locks
+	mkdir -p "$DIR"
+	OUT=$BATS_TEST_TMPDIR
 	export LRT_TAG=$BATS_TEST_TMPDIR
 	EXTRA_DIR=
 }
 
 lr_teardown() {
 	kill_tagged
-	teardown
 	if [ -n "${EXTRA_DIR:-}" ]; then
 		chmod -R u+rwx "$EXTRA_DIR" 2>/dev/null || true
 		rm -rf "$EXTRA_DIR"
@@ -68,29 +81,21 @@ lr_teardown() {
 }
 
 # kill_tagged: SIGKILL every process carrying this test's LRT_TAG except this
-# shell and its ancestors, until none is left.
+# shell (the test process, where lr_setup exported it; its ancestors do not
+# carry it), until none is left.
 kill_tagged() {
-	local p pp key val keep=" " pids round
+	local p pids round found
 	[ -n "${LRT_TAG:-}" ] || return 0
-	p=$BASHPID
-	while [ "${p:-0}" -gt 1 ]; do
-		keep+="$p "
-		pp=
-		while read -r key val; do
-			if [ "$key" = PPid: ]; then pp=$val; break; fi
-		done < "/proc/$p/status"
-		p=$pp
-	done
 	for round in 1 2 3 4 5; do
 		pids=$(grep -lzxF "LRT_TAG=$LRT_TAG" /proc/[0-9]*/environ 2>/dev/null |
 		    cut -d/ -f3) || true
-		local found=0
+		found=0
 		for p in $pids; do
-			[[ "$keep" == *" $p "* ]] && continue
+			[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
 			kill -KILL "$p" 2>/dev/null && found=1
 		done
 		[ $found = 1 ] || break
-		sleep 0.05
+		sleep 0.02
 	done
 	return 0
 }
@@ -131,10 +136,14 @@ dead() { ! alive "$1"; }
 
 # bg NAME ARG ...: run leaderrun -d DIR ARG ... in the background, stdout to
 # $OUT/NAME.out, stderr to $OUT/NAME.err; its pid is in $OUT/NAME.pid.
+# SIGINT and SIGQUIT are reset to default, as for a command started in the
+# foreground (bash starts background jobs with both ignored, and leaderrun
+# leaves signals that were ignored at its start alone).
 bg() {
 	local n=$1
 	shift
-	"$LEADERRUN" -d "$DIR" "$@" > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	env --default-signal=INT,QUIT "$LEADERRUN" -d "$DIR" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
 	echo $! > "$OUT/$n.pid"
 }
 
@@ -202,7 +211,18 @@ hold_mutex() {
 		open(my $r, ">", $ARGV[1]) or die "$ARGV[1]: $!";
 		close $r;
 		sleep 1000;' "$1" "$2" &
+	disown
 }
 
 # elapsed_ms SINCE: milliseconds since SINCE (a now_ms value).
 elapsed_ms() { echo $(($(now_ms) - $1)); }
+
+# "${HOLD[@]}" READY GO: command words for a command that creates READY, then
+# runs until GO exists.
+HOLD=(sh -c 'touch "$1"; until [ -e "$2" ]; do sleep 0.01; done' hold)
+
+# "${TRAPPER[@]}" SIG MARK READY STATUS: command words for a command that on
+# SIG writes SIG to MARK and exits STATUS; it creates READY once the trap is
+# set.
+TRAPPER=(sh -c 'trap "echo $1 > \"$2\"; exit $4" "$1"; touch "$3"
+	while :; do sleep 0.01; done' trapper)
