@@ -84,11 +84,11 @@ load helpers
 	done
 	[ "$(leader_pane | wc -l)" = 1 ]
 	old=$(leader_pane)
-	term1=$(sed -n 's/^term=//p' "$DIR/demo.lease")
-	pid=$(sed -n 's/^pid=//p' "$DIR/demo.lease")
+	term1=$(field term demo)
+	pid=$(field pid demo)
 	kill -KILL "$pid"
 	for i in $(seq 100); do
-		term2=$(sed -n 's/^term=//p' "$DIR/demo.lease")
+		term2=$(field term demo)
 		[ "$term2" -gt "$term1" ] && break
 		sleep 0.05
 	done
