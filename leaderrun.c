@@ -77,7 +77,7 @@ warnx(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
+_Noreturn static void
 die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -114,21 +114,21 @@ static const char usage_line[] =
     "[--] command [arg ...]\n"
     "       leaderrun --status [-d dir] [-l name]\n";
 
-static void
+_Noreturn static void
 try_help(void)
 {
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
 	exit(EXIT_FAIL);
 }
 
-static void
+_Noreturn static void
 usage(void)
 {
 	fputs(usage_line, stderr);
 	try_help();
 }
 
-static void
+_Noreturn static void
 help(void)
 {
 	fputs(usage_line, stdout);
@@ -316,7 +316,7 @@ quote(const char *val)
 	static char buf[64 * 4 + 8];
 	size_t i, o = 0;
 
-	for (i = 0; val[i] && i < 64; i++) {
+	for (i = 0; i < 64 && val[i]; i++) {
 		unsigned char c = (unsigned char)val[i];
 
 		if (c >= ' ' && c < 127 && c != '\\')
@@ -330,7 +330,7 @@ quote(const char *val)
 	return buf;
 }
 
-static void
+_Noreturn static void
 bad_value(const char *opt, const char *val, const char *why)
 {
 	warnx("invalid %s '%s': %s", opt, quote(val), why);
@@ -396,15 +396,19 @@ parse_args(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:E:Vd:hi:k:l:nr:s:t:vw:", longopts,
 	    NULL)) != -1) {
+		/* Never NULL for an option that takes an argument; "" keeps the
+		 * static analysers from assuming otherwise. */
+		const char *arg = optarg ? optarg : "";
+
 		switch (ch) {
 		case 'E': {
 			char *end;
 			long n;
 
 			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 0 || n > 255)
-				bad_value("exit code", optarg, "must be 0-255");
+			n = strtol(arg, &end, 10);
+			if (errno || *end || end == arg || n < 0 || n > 255)
+				bad_value("exit code", arg, "must be 0-255");
 			o->conflict_code = (int)n;
 			break;
 		}
@@ -412,56 +416,56 @@ parse_args(int argc, char **argv, struct opts *o)
 			printf("leaderrun %s\n", VERSION);
 			exit(fflush(stdout) == EOF ? EXIT_FAIL : 0);
 		case 'd':
-			if (*optarg == '\0')
-				bad_value("lock directory", optarg, "empty");
-			o->dir = optarg;
+			if (*arg == '\0')
+				bad_value("lock directory", arg, "empty");
+			o->dir = arg;
 			break;
 		case 'h':
 			help();
 			break;
 		case 'i':
-			if (!node_id_ok(optarg))
-				bad_value("node id", optarg, "1-128 printable "
+			if (!node_id_ok(arg))
+				bad_value("node id", arg, "1-128 printable "
 				    "characters, no spaces");
-			o->node_id = optarg;
+			o->node_id = arg;
 			break;
 		case 'k':
-			o->kill_ns = duration_arg("kill-after", optarg);
+			o->kill_ns = duration_arg("kill-after", arg);
 			break;
 		case 'l':
-			if (!lease_name_ok(optarg))
-				bad_value("lock name", optarg, "1-128 characters of "
+			if (!lease_name_ok(arg))
+				bad_value("lock name", arg, "1-128 characters of "
 				    "A-Z a-z 0-9 . _ @ + : -, not . or ..");
-			o->name = optarg;
+			o->name = arg;
 			break;
 		case 'n':
 			o->nonblock = 1;
 			break;
 		case 'r':
-			o->retry_ns = duration_arg("retry-period", optarg);
+			o->retry_ns = duration_arg("retry-period", arg);
 			break;
 		case 's':
-			if ((o->sig = parse_signal(optarg)) == -1)
-				bad_value("signal", optarg, "unknown signal");
+			if ((o->sig = parse_signal(arg)) == -1)
+				bad_value("signal", arg, "unknown signal");
 			break;
 		case 't':
-			o->lease_ns = duration_arg("lease-duration", optarg);
+			o->lease_ns = duration_arg("lease-duration", arg);
 			break;
 		case 'v':
 			o->verbose = 1;
 			break;
 		case 'w':
-			o->wait_ns = duration_arg("timeout", optarg);
+			o->wait_ns = duration_arg("timeout", arg);
 			break;
 		case OPT_RENEW_DEADLINE:
-			o->deadline_ns = duration_arg("renew-deadline", optarg);
+			o->deadline_ns = duration_arg("renew-deadline", arg);
 			break;
 		case OPT_STATUS:
 			o->status = 1;
 			break;
 		case OPT_HEARTBEAT:
 			o->heartbeat_ns = optarg ?
-			    duration_arg("heartbeat", optarg) : NS_PER_S;
+			    duration_arg("heartbeat", arg) : NS_PER_S;
 			break;
 		case OPT_NO_EMOJI:
 			o->no_emoji = 1;
@@ -1056,7 +1060,7 @@ exit_code(int status)
 #define WD_DONE	0
 #define WD_NOW	1
 
-static void
+_Noreturn static void
 watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 {
 	int stopping = 0;
@@ -1256,7 +1260,7 @@ wd_send(struct sup *s, int64_t msg)
 		(void)!write(s->wdfd, &msg, sizeof(msg));
 }
 
-static void
+_Noreturn static void
 finish(struct sup *s, int code)
 {
 	if (s->job.fg) {
@@ -1625,7 +1629,7 @@ supervise(struct opts *o)
 {
 	struct sup s;
 	struct lease_config cfg;
-	char host[256], idbuf[LEASE_IDLEN + 64];
+	char host[256], idbuf[300];
 	int rc;
 
 	memset(&s, 0, sizeof(s));

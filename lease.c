@@ -117,7 +117,8 @@ seterr(char *err, const char *fmt, ...)
 	int e = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(err, LEASE_ERRLEN, fmt, ap);
+	/* clang 14's analyser misreads ap here: started on the line above. */
+	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	errno = e;
 }
@@ -433,6 +434,7 @@ parse_file(const char *buf, size_t len, struct record *r, uint64_t *version)
 	struct record a, b;
 	int oka = 0, okb = 0;
 
+	memset(&b, 0, sizeof(b));
 	parse_record(buf, len < SLOT ? len : SLOT, &a, &oka);
 	if (len > SLOT)
 		parse_record(buf + SLOT, len - SLOT, &b, &okb);
