@@ -91,6 +91,12 @@ test-race:
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 
+# Benchmark against flock(1): one table, about two minutes.  Needs bash,
+# flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
+# case needs root and is skipped otherwise.
+bench: leaderrun
+	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun'
+
 # Static checks; all must be silent.  Suppressions, with reasons:
 #  clang-tidy security.insecureAPI.*: flags every strcpy/snprintf use, even
 #  bounded ones; lease.c:seterr carries one NOLINT for a clang 14 va_list
@@ -110,4 +116,4 @@ clean:
 	rm -rf leaderrun *.o cov san
 
 .PHONY: all test install uninstall clean demo run run-node1 run-node2 \
-	run-node3 demo-parallel kill-demo test-coverage test-race lint
+	run-node3 demo-parallel kill-demo test-coverage test-race lint bench

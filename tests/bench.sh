@@ -1,0 +1,637 @@
+#!/bin/bash
+# tests/bench.sh - benchmark leaderrun against flock(1) in one run and print
+# one table (metric | leaderrun | flock | ratio | target | pass/fail).
+#
+# usage: tests/bench.sh [LEADERRUN]	(make bench; default ../leaderrun)
+#
+# Needs bash, flock, setsid, unshare (util-linux), coreutils, awk and a C
+# compiler for tests/bench_clock.c (timestamps, waits, process cleanup).
+# The frozen-leader test needs root (unshare of PID and UTS namespaces); it
+# is reported as skipped otherwise.  Environment:
+#	BENCH_QUICK=1	fewer trials, shorter windows (a smoke test, ~1 min)
+#	BENCH_ONLY="..."	only these sections: uncontended handover crash
+#			frozen idle
+#	TMPDIR		where the lock files go (default /tmp)
+#	BENCH_KEEP=1	keep the work directory (logs) for inspection
+#	BENCH_VERBOSE=1	run the contenders with -v (their stderr: DIR/err)
+#
+# Method.  Every timestamp is CLOCK_MONOTONIC, taken by the same helper
+# (bench_clock) on both sides, so the fork/exec cost of the measured command
+# is the same for leaderrun and flock.
+#  - uncontended: fork to waitpid of `leaderrun -l b -- true`, `flock FILE
+#    true` and `true`, round robin; overhead = median - median(true).
+#  - handover: the leader's command logs a timestamp right before it exits
+#    (on SIGUSR1), the next contender's command logs one as its first action.
+#    Trials are chained: each successor is the next leader, a new waiter
+#    replaces it, and the next trial starts only once /proc/locks shows all
+#    N waiters blocked on the lock (leaderrun: byte 2 of NAME.lock).
+#  - crash: SIGKILL of the leader's supervisor (flock: of flock and its
+#    command's whole process group; and, once, of flock alone) -> the next
+#    command starts.  The next command first checks that no process of the
+#    old job (the command and a child it forked) is still alive.
+#  - frozen: the leader runs in other PID+UTS namespaces (another "host",
+#    same lock dir); SIGSTOP of its supervisor -> the next command starts.
+#  - idle: CPU of the leader's processes, of N waiting followers and of
+#    flock(1) waiters over a window at default timings: utime+stime from
+#    /proc/PID/stat (all threads) and, because tick sampling misses short
+#    wake-ups, run time from /proc/PID/task/*/schedstat; peak RSS (VmHWM).
+set -u
+export LC_ALL=C
+
+here=$(cd "$(dirname "$0")" && pwd)
+LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
+QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle}
+T_START=$(date +%s)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+die() { echo "bench: $*" >&2; exit 1; }
+for t in flock setsid awk sort; do
+	command -v $t >/dev/null 2>&1 || die "$t is required"
+done
+[ -x "$LR_IN" ] || die "$LR_IN: not an executable (run make first)"
+CC=${CC:-cc}
+command -v "$CC" >/dev/null 2>&1 || CC=gcc
+command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/lrbench.XXXXXX") || die "mktemp failed"
+BC=$W/bench_clock
+LR=$W/leaderrun		# a private copy: a rebuild mid-run cannot change it
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	# Every process we start has $W in its command line.
+	[ -x "$BC" ] && "$BC" sweep "$W/" >/dev/null
+	wait 2>/dev/null
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+cp "$LR_IN" "$LR" || die "cannot copy $LR_IN"
+"$CC" -O2 -static -o "$BC" "$here/bench_clock.c" 2>/dev/null ||
+	"$CC" -O2 -o "$BC" "$here/bench_clock.c" || die "cannot build bench_clock"
+
+if [ "$QUICK" = 1 ]; then
+	N_UNC=100 N_H2=25 B_H2=1 N_H100=10 B_H100=1 N_CRASH=15 N_FROZEN=2
+	W_IDLE100=5 W_IDLE1000=5 N_FOLLOW=(100 300)
+else
+	N_UNC=300 N_H2=25 B_H2=4 N_H100=25 B_H100=2 N_CRASH=50 N_FROZEN=6
+	W_IDLE100=10 W_IDLE1000=20 N_FOLLOW=(100 1000)
+fi
+SETTLE=0.02		# quiet time before each trial
+FROZEN_T=2s FROZEN_R_MS=400	# frozen test: -t 2s gives retry 400ms
+HZ=$(getconf CLK_TCK)
+SIGSTOP_N=$(kill -l STOP)
+SEQ=0
+VERBOSE=
+[ "${BENCH_VERBOSE:-0}" = 1 ] && VERBOSE=-v
+declare -A R		# results by key
+
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+note() { printf '  %s\n' "$*" >&2; }
+
+# stats FILE: "n p50 p99 min max" in ms of the ns values in FILE
+# (percentiles by nearest rank).
+stats() {
+	sort -n "$1" 2>/dev/null | awk '
+	function rank(q) { r = int(q * NR); if (r < q * NR) r++; return r < 1 ? 1 : r }
+	{ v[NR] = $1 }
+	END {
+		if (NR == 0) { print "0 nan nan nan nan"; exit }
+		printf "%d %.3f %.3f %.3f %.3f\n", NR, v[rank(.5)] / 1e6,
+		    v[rank(.99)] / 1e6, v[1] / 1e6, v[NR] / 1e6
+	}'
+}
+
+# spawn TOOL DIR OPTS CMD...: start one contender for lock DIR/h in its own
+# session, stdin from /dev/null.  OPTS: extra leaderrun options (one word,
+# split on commas).  The pid goes to $!.
+spawn() {
+	local tool=$1 d=$2 opts=$3
+	shift 3
+	if [ "$tool" = lr ]; then
+		setsid "$LR" -d "$d" -l h ${opts//,/ } $VERBOSE -- "$@" \
+		    </dev/null >/dev/null 2>>"$d/err" &
+	else
+		setsid flock "$d/h.flock" "$@" </dev/null >/dev/null 2>>"$d/err" &
+	fi
+	disown $!	# no "Killed" job reports; bash still reaps it
+}
+
+# lockspec TOOL DIR: the lock file and first byte waiters block on.
+lockspec() {
+	if [ "$1" = lr ]; then echo "$2/h.lock 2"; else echo "$2/h.flock 0"; fi
+}
+
+newdir() {
+	SEQ=$((SEQ + 1))
+	D=$W/c$SEQ
+	mkdir "$D" && : > "$D/log"
+}
+
+# endchain DIR: kill everything of a chain (until none is left) and reap.
+endchain() {
+	"$BC" sweep "$1/" >/dev/null
+	wait 2>/dev/null
+}
+
+# ---- uncontended -------------------------------------------------------
+
+bench_uncontended() {
+	local d=$W/unc out=$W/unc.out
+	mkdir "$d"
+	echo "uncontended: $N_UNC runs each, round robin" >&2
+	"$BC" alt "$N_UNC" "$out" "$LR" -d "$d" -l b -- true ::: \
+	    flock "$d/b.flock" true ::: true </dev/null >/dev/null 2>&1
+	awk '$3 != 0 { bad++ } END { exit bad > 0 }' "$out" ||
+		note "WARNING: some runs failed"
+	local i k
+	for i in 0 1 2; do
+		k=$(echo lr flock true | cut -d' ' -f$((i + 1)))
+		awk -v i=$i '$1 == i { print $2 }' "$out" > "$W/unc.$k"
+		R[unc_$k]=$(stats "$W/unc.$k")
+		note "$k: n p50 p99 min max (ms) = ${R[unc_$k]}"
+	done
+}
+
+# ---- graceful handover -------------------------------------------------
+
+# chain TOOL OPTS NWAIT TRIALS OUT: TRIALS graceful handovers with NWAIT
+# contenders waiting; append latencies (ns) to OUT, mutual-exclusion
+# violations to OUT.bad, and per handover the wake-ups of the waiters that
+# stay waiting (scheduled-in counts of all their threads, from just before
+# the leader is told to exit until 20ms after the successor started) to
+# OUT.herd.
+chain() {
+	local tool=$1 opts=$2 nw=$3 trials=$4 out=$5 i line pid lead succ lock start
+	local -a pids=()
+	newdir
+	local d=$D log=$D/log
+	spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+	pids+=($!)
+	line=$("$BC" await "$log" 1 10000) || { endchain "$d"; return 1; }
+	for ((i = 0; i < nw; i++)); do
+		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+		pids+=($!)
+	done
+	read -r lock start <<< "$(lockspec "$tool" "$d")"
+	for ((i = 1; i <= trials; i++)); do
+		"$BC" waitlocks "$lock" "$start" "$nw" 30000 >/dev/null || break
+		sleep $SETTLE
+		# The running command and its supervisor (or flock).
+		read -r _ _ pid lead _ <<< "$line"
+		"$BC" switches "${pids[@]}" > "$d/sw0"
+		kill -USR1 "$pid"
+		line=$("$BC" await "$log" $((2 * i + 1)) 10000) || break
+		sleep 0.02
+		"$BC" switches "${pids[@]}" > "$d/sw1"
+		read -r _ _ _ succ _ <<< "$line"
+		awk -v a="$lead" -v b="$succ" 'NR == FNR { s[$1] = $2; next }
+		    ($1 in s) && $1 != a && $1 != b { t += $2 - s[$1] }
+		    END { print t + 0 }' "$d/sw0" "$d/sw1" >> "$out.herd"
+		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+		pids+=($!)
+	done
+	# What the teardown adds to the log (a waiter taking over from the
+	# killed leader) is not measured.
+	head -n $((2 * i - 1)) "$log" > "$log.measured"
+	endchain "$d"
+	# S0 E0 S1 E1 ...: latency = S(k) - E(k-1); an S while another
+	# command runs, or an E of another pid, breaks mutual exclusion.
+	awk -v bad="$out.bad" '
+	$1 == "S" { if (run) print "overlap" >> bad
+		    if (have_e) print $2 - te; run = 1; cur = $3; have_e = 0 }
+	$1 == "E" { if (!run || $3 != cur) print "foreign exit" >> bad
+		    run = 0; te = $2; have_e = 1 }' "$log.measured" >> "$out"
+	[ "$i" -gt "$trials" ] ||
+		note "WARNING: $tool $opts, $nw waiters: chain ended early" \
+		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
+}
+
+HCFG=("lr2s lr -r,2s" "lr200ms lr -r,200ms" "flock flock -")
+
+bench_handover() {
+	local nw blocks trials b c name tool opts
+	for nw in 2 100; do
+		if [ $nw = 2 ]; then blocks=$B_H2 trials=$N_H2; else blocks=$B_H100 trials=$N_H100; fi
+		echo "handover: $nw waiters, $blocks x $trials trials per configuration" >&2
+		for ((b = 0; b < blocks; b++)); do
+			for c in "${HCFG[@]}"; do
+				read -r name tool opts <<< "$c"
+				[ "$opts" = - ] && opts=
+				chain "$tool" "$opts" $nw $trials "$W/h.$nw.$name"
+			done
+		done
+		for c in "${HCFG[@]}"; do
+			read -r name _ <<< "$c"
+			local k=h${nw}_$name
+			R[$k]=$(stats "$W/h.$nw.$name")
+			R[${k}_bad]=$(cat "$W/h.$nw.$name.bad" 2>/dev/null | wc -l)
+			R[${k}_herd]=$(awk '{ t += $1 } END { printf "%.1f", NR ? t / NR : 0 }' \
+			    "$W/h.$nw.$name.herd" 2>/dev/null)
+			note "$name: n p50 p99 min max (ms) = ${R[$k]}," \
+			    "exclusion violations ${R[${k}_bad]}," \
+			    "wake-ups of the other waiters per handover ${R[${k}_herd]}"
+		done
+	done
+}
+
+# ---- crash failover ----------------------------------------------------
+
+# crash_chain TOOL TRIALS OUT: SIGKILL the leader (leaderrun: its supervisor;
+# flock: flock and its command's process group), 2 waiters; latencies (ns)
+# to OUT, old-job processes alive at each start to OUT.alive.
+crash_chain() {
+	local tool=$1 trials=$2 out=$3 i line lock start pid ppid child
+	newdir
+	local d=$D log=$D/log pf=$D/old.pids
+	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
+	line=$("$BC" await "$log" 1 10000) || { endchain "$d"; return 1; }
+	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
+	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
+	read -r lock start <<< "$(lockspec "$tool" "$d")"
+	for ((i = 1; i <= trials; i++)); do
+		"$BC" waitlocks "$lock" "$start" 2 30000 >/dev/null || break
+		sleep $SETTLE
+		read -r _ _ pid ppid child _ <<< "$line"
+		echo "$pid $child" > "$pf"
+		if [ "$tool" = lr ]; then
+			"$BC" kill 9 "$ppid" "$log"	# the supervisor only
+		else
+			"$BC" kill 9 "-$ppid" "$log"	# flock + command + child
+		fi
+		line=$("$BC" await "$log" $((2 * i + 1)) 10000) || break
+		spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
+	done
+	endchain "$d"
+	awk -v alive="$out.alive" '
+	$1 == "K" { tk = $2; k = 1 }
+	$1 == "S" && k { print $2 - tk; print $6 >> alive; k = 0 }' "$log" >> "$out"
+}
+
+# flock_kill_alone: SIGKILL of flock(1) only, its command keeps running.
+flock_kill_alone() {
+	local line pid ppid child
+	newdir
+	local d=$D log=$D/log pf=$D/old.pids
+	spawn flock "$d" "" "$BC" relay-check "$log" "$pf"
+	line=$("$BC" await "$log" 1 10000) || { endchain "$d"; return 1; }
+	spawn flock "$d" "" "$BC" relay-check "$log" "$pf"
+	"$BC" waitlocks "$d/h.flock" 0 1 30000 >/dev/null
+	read -r _ _ pid ppid child _ <<< "$line"
+	"$BC" kill 9 "$ppid" "$log"
+	if "$BC" await "$log" 3 2000 >/dev/null 2>&1; then
+		R[crash_flock_alone]="took over"
+	else
+		local st
+		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+		R[crash_flock_alone]="none in 2s, job $([ -n "$st" ] && [ "$st" != Z ] && echo "runs on" || echo gone)"
+	fi
+	endchain "$d"
+}
+
+bench_crash() {
+	local t
+	echo "crash failover: $N_CRASH trials each, 2 waiters" >&2
+	for t in lr flock; do
+		crash_chain $t "$N_CRASH" "$W/crash.$t"
+		R[crash_$t]=$(stats "$W/crash.$t")
+		R[crash_${t}_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
+		    "$W/crash.$t.alive" 2>/dev/null)
+		note "$t: n p50 p99 min max (ms) = ${R[crash_$t]}," \
+		    "old job alive at start: ${R[crash_${t}_alive]} trials"
+	done
+	flock_kill_alone
+	note "kill -9 of flock(1) alone: ${R[crash_flock_alone]}"
+}
+
+# ---- frozen leader on another "host" -----------------------------------
+
+# frozen TOOL OUT: one trial; the leader runs in new PID+UTS namespaces
+# (hostname other), same lock dir; SIGSTOP of its supervisor (flock: of
+# flock).  Appends the latency (ns) or "none" to OUT.
+frozen() {
+	local tool=$1 out=$2 line sup k c relay rc wait_ms
+	newdir
+	local d=$D log=$D/log pf=$D/old.pids
+	local -a cmd
+	if [ "$tool" = lr ]; then
+		cmd=("$LR" -d "$d" -l h -t "$FROZEN_T" -- "$BC" relay-check "$log" "$pf")
+	else
+		cmd=(flock "$d/h.flock" "$BC" relay-check "$log" "$pf")
+	fi
+	setsid unshare --uts --pid --fork --mount-proc sh -c \
+	    'hostname other 2>/dev/null || echo other > /proc/sys/kernel/hostname
+	     exec "$@"' sh "${cmd[@]}" </dev/null >/dev/null 2>>"$d/err" &
+	local u=$!
+	disown $u
+	line=$("$BC" await "$log" 1 10000) || { endchain "$d"; return 1; }
+	read -r sup _ <<< "$("$BC" kids $u)"
+	# The job: the command (bench_clock) and the child it forked.
+	while read -r k c; do [ "$c" = bench_clock ] && relay=$k; done \
+	    <<< "$("$BC" kids "$sup")"
+	read -r rc _ <<< "$("$BC" kids "$relay")"
+	if [ "$tool" = lr ]; then
+		spawn lr "$d" "-t,$FROZEN_T" "$BC" relay-check "$log" "$pf"
+		"$BC" waitlocks "$d/h.lock" 2 1 30000 >/dev/null
+		wait_ms=10000
+	else
+		spawn flock "$d" "" "$BC" relay-check "$log" "$pf"
+		"$BC" waitlocks "$d/h.flock" 0 1 30000 >/dev/null
+		wait_ms=$((${FROZEN_T%s} * 1000 + FROZEN_R_MS + 1000))
+	fi
+	echo "$relay $rc" > "$pf"
+	# A random phase against the leader's renewals.
+	sleep "$(printf '0.%03d' $((RANDOM % FROZEN_R_MS)))"
+	"$BC" kill "$SIGSTOP_N" "$sup" "$log"
+	if "$BC" await "$log" 3 $wait_ms >/dev/null 2>&1; then
+		awk '$1 == "K" { tk = $2 } $1 == "S" && tk { print $2 - tk; exit }' \
+		    "$log" >> "$out"
+		awk '$1 == "K" { k = 1 } $1 == "S" && k { print $6; exit }' \
+		    "$log" >> "$out.alive"
+	else
+		echo none >> "$out"
+		# Is the frozen leader's job still running?
+		local st
+		st=$(awk '{ print $3 }' "/proc/$relay/stat" 2>/dev/null)
+		[ -n "$st" ] && [ "$st" != Z ] && echo running >> "$out.job"
+	fi
+	endchain "$d"
+}
+
+bench_frozen() {
+	local i
+	if ! unshare --uts --pid --fork --mount-proc true 2>/dev/null; then
+		R[frozen_lr]=skipped R[frozen_flock]=skipped
+		note "frozen leader: skipped (unshare needs root)"
+		return
+	fi
+	echo "frozen leader: $N_FROZEN trials, -t $FROZEN_T (retry ${FROZEN_R_MS}ms)" >&2
+	for ((i = 0; i < N_FROZEN; i++)); do
+		frozen lr "$W/frozen.lr"
+	done
+	frozen flock "$W/frozen.flock"
+	grep -v none "$W/frozen.lr" > "$W/frozen.lr.ok"
+	R[frozen_lr]=$(stats "$W/frozen.lr.ok")
+	R[frozen_lr_none]=$(grep -c none "$W/frozen.lr")
+	R[frozen_lr_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
+	    "$W/frozen.lr.alive" 2>/dev/null)
+	if grep -q none "$W/frozen.flock"; then
+		R[frozen_flock]="never"
+		[ -s "$W/frozen.flock.job" ] && R[frozen_flock]="never, job runs on"
+	else
+		R[frozen_flock]=$(stats "$W/frozen.flock")
+	fi
+	note "leaderrun: n p50 p99 min max (ms) = ${R[frozen_lr]}, no takeover:" \
+	    "${R[frozen_lr_none]}, old job alive at start: ${R[frozen_lr_alive]}"
+	note "flock: ${R[frozen_flock]}"
+}
+
+# ---- idle cost ---------------------------------------------------------
+
+# cpu PID...: utime+stime in clock ticks (all threads) summed, then the sum
+# of the threads' schedstat run time in ns.
+cpu() {
+	local p files=()
+	[ $# -gt 0 ] || { echo "0 0"; return; }
+	for p; do files+=("/proc/$p/task/"*/schedstat); done
+	local ticks ns
+	ticks=$(for p; do echo "/proc/$p/stat"; done | xargs cat 2>/dev/null |
+	    awk '{ sub(/.*\) /, ""); t += $12 + $13 } END { print t + 0 }')
+	ns=$(cat "${files[@]}" 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }')
+	echo "$ticks $ns"
+}
+
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# idle NFOLLOW WINDOW: a leaderrun leader with NFOLLOW followers and a flock
+# holder with NFOLLOW waiters, side by side, default timings.
+idle() {
+	local nf=$1 win=$2 i line sup wd k c
+	local -a fol=() fw=()
+	newdir
+	local dl=$D
+	newdir
+	local df=$D
+	echo "idle: 1 leader + $nf followers, flock 1 + $nf, window ${win}s" >&2
+	spawn lr "$dl" "" "$BC" relay "$dl/log"
+	line=$("$BC" await "$dl/log" 1 10000) || { endchain "$dl"; return 1; }
+	read -r _ _ _ sup _ <<< "$line"
+	while read -r k c; do [ "$c" = leaderrun ] && wd=$k; done <<< "$("$BC" kids "$sup")"
+	spawn flock "$df" "" "$BC" relay "$df/log"
+	line=$("$BC" await "$df/log" 1 10000)
+	read -r _ _ _ fl _ <<< "$line"
+	for ((i = 0; i < nf; i++)); do
+		spawn lr "$dl" "" "$BC" relay "$dl/log"
+		fol+=($!)
+		spawn flock "$df" "" "$BC" relay "$df/log"
+		fw+=($!)
+	done
+	"$BC" waitlocks "$dl/h.lock" 2 "$nf" 120000 >/dev/null ||
+		note "WARNING: not all followers blocked"
+	"$BC" waitlocks "$df/h.flock" 0 "$nf" 120000 >/dev/null
+	sleep 3		# past the followers' first retry period
+	local t0 t1 a0 a1 b0 b1 f0 f1
+	t0=$("$BC" now)
+	a0=$(cpu "$sup" ${wd:-}); b0=$(cpu "${fol[@]}"); f0=$(cpu "$fl" "${fw[@]}")
+	sleep "$win"
+	a1=$(cpu "$sup" ${wd:-}); b1=$(cpu "${fol[@]}"); f1=$(cpu "$fl" "${fw[@]}")
+	t1=$("$BC" now)
+	# % of one core: by ticks, and by schedstat run time.
+	pct() {
+		awk -v a="$1" -v b="$2" -v dt=$((t1 - t0)) -v hz="$HZ" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			printf "%.3f %.3f\n", (y[1] - x[1]) / hz / (dt / 1e9) * 100,
+			    (y[2] - x[2]) / 1e9 / (dt / 1e9) * 100 }'
+	}
+	R[idle_leader_$nf]=$(pct "$a0" "$a1")
+	R[idle_fol_$nf]=$(pct "$b0" "$b1")
+	R[idle_flock_$nf]=$(pct "$f0" "$f1")
+	R[idle_alive_$nf]=$(for p in "${fol[@]}"; do [ -e /proc/$p ] && echo; done | wc -l)
+	R[rss_lr_leader]=$(hwm "$sup") R[rss_lr_wd]=$(hwm "${wd:-0}")
+	R[rss_lr_fol]=$(for p in "${fol[@]}"; do hwm "$p"; done | sort -n | tail -n 1)
+	R[rss_flock]=$(for p in "$fl" "${fw[@]}"; do hwm "$p"; done | sort -n | tail -n 1)
+	R[anon_lr]=$(for p in "$sup" "${fol[@]}"; do anon "$p"; done | sort -n | tail -n 1)
+	R[anon_flock]=$(for p in "$fl" "${fw[@]}"; do anon "$p"; done | sort -n | tail -n 1)
+	note "% of one core (ticks, schedstat): leader ${R[idle_leader_$nf]}," \
+	    "$nf followers ${R[idle_fol_$nf]} (${R[idle_alive_$nf]} alive)," \
+	    "flock 1+$nf ${R[idle_flock_$nf]}"
+	note "VmHWM kB: leader ${R[rss_lr_leader]}, its watchdog ${R[rss_lr_wd]}," \
+	    "followers max ${R[rss_lr_fol]}, flock max ${R[rss_flock]};" \
+	    "RssAnon kB max: leaderrun ${R[anon_lr]}, flock ${R[anon_flock]}"
+	endchain "$dl"
+	endchain "$df"
+}
+
+bench_idle() {
+	idle "${N_FOLLOW[0]}" "$W_IDLE100"
+	idle "${N_FOLLOW[1]}" "$W_IDLE1000"
+}
+
+# ---- run ---------------------------------------------------------------
+
+want uncontended && bench_uncontended
+want handover && bench_handover
+want crash && bench_crash
+want frozen && bench_frozen
+want idle && bench_idle
+
+# ---- the table ---------------------------------------------------------
+
+f() { echo "${R[$1]:-}" | awk -v i="$2" '{ print $i }'; }	# field of a result
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "" || b == "" || a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0)
+			print "-"
+		else printf "%.2fx\n", a / b }'
+}
+# verdict VALUE LIMIT: pass if VALUE <= LIMIT
+verdict() {
+	awk -v a="$1" -v l="$2" 'BEGIN {
+		if (a !~ /^[0-9.]+/) print "n/a"
+		else print (a + 0 <= l + 0 ? "pass" : "FAIL") }'
+}
+ROWS=()
+row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
+ms() { [ -n "$1" ] && [ "$1" != nan ] && echo "$1 ms" || echo "-"; }
+
+if want uncontended; then
+	a=$(f unc_lr 2) b=$(f unc_flock 2) t=$(f unc_true 2)
+	row "uncontended wall p50 (true: $t ms)" "$(ms "$a")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "-" "info"
+	oa=$(awk -v a="$a" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	ob=$(awk -v a="$b" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	r=$(ratio "$oa" "$ob")
+	row "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$ob")" \
+	    "$r" "<= 1.3x" "$(verdict "${r%x}" 1.3)"
+fi
+if want handover; then
+	for nw in 2 100; do
+		for rp in 2s 200ms; do
+			a=$(f h${nw}_lr$rp 2) b=$(f h${nw}_flock 2) r=$(ratio "$a" "$b")
+			row "handover p50, $nw waiters, -r $rp" "$(ms "$a")" "$(ms "$b")" \
+			    "$r" "<= 1.5x" "$(verdict "${r%x}" 1.5)"
+			a=$(f h${nw}_lr$rp 3) b=$(f h${nw}_flock 3)
+			row "handover p99, $nw waiters, -r $rp (n=$(f h${nw}_lr$rp 1))" \
+			    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+		done
+	done
+	for nw in 2 100; do
+		b=${R[h${nw}_flock_herd]:-}
+		for rp in 2s 200ms; do
+			a=${R[h${nw}_lr${rp}_herd]:-}
+			row "herd: wake-ups of other waiters, $nw w, -r $rp" "$a" "$b" \
+			    "$(ratio "$a" "$b")" "<= 1" "$(verdict "$a" 1)"
+		done
+	done
+	bad=0
+	for k in h2_lr2s h2_lr200ms h2_flock h100_lr2s h100_lr200ms h100_flock; do
+		bad=$((bad + ${R[${k}_bad]:-0}))
+	done
+	row "handover: two commands at once" "$bad" "" "" "0" \
+	    "$([ $bad = 0 ] && echo pass || echo FAIL)"
+fi
+if want crash; then
+	a=$(f crash_lr 2) b=$(f crash_flock 2) r=$(ratio "$a" "$b")
+	row "crash failover p50 (flock: kill flock+job)" "$(ms "$a")" "$(ms "$b")" \
+	    "$r" "<= 2x" "$(verdict "${r%x}" 2)"
+	if want handover; then
+		c=$(f h2_flock 2) r=$(ratio "$a" "$c")
+		row "crash failover p50 vs flock handover p50" "$(ms "$a")" "$(ms "$c")" \
+		    "$r" "<= 2x" "$(verdict "${r%x}" 2)"
+	fi
+	a=$(f crash_lr 3) b=$(f crash_flock 3)
+	row "crash failover p99 (n=$(f crash_lr 1))" "$(ms "$a")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "-" "info"
+	a=${R[crash_lr_alive]:-?} b=${R[crash_flock_alive]:-?}
+	row "crash: old job alive at new start" "$a" "$b" "" "0/n" \
+	    "$([ "${a%%/*}" = 0 ] && echo pass || echo FAIL)"
+	row "crash: kill -9 of flock(1) alone" "-" "${R[crash_flock_alone]:-?}" "" \
+	    "" "info"
+fi
+if want frozen; then
+	if [ "${R[frozen_lr]}" = skipped ]; then
+		row "frozen leader (other host)" skipped skipped "" "" "n/a"
+	else
+		lim=$(( ${FROZEN_T%s} * 1000 + FROZEN_R_MS ))
+		a=$(f frozen_lr 2) mx=$(f frozen_lr 5) mn=$(f frozen_lr 4)
+		v=$(verdict "$mx" $((lim + 100)))
+		# Never before lease - retry after the freeze (safety).
+		[ "$(verdict $((${FROZEN_T%s} * 1000 - FROZEN_R_MS)) "$mn")" = pass ] || v=FAIL
+		[ "${R[frozen_lr_none]}" = 0 ] || v=FAIL
+		[ "${R[frozen_lr_alive]%%/*}" = 0 ] || v=FAIL
+		row "frozen leader p50, -t $FROZEN_T (n=$(f frozen_lr 1))" "$(ms "$a")" \
+		    "${R[frozen_flock]}" "" "~ lease+retry" "$v"
+		row "frozen leader min..max (old job alive: ${R[frozen_lr_alive]})" \
+		    "$mn..$mx ms" "" "" "$((lim - 2 * FROZEN_R_MS))..$lim ms" "$v"
+	fi
+fi
+if want idle; then
+	# "ticks / sched": utime+stime from /proc/PID/stat (tick sampled, can
+	# miss short wake-ups) / run time from /proc/PID/task/*/schedstat (ns).
+	cell() { echo "$(f "$1" 1) / $(f "$1" 2) %"; }
+	for nf in "${N_FOLLOW[@]}"; do
+		a=$(awk -v a="$(f idle_fol_$nf 1)" -v b="$(f idle_fol_$nf 2)" \
+		    'BEGIN { print (a > b ? a : b) }')
+		if [ "$nf" = 1000 ]; then tg="<= 1%" v=$(verdict "$a" 1); else tg="-" v=info; fi
+		row "idle CPU, $nf followers (ticks / sched)" "$(cell idle_fol_$nf)" \
+		    "$(cell idle_flock_$nf)" "-" "$tg" "$v"
+	done
+	row "idle CPU, 1 leader + watchdog (ticks / sched)" \
+	    "$(cell idle_leader_${N_FOLLOW[0]})" "-" "-" "-" "info"
+	a=$(awk -v k="${R[rss_lr_leader]:-0}" -v f="${R[rss_lr_fol]:-0}" \
+	    'BEGIN { printf "%.2f", (k > f ? k : f) / 1024 }')
+	b=$(awk -v k="${R[rss_flock]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	row "peak RSS, one supervisor (VmHWM)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" \
+	    "<= 1.5 MiB" "$(verdict "$a" 1.5)"
+	a=$(awk -v k="${R[anon_lr]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	b=$(awk -v k="${R[anon_flock]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	row "  of which private (RssAnon)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" "-" "info"
+fi
+
+echo
+echo "leaderrun benchmark against flock(1), $(date '+%Y-%m-%d %H:%M:%S %z')"
+echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
+echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev}); $(flock --version 2>/dev/null | head -n 1)"
+echo
+{
+	echo "metric|leaderrun|flock|ratio|target|pass/fail"
+	echo "-|-|-|-|-|-"
+	printf '%s\n' "${ROWS[@]}"
+} | awk -F'|' '
+	{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR }
+	END {
+		for (r = 1; r <= n; r++) {
+			line = ""
+			for (i = 1; i <= 6; i++) {
+				v = c[r, i]
+				if (v == "-" && r == 2) { v = ""; while (length(v) < w[i]) v = v "-" }
+				line = line sprintf(i == 1 ? "%-*s" : " | %-*s", w[i], v)
+			}
+			sub(/ +$/, "", line); print line
+		}
+	}'
+cat <<EOF
+
+ratio = leaderrun / flock.  Latencies are CLOCK_MONOTONIC stamps taken by the
+same helper on both sides (p99 of n trials is a high rank, not a tail).
+handover: leader's command exits -> next contender's command starts; herd:
+scheduled-in count of the threads of the waiters that keep waiting, from
+just before the leader exits until 20ms after the successor started.
+crash: SIGKILL of the leader's supervisor (flock: of flock and its command's
+process group; SIGKILL of flock alone does not free the lock).  "alive":
+exists and is not a zombie, checked by the new command before its stamp (a
+process still inside exit(), its files already closed, counts).  frozen:
+SIGSTOP of a leader in other PID+UTS namespaces (hostname other), same dir;
+expected between lease - retry and lease + retry after the stop.
+idle: default timings; ticks = utime+stime (/proc/PID/stat, all threads),
+sched = run time of all threads (/proc/PID/task/*/schedstat); tick sampling
+misses short wake-ups on an idle CPU, so the verdict uses the larger.
+time: $(( $(date +%s) - T_START ))s
+EOF
