@@ -19,14 +19,48 @@ LOCK_DIR  = /tmp
 LEASE	  = 10s
 RETRY	  = 2s
 HEARTBEAT = 1s
+# make chaos TERMS=10000; make fuzz FUZZTIME=60
+TERMS	  = 2000
+FUZZTIME  = 60
+FUZZCC	  = clang
+FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 all: leaderrun
 
 leaderrun: $(SRCS) lease.h
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-test: leaderrun
-	LEADERRUN=$(CURDIR)/leaderrun $(BATS) tests
+test: leaderrun tests/faultshim.so
+	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
+	    $(BATS) tests
+
+# LD_PRELOAD shim that makes chosen lease I/O calls fail or hang.
+tests/faultshim.so: tests/faultshim.c
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -shared -fPIC -o $@ \
+	    tests/faultshim.c -ldl
+
+# Contenders under random faults; proves no overlap, ordered terms, no leak.
+chaos: leaderrun
+	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -T $(TERMS)
+
+fuzz/fuzz_record: tests/fuzz_record.c lease.c lease.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c $(LDLIBS)
+
+fuzz/fuzz_duration: tests/fuzz_duration.c leaderrun.c lease.c lease.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -Wno-unused-function -o $@ \
+	    tests/fuzz_duration.c lease.c $(LDLIBS)
+
+# libFuzzer on the record and duration parsers, FUZZTIME seconds each.
+fuzz: fuzz/fuzz_record fuzz/fuzz_duration
+	mkdir -p fuzz/corpus-record fuzz/corpus-duration
+	cd fuzz && rc=0; \
+	./fuzz_record -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-record ../tests/corpus/record || rc=1; \
+	./fuzz_duration -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-duration ../tests/corpus/duration || rc=1; \
+	exit $$rc
 
 install: leaderrun
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -57,12 +91,13 @@ kill-demo:
 
 # ---- checks --------------------------------------------------------------
 # Line coverage of the suite, from an instrumented build in cov/.
-test-coverage:
+test-coverage: tests/faultshim.so
 	rm -rf cov && mkdir cov
 	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c leaderrun.c -o cov/leaderrun.o
 	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c lease.c -o cov/lease.o
 	$(CC) --coverage -o cov/leaderrun cov/leaderrun.o cov/lease.o $(LDLIBS)
-	LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 $(BATS) tests
+	LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 \
+	    FAULTSHIM=$(CURDIR)/tests/faultshim.so $(BATS) tests
 	gcov -o cov $(SRCS) | grep -A1 -E "^File '($(subst $(eval) ,|,$(SRCS)))'"
 	@if command -v lcov >/dev/null && command -v genhtml >/dev/null; then \
 	    lcov -q -c -d cov -o cov/lcov.info && \
@@ -73,7 +108,7 @@ test-coverage:
 	    echo "HTML report: cov/index.html"; fi
 
 # The suite on sanitizer builds; any report fails the run.
-test-race:
+test-race: tests/faultshim.so
 	rm -rf san && mkdir san
 	clang $(WARN) $(CPPFLAGS) -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -83,9 +118,11 @@ test-race:
 	ASAN_OPTIONS=exitcode=99:detect_leaks=1:log_path=$(CURDIR)/san/report \
 	UBSAN_OPTIONS=halt_on_error=1:exitcode=99:print_stacktrace=1:log_path=$(CURDIR)/san/report \
 	    LEADERRUN=$(CURDIR)/san/leaderrun-asan LEADERRUN_SANITIZED=1 \
+	    FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) tests
 	TSAN_OPTIONS=halt_on_error=1:exitcode=99:log_path=$(CURDIR)/san/report \
 	    LEADERRUN=$(CURDIR)/san/leaderrun-tsan LEADERRUN_SANITIZED=1 \
+	    FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) tests
 	@if ls san/report.* >/dev/null 2>&1; then cat san/report.*; \
 	    echo "test-race: sanitizer reports above"; exit 1; fi
@@ -103,7 +140,7 @@ bench: leaderrun
 #  false positive.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --std=c11 $(CPPFLAGS) -D__linux__ $(SRCS)
+	    --std=c11 $(CPPFLAGS) -D__linux__ $(SRCS) tests/faultshim.c
 	clang-tidy --quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.*' \
 	    $(SRCS) -- -std=c11 $(CPPFLAGS)
@@ -113,7 +150,7 @@ lint:
 	@echo "lint: clean"
 
 clean:
-	rm -rf leaderrun *.o cov san
+	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so
 
 .PHONY: all test install uninstall clean demo run run-node1 run-node2 \
-	run-node3 demo-parallel kill-demo test-coverage test-race lint bench
+	run-node3 demo-parallel kill-demo test-coverage test-race lint bench chaos fuzz

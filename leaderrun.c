@@ -593,6 +593,7 @@ struct reply {
 };
 
 struct worker {
+	const struct lease_config *cfg;
 	struct lease	*lease;
 	int		 req[2];
 	int		 rep[2];
@@ -628,6 +629,11 @@ worker_main(void *arg)
 	int64_t next_try = 0;
 
 	memset(&last, 0, sizeof(last));
+	/* Opening the store is I/O too (it may sit on a stalled mount). */
+	if (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {
+		post(w, R_ERROR, LEASE_ERR, lease_now_ns(), NULL, err);
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd pfd[2];
 		int nfd = 1, timeout = -1;
@@ -1422,9 +1428,10 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 			s->renew_failing = 1;
 		}
 		if (s->state == ST_RUNNING || s->state == ST_STARTING) {
-			s->t_renew = r->started + s->o->retry_ns;
-			if (r->rc != LEASE_OK && s->state == ST_STARTING)
-				s->t_renew = now + s->o->retry_ns / 4;
+			/* After a failure, try again sooner: several tries fit
+			 * in the renew deadline. */
+			s->t_renew = r->rc == LEASE_OK ?
+			    r->started + s->o->retry_ns : now + s->o->retry_ns / 4;
 		}
 		break;
 	case R_RELEASED:
@@ -1544,6 +1551,13 @@ run_timers(struct sup *s, int64_t now)
 			stop_job(s, now, why);
 		}
 	}
+	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
+		char d[32];
+
+		fmt_duration(d, sizeof(d), s->o->deadline_ns);
+		warnx("%s: the lease store did not answer within %s", s->o->name, d);
+		finish(s, EXIT_FAIL);
+	}
 	if (s->state == ST_CONTEND && now >= s->t_wait) {
 		logv(s, "not elected: timed out");
 		s->code = s->o->conflict_code;
@@ -1609,11 +1623,9 @@ earliest(const struct sup *s)
 static void
 start_worker(struct sup *s, const struct lease_config *cfg)
 {
-	char err[LEASE_ERRLEN];
 	sigset_t all, old;
 
-	if (lease_open(&s->w.lease, cfg, err) != LEASE_OK)
-		die(EXIT_FAIL, "%s", err);
+	s->w.cfg = cfg;
 	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	/* The worker takes no signals: they all come to the loop. */
@@ -1668,6 +1680,8 @@ supervise(struct opts *o)
 	    "Press Ctrl+C to stop", o->name);
 	s.t_beat = lease_now_ns() + o->heartbeat_ns;
 	s.t_wait = o->wait_ns ? lease_now_ns() + o->wait_ns : NEVER;
+	if (o->nonblock)	/* one attempt, but never an endless one */
+		s.t_wait = lease_now_ns() + o->deadline_ns;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
 	send_request(&s.w, OP_CONTEND, o->nonblock);
 

@@ -339,6 +339,22 @@ lock_byte(struct lease *l, int wait, short type, off_t byte)
  * complete record whose checksum (FNV-1a of everything before the "sum="
  * line) matches.  Bytes after that line are padding and ignored.
  */
+/* num: V as a decimal of digits only, at most MAX; -1 if it is not one. */
+static int64_t
+num(const char *v, int64_t max)
+{
+	int64_t n = 0;
+
+	if (*v == '\0')
+		return -1;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (max - (*v - '0')) / 10)
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	return n;
+}
+
 static void
 parse_record(const char *buf, size_t len, struct record *r, int *ok)
 {
@@ -377,12 +393,11 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 		}
 		p = nl + 1;
 		if (!strcmp(line, "seq")) {
-			char *e;
+			int64_t x = num(v, INT64_MAX);
 
-			errno = 0;
-			r->seq = strtoull(v, &e, 10);
-			if (errno || *e || e == v)
+			if (x < 0)
 				return;
+			r->seq = (uint64_t)x;
 			have_seq = 1;
 		} else if (!strcmp(line, "state")) {
 			if (!strcmp(v, "held"))
@@ -398,27 +413,35 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 			snprintf(r->h.host, sizeof(r->h.host), "%s", v);
 		else if (!strcmp(line, "sys"))
 			snprintf(r->sys, sizeof(r->sys), "%s", v);
-		else if (!strcmp(line, "pid"))
-			r->h.pid = atol(v);
-		else if (!strcmp(line, "start"))
-			r->start = strtoull(v, NULL, 10);
-		else if (!strcmp(line, "job"))
-			r->h.job = atol(v);
-		else if (!strcmp(line, "term")) {
-			char *e;
-			errno = 0;
-			r->h.term = strtoull(v, &e, 10);
-			if (errno || *e || e == v)
+		else if (!strcmp(line, "pid")) {
+			if ((r->h.pid = (long)num(v, INT_MAX)) < 0)
 				return;
+		} else if (!strcmp(line, "start")) {
+			int64_t x = num(v, INT64_MAX);
+
+			if (x < 0)
+				return;
+			r->start = (unsigned long long)x;
+		} else if (!strcmp(line, "job")) {
+			if ((r->h.job = (long)num(v, INT_MAX)) < 0)
+				return;
+		} else if (!strcmp(line, "term")) {
+			/* Room to grow: a term never wraps. */
+			int64_t x = num(v, INT64_MAX / 2);
+
+			if (x < 0)
+				return;
+			r->h.term = (uint64_t)x;
 			have_term = 1;
 		} else if (!strcmp(line, "acquired"))
 			r->h.acquired_ms = atoll(v);
 		else if (!strcmp(line, "renewed"))
 			r->h.renewed_ms = atoll(v);
 		else if (!strcmp(line, "renewals"))
-			r->h.renewals = strtoull(v, NULL, 10);
+			r->h.renewals = (uint64_t)(num(v, INT64_MAX) > 0 ?
+			    num(v, INT64_MAX) : 0);
 		else if (!strcmp(line, "lease_ms"))
-			r->h.lease_ms = atoll(v);
+			r->h.lease_ms = num(v, INT64_MAX / 1000000);
 		/* unknown keys: a newer writer; ignore */
 	}
 }
@@ -601,6 +624,34 @@ write_record(struct lease *l, int state, long job, char *err)
 	return 0;
 }
 
+/*
+ * The highest term ever granted is also kept in NAME.lock ("term=N"), which
+ * outlives a removed record: the next term never goes back, and a missing
+ * record under a non-zero mark means "removed", not "never used".
+ */
+static uint64_t
+mark_read(struct lease *l)
+{
+	char buf[64];
+	ssize_t n = pread(l->lockfd, buf, sizeof(buf) - 1, 0);
+	int64_t t;
+
+	if (n <= 5 || memcmp(buf, "term=", 5) != 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return (t = num(buf + 5, INT64_MAX / 2)) > 0 ? (uint64_t)t : 0;
+}
+
+static void
+mark_write(struct lease *l, uint64_t term)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "term=%llu\n", (unsigned long long)term);
+
+	(void)!pwrite(l->lockfd, buf, (size_t)n, 0);
+}
+
 static void *
 presence_waiter(void *arg)
 {
@@ -636,7 +687,7 @@ have_presence(struct lease *l)
 	if (have)
 		return 1;
 	if (lock_byte(l, 0, F_WRLCK, PRESENCE_BYTE) == -1)
-		return 0;
+		return errno == EAGAIN || errno == EACCES ? 0 : -1;
 	pthread_mutex_lock(&l->mu);
 	l->have_presence = 1;
 	pthread_mutex_unlock(&l->mu);
@@ -767,7 +818,10 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		seterr(err, "already leading");
 		return LEASE_ERR;
 	}
-	have = have_presence(l);
+	if ((have = have_presence(l)) == -1) {
+		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
+		return LEASE_ERR;
+	}
 	/* Judge on a lock-free read (a rename never shows half a record);
 	 * take MUTEX only to confirm and write. */
 	found = load(l, &r, &ok, &version, err);
@@ -821,9 +875,11 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	} else if (found && ok) {
 		take = left <= 0;	/* a remote holder: expiry by observation */
 	} else {
-		/* No record, or one we cannot read.  Free only if no leader on
-		 * this host holds PRESENCE; else wait it out like a remote one. */
-		take = (!found && have) || left <= 0;
+		/* No record, or one we cannot read.  Free at once only if it
+		 * never existed (no term mark) and no leader on this host holds
+		 * PRESENCE; a removed one may hide a leader that does not hold
+		 * PRESENCE (it took over by expiry), so wait it out. */
+		take = (!found && have && mark_read(l) == 0) || left <= 0;
 	}
 	if (!take) {
 		if (h->state == LEASE_FREE && !(found && ok))
@@ -851,11 +907,17 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		*retry_ns = 0;
 		return LEASE_BUSY;
 	}
+	if (mark_read(l) > l->max_term)
+		l->max_term = mark_read(l);
 	l->term = l->max_term + 1;
 	l->acquired_ms = wall_ms();
 	l->renewals = 0;
 	if (write_record(l, LEASE_HELD, 0, err) == -1)
 		goto unlock_err;
+	/* After the record, so that a failed write uses up no term; the mark
+	 * is a safeguard for a removed record, so its own failure is not
+	 * fatal: the record just written carries the term too. */
+	mark_write(l, l->term);
 	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
 	l->leader = 1;
 	l->max_term = l->term;

@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# Never two leaders: a short chaos run (tests/chaos.sh, a few hundred terms
+# under random faults), the checker's own test, and the two lease-file
+# removal cases the chaos runs found, pinned down.
+load helpers
+
+setup() {
+	lr_setup
+}
+
+teardown() {
+	lr_teardown
+}
+
+@test "chaos: 300 terms under faults: no overlap, terms increase, every job ended, nothing left behind" {
+	# Sanitizer builds are too slow for 300 ms leases on a busy machine.
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
+	# (The run directory goes to /tmp: the contenders run as nobody.)
+	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp \
+	    "$BATS_TEST_DIRNAME/chaos.sh" -q -T 300 -S 50
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+}
+
+@test "chaos: the checker names overlapping intervals, term regressions and unended processes" {
+	cat > "$OUT/log" <<-'EOF'
+	B 1000000 start
+	S 1000100 n1 1 11 aaaa job --
+	E 1050000 n1 1 11 aaaa exit
+	D 1050100 n1 1 11 aaaa job
+	S 1049000 n2 2 22 bbbb job --
+	D 1090000 n2 2 22 bbbb job
+	S 1100000 n3 2 33 cccc job i-
+	S 1100500 n3 2 34 cccc straggler i-
+	E 1120000 n3 2 33 cccc term
+	F 1060000 kill-sup 99 n2 leaderrun
+	R - n1 0
+	R - n2 137
+	EOF
+	run "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	printf '%s\n' "${lines[@]}" >&2
+	[ "$status" = 1 ]
+	[ "${lines[0]}" = "chaos: 3 terms, 1 faults, 1 overlaps, 0 leaks" ]
+	[[ "$output" == *"OVERLAP: n1 term 1 pid 11 [0.100 ms, 50.000 ms] and n2 term 2 pid 22 [49.000 ms, 90.000 ms] overlap by 1.000 ms"* ]]
+	[[ "$output" == *"TERM ORDER: n3 term 2 pid 33"*"started after n2 term 2 pid 22"* ]]
+	[[ "$output" == *"unended: straggler process 34 of n3 term 2"* ]]
+	# The same without the faults is clean: a process's own end stamp counts,
+	# a straggler's end is part of its job, back-to-back is not an overlap.
+	cat > "$OUT/log" <<-'EOF'
+	B 1000000 start
+	S 1000100 n1 1 11 aaaa job -s
+	S 1000200 n1 1 12 aaaa straggler -s
+	E 1050000 n1 1 11 aaaa exit
+	D 1070000 n1 1 12 aaaa straggler
+	D 1090000 n1 1 11 aaaa job
+	S 1070000 n2 2 22 bbbb job --
+	D 1080000 n2 2 22 bbbb job
+	R - n1 0
+	EOF
+	run -0 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	[ "${lines[0]}" = "chaos: 2 terms, 0 faults, 0 overlaps, 0 leaks" ]
+}
+
+@test "chaos: after the lease file is removed, the next leader's term is still higher" {
+	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 1 ]
+	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 2 ]
+	rm "$DIR/t.lease"
+	# The fencing token must not go back to 1: whoever saw term 2 (a
+	# database fencing on it) would take the new leader for a stale one, or
+	# two leaders for one.
+	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" -gt 2 ]
+}
+
+@test "chaos: removing the lease file under a leader that took over by expiry never gives two leaders" {
+	[ "$(id -u)" = 0 ] || skip "needs root (a PID namespace as another host)"
+	unshare --pid --fork --mount-proc true 2>/dev/null || skip "no PID namespaces"
+	local lp
+	cat > "$OUT/job" <<-'EOF'
+	#!/bin/bash
+	echo "$1 start ${EPOCHREALTIME/[.,]/}" >> "$2"
+	trap 'echo "$1 end ${EPOCHREALTIME/[.,]/}"  >> "$2"; exit 0' TERM
+	for i in $(seq 300); do sleep 0.01; done
+	echo "$1 end ${EPOCHREALTIME/[.,]/}" >> "$2"
+	EOF
+	chmod +x "$OUT/job"
+	# L leads on this host.
+	bg l -l t -i L -t 1s -- "$OUT/job" L "$OUT/log"
+	lp=$(pid_of l)
+	wait_until 5 has "L start" "$OUT/log"
+	# X waits on this host and queues on the leader lock first; its long
+	# lease keeps it from taking over by expiry itself.
+	bg x -l t -i X -t 5s -r 50ms -- "$OUT/job" X "$OUT/log"
+	sleep 0.2
+	# R, on another "host", sees L as remote.
+	env --default-signal=INT,QUIT unshare --pid --fork --mount-proc \
+	    "$LEADERRUN" -d "$DIR" -l t -i R -t 1s -r 400ms --renew-deadline 500ms \
+	    -- "$OUT/job" R "$OUT/log" 2> "$OUT/r.err" &
+	sleep 0.2
+	# L freezes: its watchdog stops its job, R takes over by expiry, but
+	# the leader lock stays with L.
+	kill -STOP "$lp"
+	wait_until 5 has "R start" "$OUT/log"
+	# L wakes, steps down and exits: the leader lock goes to X, not to R.
+	kill -CONT "$lp"
+	sleep 0.3
+	# The record is removed while R leads.
+	rm "$DIR/t.lease"
+	wait_until 5 has "R end" "$OUT/log"
+	sleep 0.2
+	cat "$OUT/log" >&2
+	# X must not have started before R ended.
+	run awk '$1 == "R" && $2 == "end" { re = $3 }
+	    $1 == "X" && $2 == "start" { xs = $3 }
+	    END { if (xs != "" && xs < re) { printf "two leaders for %d ms\n", (re - xs) / 1000; exit 1 } }' \
+	    "$OUT/log"
+	echo "$output" >&2
+	[ "$status" = 0 ]
+}

@@ -1,0 +1,495 @@
+#!/usr/bin/env bats
+# Hostile neighbours in a shared lock directory, bad names, and resource
+# limits: each is refused cleanly (one message, exit 125), nothing outside
+# DIR is touched, and no lease data is lost.
+load helpers
+
+setup() {
+	lr_setup
+	# Files a planted link or a careless write could hit.
+	OUTSIDE=$OUT/outside
+	mkdir -p "$OUTSIDE"
+	echo "precious" > "$OUTSIDE/victim"
+	echo "other" > "$OUTSIDE/other"
+	MNT=
+}
+
+teardown() {
+	if [ -n "${MNT:-}" ]; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	lr_teardown
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+}
+
+# snap: everything under OUTSIDE, with content, size, inode, owner, mode
+# and modification time, to compare before and after.
+snap() {
+	{
+		find "$OUTSIDE" -printf '%p %y %s %i %T@ %U %m %l\n'
+		find "$OUTSIDE" -type f -exec md5sum {} +
+	} | sort
+}
+
+# untouched SNAPSHOT: nothing under OUTSIDE changed since snap wrote
+# SNAPSHOT, and no lease or lock file appeared anywhere under OUT but in DIR.
+untouched() {
+	diff "$1" <(snap) &&
+	    [ -z "$(find "$OUT" -path "$DIR" -prune -o \( -name '*.lease*' -o \
+	    -name '*.lock' \) -print)" ]
+}
+
+# refused PATTERN... -- ARG...: leaderrun -d DIR ARG... exits 125 with one
+# line that matches one of the PATTERNs (bad usage: and the --help
+# pointer), without running its command.
+refused() {
+	local pats=() p ok=0
+	while [ "$1" != -- ]; do
+		pats+=("$1")
+		shift
+	done
+	shift
+	run --separate-stderr timeout -k 1 10 "$LEADERRUN" -d "$DIR" "$@"
+	echo "status $status, stderr: $stderr" >&2
+	[ "$status" = 125 ]
+	[ -z "$output" ]
+	for p in "${pats[@]}"; do
+		[[ "${stderr_lines[0]}" == $p ]] && ok=1
+	done
+	[ "$ok" = 1 ]
+	[ "${#stderr_lines[@]}" = 1 ] || { [ "${#stderr_lines[@]}" = 2 ] &&
+	    [ "${stderr_lines[1]}" = "Try 'leaderrun --help' for more information." ]; }
+	[ ! -e "$OUT/ran" ]
+}
+
+# lrt ARG...: leaderrun -d DIR ARG..., killed after 10 s at most.
+lrt() { timeout -k 1 10 "$LEADERRUN" -d "$DIR" "$@"; }
+
+# st ARG...: leaderrun --status -d DIR ARG..., bounded.
+st() { timeout -k 1 10 "$LEADERRUN" --status -d "$DIR" "$@"; }
+
+# status_field KEY: KEY of the record of lease t, as --status shows it.
+status_field() { st -l t | sed -n "s/^$1: *//p"; }
+
+# only_in_dir NAME...: DIR holds exactly these entries.
+only_in_dir() {
+	local want got
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(ls -A "$DIR" | sort)
+	[ "$want" = "$got" ]
+}
+
+# ---- other users' files ------------------------------------------------------
+
+@test "hostile: another user's lease file is refused and left alone" {
+	need_root
+	echo "planted by someone else" > "$DIR/t.lease"
+	chown 65534:65534 "$DIR/t.lease"
+	cp "$DIR/t.lease" "$OUT/planted"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lease: owned by another user (uid 65534)" -- \
+	    -l t -- touch "$OUT/ran"
+	cmp "$OUT/planted" "$DIR/t.lease"
+	[ "$(stat -c %u "$DIR/t.lease")" = 65534 ]
+	only_in_dir t.lease t.lock
+	untouched "$OUT/snap"
+	run -125 st -l t
+}
+
+@test "hostile: another user's lock file is refused and left alone" {
+	need_root
+	: > "$DIR/t.lock"
+	chown 65534:65534 "$DIR/t.lock"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lock: owned by another user (uid 65534)" -- \
+	    -l t -- touch "$OUT/ran"
+	[ "$(stat -c %u "$DIR/t.lock")" = 65534 ]
+	only_in_dir t.lock
+	untouched "$OUT/snap"
+}
+
+@test "hostile: as an ordinary user, files of another ordinary user are refused, root's are trusted" {
+	need_root
+	command -v setpriv > /dev/null || skip "no setpriv"
+	# A world-writable sticky directory, like /tmp, that nobody can reach.
+	EXTRA_DIR=$(mktemp -d /tmp/lrhostile.XXXXXX)
+	chmod 755 "$EXTRA_DIR"
+	local d=$EXTRA_DIR/shared
+	mkdir -m 1777 "$d"
+	cp "$LEADERRUN" "$EXTRA_DIR/leaderrun"
+	chmod 755 "$EXTRA_DIR/leaderrun"
+	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --
+	    "$EXTRA_DIR/leaderrun" -d "$d")
+	echo planted > "$d/t.lease"
+	chown 12345:12345 "$d/t.lease"
+	run --separate-stderr "${as_nobody[@]}" -l t -- true
+	[ "$status" = 125 ]
+	[ "$stderr" = "leaderrun: $d/t.lease: owned by another user (uid 12345)" ] ||
+	    [ "$stderr" = "leaderrun: open $d/t.lease: Permission denied" ]
+	[ "$(cat "$d/t.lease")" = planted ]
+	# Root's files are trusted (root could do anything anyway) ...
+	run -0 lrt -l r -- true
+	chmod 666 "$DIR/r.lease" "$DIR/r.lock"
+	mkdir -m 777 "$EXTRA_DIR/open"
+	cp -p "$DIR/r.lease" "$DIR/r.lock" "$EXTRA_DIR/open/"
+	run -0 "${as_nobody[@]/#$d/$EXTRA_DIR/open}" -l r -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 2 ]
+	# ... but in a sticky directory nobody may rename over them: a clean
+	# error (a store that writes in place just writes).
+	cp -p "$DIR/r.lease" "$DIR/r.lock" "$d/"
+	run --separate-stderr "${as_nobody[@]}" -l r -- true
+	echo "status $status, stderr: $stderr" >&2
+	if [ "$status" = 125 ]; then
+		[ "$stderr" = "leaderrun: rename $d/r.lease: Operation not permitted" ]
+	else
+		[ "$status" = 0 ]
+	fi
+}
+
+# ---- things planted where the files go --------------------------------------
+
+@test "hostile: a symlink planted as the lease file is refused; its target is untouched" {
+	ln -s "$OUTSIDE/victim" "$DIR/t.lease"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lease: is a symbolic link" -- -l t -- touch "$OUT/ran"
+	[ -L "$DIR/t.lease" ]
+	untouched "$OUT/snap"
+	run -125 st -l t
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a dangling symlink as the lease file is refused; its target is not created" {
+	ln -s "$OUTSIDE/new-victim" "$DIR/t.lease"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lease: is a symbolic link" -- -l t -- touch "$OUT/ran"
+	[ ! -e "$OUTSIDE/new-victim" ]
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a symlink planted as the lock file is refused; dangling, its target is not created" {
+	ln -s "$OUTSIDE/victim" "$DIR/t.lock"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lock: is a symbolic link" -- -l t -- touch "$OUT/ran"
+	untouched "$OUT/snap"
+	rm "$DIR/t.lock"
+	ln -s "$OUTSIDE/new-victim" "$DIR/t.lock"
+	refused "leaderrun: $DIR/t.lock: is a symbolic link" -- -l t -- touch "$OUT/ran"
+	[ ! -e "$OUTSIDE/new-victim" ]
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a symlink planted as the temporary file is never followed" {
+	ln -s "$OUTSIDE/victim" "$DIR/t.lease.new"
+	ln -s "$OUTSIDE/new-victim" "$DIR/u.lease.new"
+	snap > "$OUT/snap"
+	run -0 lrt -l t -- true
+	run -0 lrt -l u -- true
+	untouched "$OUT/snap"
+	[ ! -e "$OUTSIDE/new-victim" ]
+	[ -f "$DIR/t.lease" ] && [ ! -L "$DIR/t.lease" ]
+	[ "$(status_field state)" = released ]
+	# Replaced by a file of its own, or left alone: never followed.
+	[ ! -e "$DIR/t.lease.new" ] || [ -L "$DIR/t.lease.new" ]
+}
+
+@test "hostile: a lease file hard-linked to a file outside DIR is refused" {
+	ln "$OUTSIDE/victim" "$DIR/t.lease"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lease: has 2 hard links" -- -l t -- touch "$OUT/ran"
+	untouched "$OUT/snap"
+	run -125 st -l t
+}
+
+@test "hostile: a lock file hard-linked to a file outside DIR is refused" {
+	ln "$OUTSIDE/victim" "$DIR/t.lock"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lock: has 2 hard links" -- -l t -- touch "$OUT/ran"
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a directory where the lease file goes is refused and left alone" {
+	mkdir "$DIR/t.lease"
+	echo inside > "$DIR/t.lease/file"
+	snap > "$OUT/snap"
+	refused "leaderrun: $DIR/t.lease: not a regular file" \
+	    "leaderrun: open $DIR/t.lease: Is a directory" -- -l t -- touch "$OUT/ran"
+	[ "$(cat "$DIR/t.lease/file")" = inside ]
+	untouched "$OUT/snap"
+	run -125 st -l t
+}
+
+@test "hostile: a directory where the lock file goes is refused" {
+	mkdir "$DIR/t.lock"
+	snap > "$OUT/snap"
+	refused "leaderrun: open $DIR/t.lock: Is a directory" -- -l t -- touch "$OUT/ran"
+	[ -d "$DIR/t.lock" ]
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a directory where the temporary file goes is refused or ignored, and left alone" {
+	mkdir "$DIR/t.lease.new"
+	echo inside > "$DIR/t.lease.new/file"
+	run --separate-stderr lrt -l t -- touch "$OUT/ran"
+	echo "status $status, stderr: $stderr" >&2
+	if [ "$status" = 125 ]; then
+		# A store that writes NAME.lease.new and renames it.
+		[ "$stderr" = "leaderrun: remove $DIR/t.lease.new: Is a directory" ]
+		[ ! -e "$OUT/ran" ]
+	else
+		# A store that writes in place never looks at it.
+		[ "$status" = 0 ]
+		[ -e "$OUT/ran" ]
+	fi
+	[ "$(cat "$DIR/t.lease.new/file")" = inside ]
+}
+
+@test "hostile: a FIFO as the lease or lock file is refused at once, without blocking" {
+	mkfifo "$DIR/t.lease"
+	run timeout 5 "$LEADERRUN" -d "$DIR" -l t -- touch "$OUT/ran"
+	[ "$status" = 125 ]
+	[[ "$output" == "leaderrun: $DIR/t.lease: not a regular file" ]]
+	run timeout 5 "$LEADERRUN" -d "$DIR" --status -l t
+	[ "$status" = 125 ]
+	rm "$DIR/t.lease" "$DIR/t.lock"
+	mkfifo "$DIR/t.lock"
+	run timeout 5 "$LEADERRUN" -d "$DIR" -l t -- touch "$OUT/ran"
+	[ "$status" = 125 ]
+	[[ "$output" == "leaderrun: $DIR/t.lock: not a regular file" ]]
+	[ ! -e "$OUT/ran" ]
+}
+
+@test "hostile: a garbage lease file is never taken for a free lease" {
+	head -c 3000 /dev/urandom > "$DIR/t.lease"
+	cp "$DIR/t.lease" "$OUT/garbage"
+	run --separate-stderr lrt -l t -t 400ms -n -- touch "$OUT/ran"
+	[ "$status" = 75 ]
+	[ ! -e "$OUT/ran" ]
+	[[ "$stderr" == *"t.lease: not a valid lease record"* ]]
+	cmp "$OUT/garbage" "$DIR/t.lease"
+	run -125 st -l t
+}
+
+# ---- bad names ---------------------------------------------------------------
+
+@test "hostile: names with / or .. are refused before any file is touched" {
+	snap > "$OUT/snap"
+	local n
+	for n in ../x a/b .. . /etc/passwd x/../../y "../outside/victim" \
+	    "$OUTSIDE/victim" "a/" "/"; do
+		refused "leaderrun: invalid lock name '*': 1-128 characters of*" -- \
+		    -l "$n" -- touch "$OUT/ran"
+		run -125 st -l "$n"
+	done
+	only_in_dir
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a 10 kB name, node id or directory is refused with a short message" {
+	local big
+	big=$(head -c 10240 /dev/zero | tr '\0' a)
+	snap > "$OUT/snap"
+	refused "leaderrun: invalid lock name 'aaaa*...': *" -- -l "$big" -- touch "$OUT/ran"
+	[ "${#stderr}" -lt 300 ]
+	refused "leaderrun: invalid node id 'aaaa*...': *" -- -i "$big" -- touch "$OUT/ran"
+	[ "${#stderr}" -lt 300 ]
+	run --separate-stderr "$LEADERRUN" -d "$OUT/$big" -l t -- touch "$OUT/ran"
+	[ "$status" = 125 ]
+	[ "${#stderr_lines[@]}" = 1 ]
+	[ "${#stderr}" -lt 400 ]
+	only_in_dir
+	untouched "$OUT/snap"
+	# The limits themselves: 128 bytes are fine, 129 are not.
+	run -0 lrt -l "$(head -c 128 /dev/zero | tr '\0' n)" -- true
+	refused "leaderrun: invalid lock name *" -- \
+	    -l "$(head -c 129 /dev/zero | tr '\0' n)" -- touch "$OUT/ran"
+}
+
+@test "hostile: non-UTF-8 and control bytes in a name or node id are refused and shown escaped" {
+	snap > "$OUT/snap"
+	# (A backslash in a pattern is written \\\\ in double quotes.)
+	refused "leaderrun: invalid lock name 'x\\\\xff\\\\xfe': *" -- -l $'x\xff\xfe' -- touch "$OUT/ran"
+	refused "leaderrun: invalid lock name 'a\\\\x1b\\[2Jb': *" -- -l $'a\e[2Jb' -- touch "$OUT/ran"
+	refused "leaderrun: invalid node id 'n\\\\xc3(': *" -- -i $'n\xc3\x28' -- touch "$OUT/ran"
+	# A node id may not smuggle lines into the record.
+	refused "leaderrun: invalid node id 'n\\\\x0astate=released': *" -- \
+	    -i $'n\nstate=released' -- touch "$OUT/ran"
+	refused "leaderrun: invalid lock name 't\\\\x0a': *" -- -l $'t\n' -- touch "$OUT/ran"
+	only_in_dir
+	untouched "$OUT/snap"
+}
+
+@test "hostile: a lock directory with non-UTF-8 bytes in its path works, a missing one fails cleanly" {
+	local d=$OUT/$'dir\xff\xfe'
+	mkdir "$d"
+	run -0 "$LEADERRUN" -d "$d" -l t -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 1 ]
+	[ -f "$d/t.lease" ]
+	run --separate-stderr "$LEADERRUN" -d "$OUT/"$'no\xff' -l t -- touch "$OUT/ran"
+	[ "$status" = 125 ]
+	[ "${#stderr_lines[@]}" = 1 ]
+	[[ "$stderr" == *"No such file or directory" ]]
+	[ ! -e "$OUT/ran" ]
+}
+
+# ---- resource limits -------------------------------------------------------
+
+@test "hostile: with few file descriptors leaderrun fails cleanly (125) or works; the record is never lost" {
+	local n st msg ok=0 failed=0 term=0
+	for n in 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 24 32; do
+		# Only 0, 1 and 2 open, as in a fresh login.
+		run --separate-stderr bash -c 'for f in /proc/$$/fd/*; do
+			f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done
+			ulimit -n "$1"; shift; exec "$@"' lim "$n" \
+		    "$LEADERRUN" -d "$DIR" -l t -t 400ms -- sh -c 'echo $LEADERRUN_TERM'
+		echo "ulimit -n $n: status $status: $stderr" >&2
+		case $status in
+		127)
+			# The dynamic loader, before leaderrun runs at all.
+			[[ "$stderr" == *"error while loading shared libraries"* ]]
+			continue
+			;;
+		0)
+			ok=$((ok + 1))
+			[ "$output" -gt "$term" ]
+			term=$output
+			;;
+		125)
+			failed=$((failed + 1))
+			[ -z "$output" ]
+			[ "${#stderr_lines[@]}" = 1 ]
+			[[ "$stderr" == "leaderrun: "*": Too many open files" ]]
+			;;
+		*)
+			false
+			;;
+		esac
+		if [ -e "$DIR/t.lease" ]; then
+			run "$LEADERRUN" -d "$DIR" --status -l t
+			[ "$status" = 0 ] || [ "$status" = 1 ]
+			st=$(status_field term)
+			[ "$st" -ge "$term" ]
+			term=$st
+		fi
+		[ ! -e "$DIR/t.lease.new" ]
+	done
+	[ "$ok" -gt 0 ] && [ "$failed" -gt 0 ]
+	# The last one took over at once from wherever the others stopped.
+	run -0 lrt -l t -t 400ms -w 300ms -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = $((term + 1)) ]
+}
+
+# mount_tmpfs OPTIONS: a small tmpfs at MNT (a new DIR), or skip.
+mount_tmpfs() {
+	need_root
+	MNT=$OUT/mnt
+	mkdir -p "$MNT"
+	mount -t tmpfs -o "$1" lrtest "$MNT" 2>/dev/null || {
+		MNT=
+		skip "cannot mount a tmpfs here"
+	}
+	DIR=$MNT
+}
+
+# fill: take every free block of MNT.
+fill() {
+	dd if=/dev/zero of="$MNT/fill" bs=4096 2>/dev/null || true
+	[ "$(df --output=avail "$MNT" | tail -n 1 | tr -d ' ')" = 0 ]
+}
+
+@test "hostile: a full disk at the start: 125, one message, no record, nothing else written" {
+	mount_tmpfs size=16k,mode=755
+	fill
+	refused "leaderrun: write $DIR/t.lease*: No space left on device" -- \
+	    -l t -- touch "$OUT/ran"
+	# No record: no file, or an empty one (a store writing in place
+	# creates the file before it finds the disk full).
+	[ ! -s "$DIR/t.lease" ]
+	[ ! -e "$DIR/t.lease.new" ]
+	run st -l t
+	[ "$status" = 1 ]
+	rm "$MNT/fill"
+	run -0 lrt -l t -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 1 ]
+}
+
+@test "hostile: the disk fills up while leading: stopped by the deadline (124) or renewed in place; the record intact" {
+	mount_tmpfs size=16k,mode=755
+	run -0 lrt -l t -- true
+	bg a -l t -t 1s -- "${TRAPPER[@]}" TERM "$OUT/mark" "$OUT/ready" 0
+	wait_for "$OUT/ready"
+	sleep 0.3
+	fill
+	sleep 1.5	# three renewal deadlines
+	if dead "$(pid_of a)"; then
+		# A store that needs new blocks to renew: stopped, 124.
+		wait_exit a 1
+		[ "$STATUS" = 124 ]
+		[ "$(cat "$OUT/mark")" = TERM ]
+		grep -q "renew: write $DIR/t.lease.*: No space left on device" "$OUT/a.err"
+		run st -l t
+		[ "$status" = 0 ]
+		[ "$(status_field term)" = 2 ]
+	else
+		# A store that writes in place keeps renewing on a full disk.
+		run st -l t
+		[ "$status" = 0 ]
+		[ "$(status_field holder)" != "" ]
+		kill -TERM "$(pid_of a)"
+		wait_exit a 5
+		[ "$STATUS" = 0 ]
+		[ "$(status_field state)" = released ]
+	fi
+	# The last record it wrote is whole; with space again the next leader
+	# carries on with term 3 at once.
+	rm "$MNT/fill"
+	run -0 lrt -l t -w 500ms -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 3 ]
+}
+
+@test "hostile: no free inodes: 125 with one message and the old record intact, or no new inode needed" {
+	mount_tmpfs size=64k,mode=755
+	run -0 lrt -l t -- true
+	# Only the root, the lock file and the record: no inode for a
+	# temporary file.
+	mount -o remount,nr_inodes=3 "$MNT" || skip "cannot limit inodes"
+	run --separate-stderr lrt -l t -- sh -c 'echo $LEADERRUN_TERM'
+	echo "status $status, stderr: $stderr" >&2
+	if [ "$status" = 125 ]; then
+		[ "$stderr" = "leaderrun: create $DIR/t.lease.new: No space left on device" ]
+		[ "$(status_field term)" = 1 ]
+		mount -o remount,nr_inodes=10 "$MNT"
+		run -0 lrt -l t -- sh -c 'echo $LEADERRUN_TERM'
+	fi
+	[ "$status" = 0 ]
+	[ "$output" = 2 ]
+	[ "$(status_field state)" = released ]
+}
+
+@test "hostile: a read-only lock directory: 125 with the record intact, or renewed in place" {
+	need_root
+	command -v setpriv > /dev/null || skip "no setpriv"
+	EXTRA_DIR=$(mktemp -d /tmp/lrhostile.XXXXXX)
+	chmod 755 "$EXTRA_DIR"
+	local d=$EXTRA_DIR/locks
+	mkdir "$d"
+	chown 65534:65534 "$d"
+	cp "$LEADERRUN" "$EXTRA_DIR/leaderrun"
+	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --
+	    timeout -k 1 10 "$EXTRA_DIR/leaderrun" -d "$d")
+	run -0 "${as_nobody[@]}" -l t -- true
+	chmod 555 "$d"
+	run --separate-stderr "${as_nobody[@]}" -l t -- sh -c 'echo $LEADERRUN_TERM'
+	echo "status $status, stderr: $stderr" >&2
+	if [ "$status" = 125 ]; then
+		[ "$stderr" = "leaderrun: create $d/t.lease.new: Permission denied" ]
+		run -1 "${as_nobody[@]}" --status -l t
+		[[ "$output" == *"state:      released"*"term:       1"* ]]
+	else
+		[ "$status" = 0 ]
+		[ "$output" = 2 ]
+	fi
+	chmod 755 "$d"
+}
