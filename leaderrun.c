@@ -121,12 +121,6 @@ try_help(void)
 	exit(EXIT_FAIL);
 }
 
-_Noreturn static void
-usage(void)
-{
-	fputs(usage_line, stderr);
-	try_help();
-}
 
 _Noreturn static void
 help(void)
@@ -476,12 +470,18 @@ parse_args(int argc, char **argv, struct opts *o)
 			try_help();
 			break;
 		default:
-			if (optopt)
+		{
+			const char *bad = argv[optind - 1];
+
+			if (strncmp(bad, "--", 2) != 0)
 				warnx("invalid option -- '%c'", optopt);
+			else if (optopt && strchr(bad, '='))
+				warnx("option '%.*s' doesn't allow an argument",
+				    (int)(strchr(bad, '=') - bad), quote(bad));
 			else
-				warnx("unrecognized option '%s'",
-				    quote(argv[optind - 1]));
+				warnx("unrecognized option '%s'", quote(bad));
 			try_help();
+		}
 		}
 	}
 	o->argv = argv + optind;
@@ -494,7 +494,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (*o->argv == NULL) {
 		warnx("no command given");
-		usage();
+		try_help();
 	}
 	/* Timings that are not given scale with the lease. */
 	if (!o->retry_ns)
@@ -1679,7 +1679,9 @@ supervise(struct opts *o)
 	beat(&s, "\xe2\x9c\x85", "[start]", "Leader election started for %s. "
 	    "Press Ctrl+C to stop", o->name);
 	s.t_beat = lease_now_ns() + o->heartbeat_ns;
-	s.t_wait = o->wait_ns ? lease_now_ns() + o->wait_ns : NEVER;
+	s.t_wait = NEVER;
+	if (o->wait_ns && o->wait_ns < NEVER - lease_now_ns())
+		s.t_wait = lease_now_ns() + o->wait_ns;
 	if (o->nonblock)	/* one attempt, but never an endless one */
 		s.t_wait = lease_now_ns() + o->deadline_ns;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;

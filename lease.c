@@ -948,7 +948,6 @@ check_ours(struct lease *l, char *err)
 	struct record r;
 	struct stat st, lst;
 	uint64_t version;
-	ino_t ino = l->ino;
 	int found, ok;
 
 	if (fstat(l->lockfd, &lst) == -1 ||
@@ -962,10 +961,6 @@ check_ours(struct lease *l, char *err)
 		return LEASE_ERR;
 	if (found == 0) {
 		seterr(err, "%s/%s was removed", l->dir, l->lease_file);
-		return LEASE_LOST;
-	}
-	if (l->ino != ino) {
-		seterr(err, "%s/%s was replaced", l->dir, l->lease_file);
 		return LEASE_LOST;
 	}
 	if (!ok) {

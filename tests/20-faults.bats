@@ -320,24 +320,6 @@ renew_blips() {
 	start_fails "write:EIO" "write $DIR/t.lease*: Input/output error"
 }
 
-@test "faults: new record cannot be created (ENOSPC): 125, one message" {
-	needs_rename_store
-	start_fails "openat:ENOSPC:match=t.lease.new" \
-	    "create $DIR/t.lease.new: No space left on device"
-}
-
-@test "faults: close of the new record fails (EIO, as on NFS): 125" {
-	needs_rename_store
-	start_fails "close:EIO:match=t.lease.new" "write $DIR/t.lease.new: Input/output error"
-}
-
-@test "faults: rename over the record fails (EIO): 125, old record intact" {
-	needs_rename_store
-	start_fails "renameat:EIO" "rename $DIR/t.lease: Input/output error"
-}
-
-# ---- renewals fail: 124 by the renew deadline ------------------------------
-
 @test "faults: renewals fail (EIO writing): command stopped by the deadline, 124" {
 	renew_fails "write:EIO" "write $DIR/t.lease*: Input/output error"
 }
@@ -358,24 +340,6 @@ renew_blips() {
 	renew_fails "fcntl:ENOLCK:byte=0" "lock $DIR/t.lock: No locks available"
 }
 
-@test "faults: renewals fail (rename EIO): 124" {
-	needs_rename_store
-	renew_fails "renameat:EIO" "rename $DIR/t.lease: Input/output error"
-}
-
-@test "faults: renewals fail (EACCES creating the new record): 124" {
-	needs_rename_store
-	renew_fails "openat:EACCES:match=t.lease.new" \
-	    "create $DIR/t.lease.new: Permission denied"
-}
-
-@test "faults: renewals fail (EIO on close, as on NFS): 124" {
-	needs_rename_store
-	renew_fails "close:EIO:match=t.lease.new" "write $DIR/t.lease.new: Input/output error"
-}
-
-# ---- renewals hang: 124 by the renew deadline, no waiting on the store -----
-
 @test "faults: a renewal hangs in write: command stopped by the deadline, 124" {
 	renew_hangs "write:hang"
 }
@@ -386,21 +350,6 @@ renew_blips() {
 
 @test "faults: a renewal hangs on the record lock: 124" {
 	renew_hangs "fcntl:hang:byte=0"
-}
-
-@test "faults: a renewal hangs in rename: 124" {
-	needs_rename_store
-	renew_hangs "renameat:hang"
-}
-
-@test "faults: a renewal hangs in open: 124" {
-	needs_rename_store
-	renew_hangs "openat:hang"
-}
-
-@test "faults: a renewal hangs in close: 124" {
-	needs_rename_store
-	renew_hangs "close:hang:match=t.lease.new"
 }
 
 @test "faults: renewal hangs and the supervisor is stopped: the watchdog stops the command by the deadline" {

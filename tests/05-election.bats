@@ -1,0 +1,266 @@
+#!/usr/bin/env bats
+# Election on one host: mutual exclusion, hand-over, crashed and stopped
+# leaders, the fencing term and the record.
+load helpers
+
+setup() { lr_setup; }
+teardown() { lr_teardown; }
+
+# ---- mutual exclusion ------------------------------------------------------
+
+@test "three contenders never run their commands at the same time, terms increase" {
+	cat > "$OUT/job.sh" <<'EOF'
+#!/bin/sh
+# Log start and end under a lock of a separate file.
+say() { flock "$1.lk" sh -c 'echo "$1" >> "$2"' sh "$2" "$1"; }
+say "$1" "start $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+sleep 0.03
+say "$1" "end $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+EOF
+	chmod +x "$OUT/job.sh"
+	for c in c1 c2 c3; do
+		sh -c 'for i in 1 2 3 4; do
+			"$1" -d "$2" -l t -t 2s -r 50ms -i "$3" -- "$4" "$5" || exit
+		done; touch "$6"' sh "$LEADERRUN" "$DIR" "$c" "$OUT/job.sh" \
+		    "$OUT/log" "$OUT/$c.done" &
+	done
+	for c in c1 c2 c3; do wait_for "$OUT/$c.done" 20; done
+	cat "$OUT/log"
+	[ "$(grep -c '^start' "$OUT/log")" = 12 ]
+	awk '
+		$1 == "start" {
+			if (open != "") { print "overlap: " $0 " while " open " runs"; bad = 1 }
+			if ($3 + 0 <= last) { print "term did not increase: " $0; bad = 1 }
+			open = $2 " " $3; last = $3 + 0; next
+		}
+		$1 == "end" {
+			if (open != $2 " " $3) { print "end without its start: " $0; bad = 1 }
+			open = ""; next
+		}
+		END { exit bad }' "$OUT/log"
+	# Every contender led: no starvation among three.
+	for c in c1 c2 c3; do [ "$(grep -c "^start $c " "$OUT/log")" = 4 ]; done
+}
+
+@test "contenders started at the same instant elect exactly one leader" {
+	for c in c1 c2 c3 c4 c5; do
+		bg $c -l t -t 10s -n -i $c -- sh -c 'touch "$1/$2.led"; until [ -e "$1/go" ]; do sleep 0.01; done' sh "$OUT" $c
+	done
+	wait_until 5 sh -c 'ls "$1"/*.led >/dev/null 2>&1' sh "$OUT"
+	losers=0
+	for c in c1 c2 c3 c4 c5; do
+		if [ ! -e "$OUT/$c.led" ]; then
+			wait_exit $c
+			[ "$STATUS" = 75 ]
+			losers=$((losers + 1))
+		fi
+	done
+	[ "$losers" = 4 ]
+	touch "$OUT/go"
+}
+
+# ---- graceful hand-over --------------------------------------------------
+
+@test "when the leader's command exits, a waiting contender starts at once, not at its next poll" {
+	bg a -l t -t 10s -r 2s -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	bg b -l t -t 10s -r 2s -i b -v -- touch "$OUT/b.started"
+	wait_until 5 has waiting "$OUT/b.err"
+	sleep 0.1 # b is idle on its 2s retry period
+	t0=$(now_ms)
+	touch "$OUT/go"
+	wait_for "$OUT/b.started" 5
+	took=$(elapsed_ms "$t0")
+	echo "follower started ${took}ms after the leader was told to finish (retry period 2s)"
+	[ "$took" -lt 1500 ]
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	wait_exit b
+	[ "$STATUS" = 0 ]
+}
+
+@test "a hand-over passes the lease to exactly one of several waiters at a time" {
+	bg a -l t "${SAFE[@]}" -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	for c in b c d; do
+		bg $c -l t "${SAFE[@]}" -i $c -v -- sh -c '
+			ls "$1"/*.running 2>/dev/null && touch "$1/overlap"
+			touch "$1/$2.running"; sleep 0.1; rm "$1/$2.running"' sh "$OUT" $c
+	done
+	for c in b c d; do wait_until 5 has waiting "$OUT/$c.err"; done
+	touch "$OUT/go"
+	for c in b c d; do wait_exit $c 10; [ "$STATUS" = 0 ]; done
+	[ ! -e "$OUT/overlap" ]
+}
+
+# ---- a crashed leader ----------------------------------------------------
+
+@test "SIGKILL of the leader's supervisor kills its command" {
+	bg a -l t -t 10s -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid"
+	cmd=$(cat "$OUT/cmd.pid")
+	alive "$cmd"
+	kill -KILL "$(pid_of a)"
+	wait_until 2 dead "$cmd"
+}
+
+@test "SIGKILL of the leader's supervisor kills its command's whole process group" {
+	bg a -l t -t 10s -- sh -c '(trap "" TERM; exec sleep 100) & echo $! > "$1"; exec sleep 100' sh "$OUT/bg.pid"
+	wait_for "$OUT/bg.pid"
+	kid=$(cat "$OUT/bg.pid")
+	alive "$kid"
+	kill -KILL "$(pid_of a)"
+	wait_until 2 dead "$kid"
+}
+
+@test "after SIGKILL of the leader a waiting contender takes over at once, after the old command is gone" {
+	bg a -l t -t 10s -r 2s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid"
+	bg b -l t -t 10s -r 2s -i b -v -- sh -c '
+		cat "/proc/$(cat "$1")/stat" > "$2" 2>/dev/null; touch "$3"' \
+	    sh "$OUT/cmd.pid" "$OUT/old.stat" "$OUT/b.started"
+	wait_until 5 has waiting "$OUT/b.err"
+	t0=$(now_ms)
+	kill -KILL "$(pid_of a)"
+	wait_for "$OUT/b.started" 5
+	took=$(elapsed_ms "$t0")
+	echo "took over ${took}ms after the kill (lease 10s, retry 2s)"
+	[ "$took" -lt 1500 ]
+	# The old command was gone (or a zombie) when the new one started.
+	if [ -s "$OUT/old.stat" ]; then
+		cat "$OUT/old.stat"
+		[[ "$(cat "$OUT/old.stat")" == *") Z "* ]]
+	fi
+	wait_exit b
+	[ "$STATUS" = 0 ]
+	[ "$(field holder)" = b ]
+	[ "$(field term)" = 2 ]
+}
+
+@test "a contender arriving after the leader was killed takes over at once" {
+	bg a -l t -t 10s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid"
+	kill -KILL "$(pid_of a)"
+	wait_until 2 dead "$(cat "$OUT/cmd.pid")"
+	t0=$(now_ms)
+	run -0 lr -l t -t 10s -n -i b -- sh -c 'echo $LEADERRUN_TERM'
+	[ "$output" = 2 ]
+	[ "$(elapsed_ms "$t0")" -lt 3000 ]
+}
+
+# ---- a stopped leader ----------------------------------------------------
+
+@test "a stopped leader on the same host is never overtaken" {
+	bg a -l t -t 300ms -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	bg b -l t -t 300ms -i b -v -- touch "$OUT/b.started"
+	wait_until 5 has waiting "$OUT/b.err"
+	kill -STOP "$(pid_of a)"
+	sleep 1.5 # five lease durations
+	[ ! -e "$OUT/b.started" ]
+	[ "$(field holder)" = a ]
+	kill -CONT "$(pid_of a)"
+	# Its deadline passed while it was stopped: it steps down, then b leads.
+	wait_exit a 5
+	[ "$STATUS" = 124 ]
+	wait_for "$OUT/b.started" 5
+	wait_exit b
+	[ "$STATUS" = 0 ]
+}
+
+@test "a stopped leader's command is stopped by the renew deadline, before the lease ends" {
+	bg a -l t -t 1s -r 50ms --renew-deadline 300ms -k 500ms -i a -- "${TRAPPER[@]}" TERM "$OUT/got" "$OUT/ready" 0
+	wait_for "$OUT/ready"
+	kill -STOP "$(pid_of a)"
+	t0=$(now_ms)
+	wait_for "$OUT/got" 3
+	took=$(elapsed_ms "$t0")
+	echo "command stopped ${took}ms after its supervisor (renew deadline 300ms, lease 1s)"
+	[ "$took" -ge 200 ]
+	[ "$took" -lt 1000 ]
+	kill -CONT "$(pid_of a)"
+	wait_exit a
+	[ "$STATUS" = 124 ]
+}
+
+# ---- term and record -------------------------------------------------------
+
+@test "the term strictly increases across successive leaders" {
+	for want in 1 2 3 4; do
+		run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+		[ "$output" = $want ]
+		[ "$(field term)" = $want ]
+	done
+}
+
+@test "the term increases across a leader that lost the lease" {
+	run -0 lr -l t -- true
+	bg a -l t "${SAFE[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	[ "$(field term)" = 2 ]
+	bg b -l t "${FAST[@]}" -v -- sh -c 'echo $LEADERRUN_TERM'
+	wait_until 5 has waiting "$OUT/b.err"
+	rm "$DIR/t.lease"
+	wait_exit a
+	[ "$STATUS" = 124 ]
+	wait_exit b
+	[ "$STATUS" = 0 ]
+	[ "$(cat "$OUT/b.out")" -gt 2 ]
+}
+
+renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
+
+@test "the record holds every field of the spec while the command runs" {
+	bg a -l t -t 2s -r 50ms -i node-x -- sh -c 'echo $$ > "$1"; until [ -e "$2" ]; do sleep 0.01; done' sh "$OUT/cmd.pid" "$OUT/go"
+	wait_for "$OUT/cmd.pid"
+	wait_until 2 renewed_twice
+	cat -v "$DIR/t.lease"
+	grep -aqx "leaderrun-lease 1" "$DIR/t.lease"
+	[ "$(field state)" = held ]
+	[ "$(field holder)" = node-x ]
+	[ "$(field host)" = "$(hostname)" ]
+	[ "$(field sys)" = "$(sys_id)" ]
+	[ "$(field pid)" = "$(pid_of a)" ]
+	[ "$(field start)" = "$(start_ticks "$(pid_of a)")" ]
+	[ "$(field job)" = "$(cat "$OUT/cmd.pid")" ]
+	[ "$(field term)" = 1 ]
+	acquired=$(field acquired)
+	renewed=$(field renewed)
+	now=$(now_ms)
+	[ "$acquired" -le "$renewed" ]
+	[ "$renewed" -le "$now" ]
+	[ $((now - acquired)) -lt 10000 ]
+	[ "$(field renewals)" -ge 2 ]
+	[ "$(field lease_ms)" = 2000 ]
+	touch "$OUT/go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+}
+
+@test "the record says released, keeps the term and drops the job when the command exits" {
+	run -0 lr -l t -i node-y -- true
+	cat -v "$DIR/t.lease"
+	[ "$(field state)" = released ]
+	[ "$(field holder)" = node-y ]
+	[ "$(field term)" = 1 ]
+	[ "$(field job)" = 0 ]
+}
+
+@test "renewals keep the record changing while the leader runs" {
+	bg a -l t -t 400ms -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	r1=$(field renewed)
+	n1=$(field renewals)
+	sleep 0.25
+	r2=$(field renewed)
+	n2=$(field renewals)
+	[ "$n2" -gt "$n1" ]
+	[ "$r2" -gt "$r1" ]
+	touch "$OUT/go"
+}
+
+@test "no temporary record file is left behind" {
+	run -0 lr -l t -- true
+	run -0 lr -l t -- true
+	[ "$(ls -A "$DIR" | sort | tr '\n' ' ')" = "t.lease t.lock " ]
+}
