@@ -8,5 +8,5 @@ while :; do
 	step=$((step + 1))
 	echo "[$node] leader work: step $step (term ${LEADERRUN_TERM:-?})"
 	sleep 1 &
-	wait $!
+	wait $! 2>/dev/null	# no "Terminated" note when it is stopped
 done
