@@ -855,7 +855,18 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	if (found && ok && r.h.state == LEASE_HELD && h->local) {
 		int sup = supervisor_alive(&r);
 		int job = sup || group_alive(r.h.job);
+		int i;
 
+		/* A holder that let PRESENCE go, or whose supervisor is gone, is
+		 * dying right now (its command gets SIGKILL from PDEATHSIG and
+		 * the watchdog): give it a millisecond before backing off. */
+		for (i = 0; i < 10 && (sup || job) && (!sup || have); i++) {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+			sup = supervisor_alive(&r);
+			job = sup || group_alive(r.h.job);
+		}
 		h->alive = sup || job;
 		if (h->alive) {
 			/* We can see it: safety wins over expiry.  When its
