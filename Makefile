@@ -96,7 +96,7 @@ test-coverage: tests/faultshim.so
 	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c leaderrun.c -o cov/leaderrun.o
 	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c lease.c -o cov/lease.o
 	$(CC) --coverage -o cov/leaderrun cov/leaderrun.o cov/lease.o $(LDLIBS)
-	LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 \
+	GCOV_ERROR_FILE=/dev/null LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 \
 	    FAULTSHIM=$(CURDIR)/tests/faultshim.so $(BATS) tests
 	gcov -o cov $(SRCS) | grep -A1 -E "^File '($(subst $(eval) ,|,$(SRCS)))'"
 	@if command -v lcov >/dev/null && command -v genhtml >/dev/null; then \

@@ -127,6 +127,8 @@ only_in_dir() {
 	chown 12345:12345 "$d/t.lease"
 	run --separate-stderr "${as_nobody[@]}" -l t -- true
 	[ "$status" = 125 ]
+	# A coverage build run as nobody adds gcov's own complaints.
+	stderr=$(printf '%s\n' "$stderr" | grep -v '^profiling:' || true)
 	[ "$stderr" = "leaderrun: $d/t.lease: owned by another user (uid 12345)" ] ||
 	    [ "$stderr" = "leaderrun: open $d/t.lease: Permission denied" ]
 	[ "$(cat "$d/t.lease")" = planted ]
@@ -135,7 +137,7 @@ only_in_dir() {
 	chmod 666 "$DIR/r.lease" "$DIR/r.lock"
 	mkdir -m 777 "$EXTRA_DIR/open"
 	cp -p "$DIR/r.lease" "$DIR/r.lock" "$EXTRA_DIR/open/"
-	run -0 "${as_nobody[@]/#$d/$EXTRA_DIR/open}" -l r -- sh -c 'echo $LEADERRUN_TERM'
+	run --separate-stderr -0 "${as_nobody[@]/#$d/$EXTRA_DIR/open}" -l r -- sh -c 'echo $LEADERRUN_TERM'
 	[ "$output" = 2 ]
 	# ... but in a sticky directory nobody may rename over them: a clean
 	# error (a store that writes in place just writes).
@@ -359,8 +361,9 @@ only_in_dir() {
 		125)
 			failed=$((failed + 1))
 			[ -z "$output" ]
-			[ "${#stderr_lines[@]}" = 1 ]
-			[[ "$stderr" == "leaderrun: "*": Too many open files" ]]
+			# gcov cannot write its data without descriptors either
+			[ -n "${LEADERRUN_COVERAGE:-}" ] || [ "${#stderr_lines[@]}" = 1 ]
+			[[ "${stderr_lines[0]}" == "leaderrun: "*": Too many open files" ]]
 			;;
 		*)
 			false
