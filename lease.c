@@ -374,8 +374,8 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 		if (nl == NULL)
 			return;		/* truncated */
 		n = (size_t)(nl - p);
-		if (n >= sizeof(line))
-			return;
+		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL)
+			return;		/* too long, or a NUL would cut a value */
 		memcpy(line, p, n);
 		line[n] = '\0';
 		if ((v = strchr(line, '=')) == NULL)
