@@ -724,6 +724,7 @@ send_request(struct worker *w, enum op op, long arg)
 {
 	struct request rq;
 
+	memset(&rq, 0, sizeof(rq));	/* no uninitialised padding in the pipe */
 	rq.op = op;
 	rq.arg = arg;
 	if (write(w->req[1], &rq, sizeof(rq)) != (ssize_t)sizeof(rq))
