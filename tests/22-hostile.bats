@@ -339,6 +339,8 @@ only_in_dir() {
 # ---- resource limits -------------------------------------------------------
 
 @test "hostile: with few file descriptors leaderrun fails cleanly (125) or works; the record is never lost" {
+	# ASan's leak checker spins at exit when it cannot get descriptors.
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "sanitizer runtimes need descriptors of their own"
 	local n st msg ok=0 failed=0 term=0
 	for n in 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 24 32; do
 		# Only 0, 1 and 2 open, as in a fresh login.
