@@ -544,17 +544,24 @@ open_lease(struct lease *l, int create, char *err)
  * holds no valid record), 0 when there is no record at all (no file, or an
  * empty one), -1 with ERR set.  *VERSION changes whenever the record does.
  */
+static uint64_t mark_read(struct lease *);
+
 static int
 load(struct lease *l, struct record *r, int *ok, uint64_t *version, char *err)
 {
 	char buf[RECORD_MAX];
 	ssize_t n;
 	int i;
+	/* Every new term moves the mark, so "missing" now and "missing" a
+	 * while ago are different versions if a leader came in between:
+	 * an observer that slept through it must not see the record as
+	 * unchanged since then. */
+	uint64_t mark = mark_read(l) * 0xC2B2AE3D27D4EB4FULL;
 
 	err[0] = '\0';
 	memset(r, 0, sizeof(*r));
 	*ok = 0;
-	*version = 0;
+	*version = mark;
 	switch (open_lease(l, 0, err)) {
 	case -1:
 		return -1;
@@ -569,8 +576,10 @@ load(struct lease *l, struct record *r, int *ok, uint64_t *version, char *err)
 			    strerror(errno));
 			return -1;
 		}
-		if (n == 0)
+		if (n == 0) {
+			*version = mark;
 			return 0;
+		}
 		if ((*ok = parse_file(buf, (size_t)n, r, version)))
 			break;
 		if (i < 2) {
@@ -581,7 +590,7 @@ load(struct lease *l, struct record *r, int *ok, uint64_t *version, char *err)
 	if (*ok && r->seq > l->seq)
 		l->seq = r->seq;
 	/* A new file may restart the write numbers: its inode tells it apart. */
-	*version ^= (uint64_t)l->ino * 0x9E3779B97F4A7C15ULL;
+	*version ^= (uint64_t)l->ino * 0x9E3779B97F4A7C15ULL ^ mark;
 	return 1;
 }
 

@@ -264,3 +264,24 @@ renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
 	run -0 lr -l t -- true
 	[ "$(ls -A "$DIR" | sort | tr '\n' ' ')" = "t.lease t.lock " ]
 }
+
+@test "a removed record is waited out afresh when a leader came and went unseen in between (no ABA)" {
+	# A record was removed (term mark 1, no record): a contender waits a
+	# lease for it.  If a new term is granted meanwhile (the mark moves)
+	# and that record is removed too before the contender looks again, the
+	# contender must start counting again, not take over when the first
+	# wait ends: the new leader may still be running.
+	printf 'term=1\n' > "$DIR/t.lock"
+	t0=$(date +%s%N)
+	"$LEADERRUN" -d "$DIR" -l t -t 2s -r 900ms --renew-deadline 1s -k 500ms \
+	    -- sh -c "date +%s%N > $OUT/started" &
+	pid=$!
+	sleep 0.3
+	printf 'term=2\n' > "$DIR/t.lock"	# a leader came in, unseen
+	wait_for "$OUT/started" 10
+	took=$(( ($(cat "$OUT/started") - t0) / 1000000 ))
+	echo "started after ${took}ms (lease 2s; the mark moved at 300ms)"
+	[ "$took" -ge 2700 ]
+	wait "$pid"
+	[ "$(field term)" = 3 ]
+}
