@@ -124,7 +124,8 @@ test-race: tests/faultshim.so
 	    LEADERRUN=$(CURDIR)/san/leaderrun-tsan LEADERRUN_SANITIZED=1 \
 	    FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) tests
-	@if ls san/report.* >/dev/null 2>&1; then cat san/report.*; \
+	@if grep -l -E 'ERROR: |WARNING: ThreadSanitizer|runtime error' \
+	    san/report.* 2>/dev/null; then cat san/report.*; \
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 

@@ -1634,6 +1634,8 @@ start_worker(struct sup *s, const struct lease_config *cfg)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&s->w.thread, NULL, worker_main, &s->w) != 0)
 		die(EXIT_FAIL, "cannot start the lease worker");
+	/* Never joined: it lives until exit, or ends early on a store error. */
+	pthread_detach(s->w.thread);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
