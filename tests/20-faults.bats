@@ -20,6 +20,8 @@ DEADLINE_US=500000
 KILL_US=300000
 # Scheduling slack on a busy machine.
 SLACK_US=300000
+# Sanitizer builds exit slowly (leak check, shadow memory): allow them more.
+[ -z "${LEADERRUN_SANITIZED:-}" ] || SLACK_US=1500000
 
 setup_file() {
 	if [ -z "${FAULTSHIM:-}" ] || [ ! -e "$FAULTSHIM" ]; then
