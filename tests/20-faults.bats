@@ -152,10 +152,10 @@ wait_dead() {
 next_term_at_once() {
 	local t0
 	t0=$(now_us)
-	run -0 timeout -k 1 10 "$LEADERRUN" -d "$DIR" -l t "${FT[@]}" -w 900ms \
-	    -- sh -c 'echo $LEADERRUN_TERM'
+	run -0 timeout -k 1 10 "$LEADERRUN" -d "$DIR" -l t "${FT[@]}" \
+	    -w $(((600000 + SLACK_US) / 1000))ms -- sh -c 'echo $LEADERRUN_TERM'
 	[ "$output" = $(($1 + 1)) ]
-	[ $(($(now_us) - t0)) -lt 900000 ]
+	[ $(($(now_us) - t0)) -lt $((600000 + SLACK_US)) ]
 	record_ok
 }
 
