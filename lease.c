@@ -2,21 +2,22 @@
  * lease.c - the file store behind lease.h.
  *
  * Two files per lease NAME in DIR:
- *   NAME.lease  the record: a few "key=value" lines, replaced as a whole by
- *               writing NAME.lease.new and renaming it, so a reader sees the
- *               old record or the new one, never a mix;
- *   NAME.lock   an empty file that carries two fcntl record locks:
+ *   NAME.lease  the record: two 512-byte slots of "key=value" lines with a
+ *               write number and a checksum; each update is one pwrite into
+ *               the slot that is not current, so a reader or a failed write
+ *               always leaves one good record;
+ *   NAME.lock   "term=N", the highest term granted, and two fcntl locks:
  *               byte 0 (MUTEX) serialises read-check-write of the record,
- *               byte 1 (PRESENCE) is held by the leader for its term.
+ *               byte 2 (PRESENCE) is held by the leader for its term.
  * Same-host waiters queue on PRESENCE in the kernel, so a release or a crash
  * hands it to one waiter at once.  PRESENCE is only a hint and a wake-up:
- * who leads is decided by the record, under MUTEX, by these rules:
- *  - missing or released record: ours if we hold PRESENCE (nobody else on
- *    this host is leading or about to);
+ * who leads is decided by the record, confirmed under MUTEX, by these rules:
+ *  - released record, or one that never existed: ours if we hold PRESENCE
+ *    (nobody else on this host is leading or about to);
  *  - holder on this host (same boot and PID namespace): ours once its
  *    supervisor and its command's process group are gone, never before;
- *  - holder elsewhere, or a record we cannot read: ours once it has not
- *    changed for the lease duration, as seen on our own monotonic clock.
+ *  - holder elsewhere, a removed record or one we cannot read: ours once it
+ *    has not changed for the lease duration, on our own monotonic clock.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -831,7 +832,7 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
 		return LEASE_ERR;
 	}
-	/* Judge on a lock-free read (a rename never shows half a record);
+	/* Judge on a lock-free read (a torn slot fails its checksum);
 	 * take MUTEX only to confirm and write. */
 	found = load(l, &r, &ok, &version, err);
 	if (found == -1)
