@@ -10,7 +10,8 @@ WARN	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L
 LDLIBS	= -lpthread
 BATS	= bats
-SRCS	= leaderrun.c lease.c
+SRCS	= leaderrun.c lease.c store_file.c store_etcd.c net.c http.c json.c
+HDRS	= lease.h store.h net.h http.h json.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -27,7 +28,7 @@ FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 all: leaderrun
 
-leaderrun: $(SRCS) lease.h
+leaderrun: $(SRCS) $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
 test: leaderrun tests/faultshim.so
@@ -43,14 +44,16 @@ tests/faultshim.so: tests/faultshim.c
 chaos: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -T $(TERMS)
 
-fuzz/fuzz_record: tests/fuzz_record.c lease.c lease.h
+fuzz/fuzz_record: tests/fuzz_record.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c $(LDLIBS)
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c lease.c \
+	    store_etcd.c net.c http.c json.c $(LDLIBS)
 
-fuzz/fuzz_duration: tests/fuzz_duration.c leaderrun.c lease.c lease.h
+fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -Wno-unused-function -o $@ \
-	    tests/fuzz_duration.c lease.c $(LDLIBS)
+	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c net.c http.c \
+	    json.c $(LDLIBS)
 
 # libFuzzer on the record and duration parsers, FUZZTIME seconds each.
 fuzz: fuzz/fuzz_record fuzz/fuzz_duration
@@ -93,9 +96,9 @@ kill-demo:
 # Line coverage of the suite, from an instrumented build in cov/.
 test-coverage: tests/faultshim.so
 	rm -rf cov && mkdir cov
-	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c leaderrun.c -o cov/leaderrun.o
-	$(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage -c lease.c -o cov/lease.o
-	$(CC) --coverage -o cov/leaderrun cov/leaderrun.o cov/lease.o $(LDLIBS)
+	for f in $(SRCS); do $(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage \
+	    -c $$f -o cov/$${f%.c}.o || exit 1; done
+	$(CC) --coverage -o cov/leaderrun $(SRCS:%.c=cov/%.o) $(LDLIBS)
 	GCOV_ERROR_FILE=/dev/null LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 \
 	    FAULTSHIM=$(CURDIR)/tests/faultshim.so $(BATS) tests
 	gcov -o cov $(SRCS) | grep -A1 -E "^File '($(subst $(eval) ,|,$(SRCS)))'"

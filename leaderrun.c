@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
 #include <ctype.h>
@@ -46,6 +47,7 @@
 #include <unistd.h>
 
 #include "lease.h"
+#include "net.h"
 
 #define VERSION	"0.1.0"
 
@@ -94,7 +96,8 @@ die(int code, const char *fmt, ...)
 
 struct opts {
 	const char	*name;
-	const char	*dir;
+	const char	*dir;		/* -d DIR, the short form of -S file:DIR */
+	const char	*store;		/* -S URL, or LEADERRUN_STORE */
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
 	int		 sig;
@@ -108,11 +111,11 @@ struct opts {
 };
 
 static const char usage_line[] =
-    "usage: leaderrun [-nv] [-d dir] [-E code] [-i id] [-k dur] [-l name] "
-    "[-r dur]\n"
-    "                 [-s sig] [-t dur] [-w dur] [--renew-deadline dur] "
-    "[--] command [arg ...]\n"
-    "       leaderrun --status [-d dir] [-l name]\n";
+    "usage: leaderrun [-nv] [-d dir | -S url] [-E code] [-i id] [-k dur] "
+    "[-l name]\n"
+    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--renew-deadline dur]\n"
+    "                 [--] command [arg ...]\n"
+    "       leaderrun --status [-d dir | -S url] [-l name]\n";
 
 _Noreturn static void
 try_help(void)
@@ -132,7 +135,11 @@ help(void)
 "\n"
 "Options:\n"
 "  -l, --lock-name NAME       lease name (default: leader-election-demo)\n"
-"  -d, --lock-dir DIR         directory of the lease files (default: /tmp)\n"
+"  -d, --lock-dir DIR         directory of the lease files (default: /tmp);\n"
+"                             short for -S file:DIR\n"
+"  -S, --store URL            the lease store: file:DIR or\n"
+"                             etcd://HOST:PORT[,HOST:PORT...][/PREFIX]\n"
+"                             (default: $LEADERRUN_STORE, else file:/tmp)\n"
 "  -i, --node-id ID           this contender's identity (default: HOST:PID)\n"
 "  -t, --lease-duration DUR   how long a lease lasts unrenewed (default: 10s)\n"
 "  -r, --retry-period DUR     renew / re-check period (default: lease/5)\n"
@@ -353,6 +360,38 @@ fmt_duration(char *buf, size_t len, int64_t ns)
 		snprintf(buf, len, "%lldns", (long long)ns);
 }
 
+/*
+ * store_arg: settle which store we use: -S URL, or -d DIR (its short form,
+ * so not both), or $LEADERRUN_STORE, or file:/tmp.  A bad URL is refused
+ * here, before anything else happens.
+ */
+static void
+store_arg(struct opts *o)
+{
+	static char dirurl[PATH_MAX + 8];
+	char err[LEASE_ERRLEN];
+	const char *env = getenv("LEADERRUN_STORE");
+
+	if (o->store && o->dir) {
+		warnx("-d and -S both name the store; use one");
+		try_help();
+	}
+	if (o->dir) {
+		if (strlen(o->dir) >= PATH_MAX)	/* as open(2) would say */
+			die(EXIT_FAIL, "open %s: %s", quote(o->dir),
+			    strerror(ENAMETOOLONG));
+		snprintf(dirurl, sizeof(dirurl), "file:%s", o->dir);
+		o->store = dirurl;
+	} else if (o->store == NULL && env && *env)
+		o->store = env;
+	else if (o->store == NULL)
+		o->store = "file:/tmp";
+	if (lease_store_check(o->store, err) == -1) {
+		warnx("%s%s", err, o->store == env ? " (from LEADERRUN_STORE)" : "");
+		try_help();
+	}
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -373,6 +412,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "retry-period", required_argument, NULL, 'r' },
 		{ "signal", required_argument, NULL, 's' },
 		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "store", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -383,12 +423,11 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->name = "leader-election-demo";
-	o->dir = "/tmp";
 	o->lease_ns = 10 * NS_PER_S;
 	o->sig = SIGTERM;
 	o->conflict_code = EXIT_NOT_ELECTED;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:E:Vd:hi:k:l:nr:s:t:vw:", longopts,
+	while ((ch = getopt_long(argc, argv, "+:E:S:Vd:hi:k:l:nr:s:t:vw:", longopts,
 	    NULL)) != -1) {
 		/* Never NULL for an option that takes an argument; "" keeps the
 		 * static analysers from assuming otherwise. */
@@ -406,6 +445,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->conflict_code = (int)n;
 			break;
 		}
+		case 'S':
+			o->store = arg;
+			break;
 		case 'V':
 			printf("leaderrun %s\n", VERSION);
 			exit(fflush(stdout) == EOF ? EXIT_FAIL : 0);
@@ -485,6 +527,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->argv = argv + optind;
+	store_arg(o);
 	if (o->status) {
 		if (*o->argv) {
 			warnx("--status takes no command");
@@ -536,17 +579,19 @@ fmt_age(char *buf, size_t len, int64_t ms)
 static int
 show_status(const struct opts *o)
 {
-	struct lease_config cfg = { o->name, o->dir, "", 0, 0 };
-	struct lease_holder h;
-	char err[LEASE_ERRLEN], age[32], left[32];
+	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S };
+	struct lease_holder h, w[32];
+	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
 	struct timespec ts;
 	int64_t now_ms;
+	int nw, i;
 
-	if (lease_status(&cfg, &h, err) != LEASE_OK)
+	if (lease_status(&cfg, &h, w, 32, &nw, err) != LEASE_OK)
 		die(EXIT_FAIL, "status: %s", err);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	printf("lease:      %s/%s.lease\n", o->dir, o->name);
+	lease_store_where(o->store, o->name, where, sizeof(where));
+	printf("lease:      %s\n", where);
 	if (h.state == LEASE_FREE) {
 		printf("state:      free\n");
 	} else if (h.state == LEASE_RELEASED) {
@@ -554,7 +599,10 @@ show_status(const struct opts *o)
 		    h.id, (unsigned long long)h.term);
 	} else {
 		fmt_age(age, sizeof(age), now_ms - h.acquired_ms);
-		fmt_age(left, sizeof(left), h.renewed_ms + h.lease_ms - now_ms);
+		if (h.ttl_ms >= 0)	/* the server's count, not our guess */
+			fmt_age(left, sizeof(left), h.ttl_ms);
+		else
+			fmt_age(left, sizeof(left), h.renewed_ms + h.lease_ms - now_ms);
 		printf("state:      held\nholder:     %s\nhost:       %s\n"
 		    "pid:        %ld\nterm:       %llu\nage:        %s\n"
 		    "expires-in: %s\n", h.id, h.host, h.pid,
@@ -562,6 +610,11 @@ show_status(const struct opts *o)
 		if (h.local)
 			printf("alive:      %s\n", h.alive ? "yes" : "no");
 	}
+	if (h.waiters >= 0)
+		printf("waiters:    %d\n", h.waiters);
+	for (i = 0; i < nw; i++)
+		printf("waiting:    %d. %s on %s (pid %ld)\n", i + 1, w[i].id,
+		    w[i].host, w[i].pid);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EXIT_FAIL, "write error: %s", strerror(errno));
 	return h.state == LEASE_HELD ? 0 : 1;
@@ -589,6 +642,7 @@ struct reply {
 	int		 rc;		/* LEASE_* */
 	int64_t		 started;	/* when the call began */
 	struct lease_holder h;
+	struct lease_farewell bye;	/* R_ACQUIRED: the watchdog's last words */
 	char		 msg[LEASE_ERRLEN];
 };
 
@@ -613,6 +667,8 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 	r->started = started;
 	if (h)
 		r->h = *h;
+	if (kind == R_ACQUIRED)
+		lease_farewell(w->lease, &r->bye);
 	if (msg)
 		snprintf(r->msg, sizeof(r->msg), "%s", msg);
 	while (write(w->rep[1], &r, sizeof(r)) == -1 && errno == EINTR)
@@ -655,10 +711,9 @@ worker_main(void *arg)
 		}
 		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
 			continue;
-		if (nfd == 2 && (pfd[1].revents & POLLIN)) {
-			lease_watch_clear(w->lease);
+		if (nfd == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    lease_watch_clear(w->lease))
 			next_try = 0;
-		}
 		if (pfd[0].revents & (POLLIN | POLLHUP)) {
 			struct request rq;
 			ssize_t n = read(w->req[0], &rq, sizeof(rq));
@@ -685,6 +740,7 @@ worker_main(void *arg)
 				break;
 			case OP_STOP:
 				contending = 0;
+				lease_withdraw(w->lease);
 				post(w, R_STOPPED, LEASE_OK, t0, NULL, NULL);
 				break;
 			}
@@ -702,6 +758,7 @@ worker_main(void *arg)
 				post(w, R_ACQUIRED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY && once) {
 				contending = 0;
+				lease_withdraw(w->lease);
 				post(w, R_NOT_ELECTED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY) {
 				if (attempts == 1 || strcmp(h.id, last.id) ||
@@ -1067,8 +1124,132 @@ exit_code(int status)
 #define WD_DONE	0
 #define WD_NOW	1
 
+#ifdef __linux__
+/* Not declared under _POSIX_C_SOURCE; getdents64 is how to list /proc
+ * without opendir's malloc, which a forked child of a threaded process
+ * must not call. */
+long syscall(long, ...);
+
+/* wd_stat: state and process group of PID from /proc, with no stdio. */
+static int
+wd_stat(const char *pid, char *state, long *pgrp)
+{
+	char path[64], buf[512], *p;
+	size_t i, n = strlen(pid);
+	ssize_t got;
+	int fd, field;
+
+	if (n > 20)
+		return -1;
+	memcpy(path, "/proc/", 6);
+	memcpy(path + 6, pid, n);
+	memcpy(path + 6 + n, "/stat", 6);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = '\0';
+	for (p = NULL, i = 0; i < (size_t)got; i++)
+		if (buf[i] == ')')
+			p = buf + i;
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
+		return -1;
+	*state = p[2];
+	/* ") S PPID PGRP": the group is the second number after the state. */
+	for (p += 3, field = 0; *p && field < 2; p++)
+		if (*p == ' ')
+			field++;
+	for (*pgrp = 0; *p >= '0' && *p <= '9'; p++)
+		*pgrp = *pgrp * 10 + (*p - '0');
+	return field == 2 ? 0 : -1;
+}
+#endif
+
+/*
+ * wd_group_alive: 1 while a process of group PGID exists that is not a
+ * zombie.  kill() counts zombies, and after the supervisor's death they
+ * wait for an init that may be slow to reap them (or never does, in some
+ * containers); a zombie can do no harm.  Async-signal-safe.
+ */
+static int
+wd_group_alive(pid_t pgid)
+{
+	if (kill(-pgid, 0) == -1 && errno == ESRCH)
+		return 0;
+#ifdef __linux__
+	{
+		char buf[4096], num[24], st;
+		long n, off, pg;
+		int fd, alive = 0;
+
+		/* Its leader usually answers for the group. */
+		n = (long)pgid;
+		off = sizeof(num) - 1;
+		num[off] = '\0';
+		do
+			num[--off] = (char)('0' + n % 10);
+		while ((n /= 10) > 0);
+		if (wd_stat(num + off, &st, &pg) == 0 && pg == pgid && st != 'Z')
+			return 1;
+		if ((fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			return 1;
+		while (!alive && (n = syscall(SYS_getdents64, fd, buf,
+		    sizeof(buf))) > 0) {
+			for (off = 0; off < n && !alive;) {
+				unsigned short reclen;
+				const char *name = buf + off + 19;
+
+				memcpy(&reclen, buf + off + 16, sizeof(reclen));
+				if (reclen == 0)
+					break;
+				if (*name >= '1' && *name <= '9' &&
+				    wd_stat(name, &st, &pg) == 0 && pg == pgid &&
+				    st != 'Z')
+					alive = 1;
+				off += reclen;
+			}
+		}
+		close(fd);
+		return alive || n < 0;
+	}
+#else
+	return 1;
+#endif
+}
+
+/*
+ * farewell: the supervisor is dead and the job got SIGKILL.  Once its whole
+ * group is gone (never before: a store must not free the lease while the
+ * job lives), send the store's last words so the next leader starts now,
+ * not a TTL later.  Async-signal-safe, like all of the watchdog.
+ */
+static void
+farewell(const struct lease_farewell *bye, pid_t pgid, int64_t kill_ns)
+{
+	int64_t end = lease_now_ns() + kill_ns;
+	int i;
+
+	if (bye->n == 0)
+		return;
+	while (wd_group_alive(pgid)) {
+		struct timespec ts = { 0, 200000 };
+
+		if (lease_now_ns() >= end)
+			return;		/* still there: the TTL will do */
+		nanosleep(&ts, NULL);
+	}
+	end = lease_now_ns() + NS_PER_S;
+	for (i = 0; i < bye->n; i++)
+		if (net_oneshot(&bye->addr[i], bye->addrlen[i], bye->req,
+		    bye->len, end) == 0)
+			return;
+}
+
 _Noreturn static void
-watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
+watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
+    const struct lease_farewell *bye)
 {
 	int stopping = 0;
 
@@ -1090,6 +1271,7 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 			if (n == 0) {
 				/* The supervisor died: nobody else will stop the job. */
 				kill(-pgid, SIGKILL);
+				farewell(bye, pgid, kill_ns);
 				_exit(0);
 			}
 		}
@@ -1107,7 +1289,8 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 }
 
 static pid_t
-watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
+watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
+    const struct lease_farewell *bye)
 {
 	int p[2], maxfd = 63, fd;
 	sigset_t all, old;
@@ -1136,7 +1319,7 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline)
 		for (fd = 0; fd <= maxfd; fd++)
 			if (fd != p[0])
 				close(fd);
-		watchdog_main(p[0], pgid, sig, kill_ns, deadline);
+		watchdog_main(p[0], pgid, sig, kill_ns, deadline, bye);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
@@ -1169,6 +1352,7 @@ struct sup {
 	pid_t		 wd;		/* the watchdog, 0 when gone */
 	int		 wdfd;
 	int		 renew_inflight;
+	struct lease_farewell bye;	/* for the watchdog */
 	int		 contacted;	/* the store answered an acquire once */
 	int		 emoji;		/* heartbeat markers: emoji or ASCII */
 	char		 leader[LEASE_IDLEN];	/* who leads, as last seen */
@@ -1327,6 +1511,7 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	int fg = s->fg;
 
 	s->term = r->h.term;
+	s->bye = r->bye;
 	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
 	    s->o->node_id);
 	beat(s, NULL, NULL, "Successfully acquired leadership (term %llu)",
@@ -1419,7 +1604,8 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 				s->state = ST_RUNNING;
 				/* Off the start path: the command runs already. */
 				s->wd = watchdog_start(&s->wdfd, s->job.pid,
-				    s->o->sig, s->o->kill_ns, s->t_deadline);
+				    s->o->sig, s->o->kill_ns, s->t_deadline,
+				    &s->bye);
 			}
 		} else if (r->rc == LEASE_LOST) {
 			stop_job(s, now, r->msg);
@@ -1669,7 +1855,10 @@ supervise(struct opts *o)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 	cfg.name = o->name;
-	cfg.dir = o->dir;
+	cfg.store = o->store;
+	/* A network call that hangs must give up in time for another try, on
+	 * another member, within the renew deadline. */
+	cfg.io_ns = o->deadline_ns / 2;
 	cfg.node_id = o->node_id;
 	cfg.lease_ns = o->lease_ns;
 	cfg.retry_ns = o->retry_ns;

@@ -1,23 +1,7 @@
 /*
- * lease.c - the file store behind lease.h.
- *
- * Two files per lease NAME in DIR:
- *   NAME.lease  the record: two 512-byte slots of "key=value" lines with a
- *               write number and a checksum; each update is one pwrite into
- *               the slot that is not current, so a reader or a failed write
- *               always leaves one good record;
- *   NAME.lock   "term=N", the highest term granted, and two fcntl locks:
- *               byte 0 (MUTEX) serialises read-check-write of the record,
- *               byte 2 (PRESENCE) is held by the leader for its term.
- * Same-host waiters queue on PRESENCE in the kernel, so a release or a crash
- * hands it to one waiter at once.  PRESENCE is only a hint and a wake-up:
- * who leads is decided by the record, confirmed under MUTEX, by these rules:
- *  - released record, or one that never existed: ours if we hold PRESENCE
- *    (nobody else on this host is leading or about to);
- *  - holder on this host (same boot and PID namespace): ours once its
- *    supervisor and its command's process group are gone, never before;
- *  - holder elsewhere, a removed record or one we cannot read: ours once it
- *    has not changed for the lease duration, on our own monotonic clock.
+ * lease.c - what every lease store shares: the calls of lease.h, passed on
+ * to the store the URL names; lease names; the deadline clock; store URLs;
+ * and the one set of rules for judging a holder that runs on this host.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -27,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,82 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
+#include "store.h"
 
-#if defined(__linux__) && !defined(F_OFD_SETLK)
-/* Open file description locks (Linux 3.15); glibc hides them behind
- * _GNU_SOURCE, the numbers are kernel ABI. */
-#define F_OFD_GETLK	36
-#define F_OFD_SETLK	37
-#define F_OFD_SETLKW	38
-#endif
-
-/* Not adjacent: one owner's locks on adjacent bytes merge into one, and
- * every MUTEX release would then wake all the PRESENCE waiters. */
-#define MUTEX_BYTE	0
-#define PRESENCE_BYTE	2
-#define SLOT		512	/* one record, padded with spaces */
-#define RECORD_MAX	(2 * SLOT)
-#define MAGIC		"leaderrun-lease 1"
-/* How soon to look again when a dead local holder's command is exiting. */
-#define REAP_POLL_NS	1000000LL
-
-struct record {
-	struct lease_holder h;
-	char		 sys[80];
-	unsigned long long start;
-	uint64_t	 seq;		/* write number: the higher slot wins */
-};
-
-struct lease {
-	char		 name[LEASE_IDLEN];
-	char		 id[LEASE_IDLEN];
-	char		 lease_file[LEASE_IDLEN + 8];
-	int		 fd;		/* NAME.lease, -1 until it exists */
-	ino_t		 ino;		/* of fd */
-	uint64_t	 seq;		/* highest write number read under MUTEX */
-	char		 lock_file[LEASE_IDLEN + 8];
-	char		 dir[PATH_MAX];
-	int64_t		 lease_ns;
-	int64_t		 retry_ns;
-	int		 dirfd;
-	int		 lockfd;
-	int		 ofd;		/* 1: OFD locks, 0: classic fcntl locks */
-
-	/* who we are */
-	char		 host[LEASE_HOSTLEN];
-	char		 sys[80];
-	long		 pid;
-	unsigned long long start;
-
-	/* our term, while we lead */
-	int		 leader;
-	uint64_t	 term;
-	int64_t		 acquired_ms;
-	uint64_t	 renewals;
-
-	/* what we last saw of the record, on our own clock */
-	int		 seen;
-	uint64_t	 seen_version;
-	int64_t		 seen_since;
-	uint64_t	 max_term;
-	uint64_t	 warned_version;
-	int64_t		 reap_poll_ns;
-	char		 warning[LEASE_ERRLEN];
-	int		 has_warning;
-
-	/* the PRESENCE waiter thread */
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	pthread_t	 thread;
-	int		 thread_started;
-	int		 armed;
-	int		 have_presence;
-	int		 watch_failed;
-	int		 notify[2];
-};
-
-static void
+void
 seterr(char *err, const char *fmt, ...)
 {
 	va_list ap;
@@ -122,6 +32,17 @@ seterr(char *err, const char *fmt, ...)
 	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	errno = e;
+}
+
+void
+lease_warn(struct lease *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->warning, sizeof(l->warning), fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	l->has_warning = 1;
 }
 
 int
@@ -153,7 +74,7 @@ lease_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int64_t
+int64_t
 wall_ms(void)
 {
 	struct timespec ts;
@@ -162,22 +83,271 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t
-fnv1a(const char *p, size_t n, uint64_t h)
-{
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
+/* ---- store URLs --------------------------------------------------------- */
 
 /*
- * Process facts from /proc (Linux).  proc_stat returns 0 and fills the
- * fields, or -1 when PID does not exist or /proc cannot tell.
+ * url_parse: URL into *U.  "file:DIR"; "etcd://HOST:PORT[,HOST:PORT...]
+ * [/PREFIX]".  Returns 0, or -1 with ERR.
  */
 static int
-proc_stat(long pid, char *state, long *pgrp, unsigned long long *start)
+url_parse(const char *url, struct store_url *u, char *err)
+{
+	const char *p, *end, *slash;
+
+	memset(u, 0, sizeof(*u));
+	if (!strncmp(url, "file:", 5)) {
+		p = url + 5;
+		if (!strncmp(p, "//", 2))
+			p += 2;		/* file:///tmp reads as file:/tmp */
+		if (*p == '\0') {
+			seterr(err, "store '%s': no directory after file:", url);
+			return -1;
+		}
+		if (strlen(p) >= sizeof(u->dir)) {
+			seterr(err, "store '%s': directory name too long", url);
+			return -1;
+		}
+		strcpy(u->dir, p);
+		u->ops = &file_ops;
+		return 0;
+	}
+	if (strncmp(url, "etcd://", 7) != 0) {
+		const char *colon = strchr(url, ':');
+
+		if (colon && colon > url && colon - url < 16)
+			seterr(err, "store '%.64s': unknown scheme '%.*s' (use "
+			    "file:DIR or etcd://HOST:PORT)", url,
+			    (int)(colon - url), url);
+		else
+			seterr(err, "store '%.64s': not a store URL (use file:DIR "
+			    "or etcd://HOST:PORT)", url);
+		return -1;
+	}
+	u->ops = &etcd_ops;
+	p = url + 7;
+	/* The authority ends at the first '/' outside brackets. */
+	for (slash = p; *slash && *slash != '/'; slash++)
+		if (*slash == '[')
+			while (slash[1] && slash[1] != ']')
+				slash++;
+	if (slash == p) {
+		seterr(err, "store '%.64s': no HOST:PORT after etcd://", url);
+		return -1;
+	}
+	while (p < slash) {
+		const char *why;
+
+		for (end = p; end < slash && *end != ','; end++)
+			if (*end == '[')
+				while (end + 1 < slash && end[1] != ']')
+					end++;
+		if (u->neps == STORE_MAXEPS) {
+			seterr(err, "store '%.64s': more than %d endpoints", url,
+			    STORE_MAXEPS);
+			return -1;
+		}
+		if ((why = net_parse_hostport(p, (size_t)(end - p),
+		    &u->ep[u->neps])) != NULL) {
+			seterr(err, "store '%.64s': endpoint '%.*s': %s", url,
+			    (int)(end - p > 64 ? 64 : end - p), p, why);
+			return -1;
+		}
+		u->neps++;
+		p = end < slash ? end + 1 : end;
+		if (end < slash && p == slash) {
+			seterr(err, "store '%.64s': empty endpoint", url);
+			return -1;
+		}
+	}
+	/* The prefix: path segments of lease-name characters. */
+	p = *slash ? slash + 1 : "leaderrun";
+	end = p + strlen(p);
+	while (end > p && end[-1] == '/')
+		end--;
+	if (end == p)
+		p = "leaderrun", end = p + strlen(p);
+	if ((size_t)(end - p) >= sizeof(u->prefix)) {
+		seterr(err, "store '%.64s': prefix too long", url);
+		return -1;
+	}
+	memcpy(u->prefix, p, (size_t)(end - p));
+	for (p = u->prefix; *p; p++)
+		if (!(isalnum((unsigned char)*p) && (unsigned char)*p < 128) &&
+		    !strchr("._@+:-/", *p)) {
+			seterr(err, "store '%.64s': prefix may hold only A-Z a-z "
+			    "0-9 . _ @ + : - /", url);
+			return -1;
+		}
+	if (strstr(u->prefix, "//")) {
+		seterr(err, "store '%.64s': empty segment in the prefix", url);
+		return -1;
+	}
+	return 0;
+}
+
+int
+lease_store_check(const char *url, char *err)
+{
+	struct store_url *u = malloc(sizeof(*u));
+	int rc;
+
+	if (u == NULL) {
+		seterr(err, "%s", strerror(errno));
+		return -1;
+	}
+	rc = url_parse(url, u, err);
+	free(u);
+	return rc;
+}
+
+void
+lease_store_where(const char *url, const char *name, char *buf, size_t len)
+{
+	struct store_url *u = malloc(sizeof(*u));
+	char err[LEASE_ERRLEN], ep[NET_HOSTLEN + 16];
+
+	if (u == NULL || url_parse(url, u, err) == -1)
+		snprintf(buf, len, "%s", name);
+	else if (u->ops == &file_ops)
+		snprintf(buf, len, "%s/%s.lease", u->dir, name);
+	else
+		snprintf(buf, len, "etcd://%s %s/%s/",
+		    net_name(&u->ep[0], ep, sizeof(ep)), u->prefix, name);
+	free(u);
+}
+
+/* ---- the calls of lease.h ----------------------------------------------- */
+
+int
+lease_open(struct lease **lp, const struct lease_config *cfg, char *err)
+{
+	struct store_url *u;
+	struct lease *l;
+	int rc;
+
+	if (!lease_name_ok(cfg->name)) {
+		seterr(err, "invalid lease name");
+		return LEASE_ERR;
+	}
+	if ((u = malloc(sizeof(*u))) == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
+		seterr(err, "%s", strerror(errno));
+		free(u);
+		return LEASE_ERR;
+	}
+	if (url_parse(cfg->store, u, err) == -1) {
+		free(u);
+		free(l);
+		return LEASE_ERR;
+	}
+	l->ops = u->ops;
+	rc = l->ops->open(l, u, cfg, err);
+	free(u);
+	if (rc != LEASE_OK) {
+		free(l);
+		return rc;
+	}
+	*lp = l;
+	return LEASE_OK;
+}
+
+int
+lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
+    char *err)
+{
+	return l->ops->acquire(l, h, retry_ns, err);
+}
+
+int
+lease_renew(struct lease *l, long job, char *err)
+{
+	return l->ops->renew(l, job, err);
+}
+
+int
+lease_release(struct lease *l, char *err)
+{
+	return l->ops->release(l, err);
+}
+
+void
+lease_withdraw(struct lease *l)
+{
+	l->ops->withdraw(l);
+}
+
+int
+lease_watch_fd(struct lease *l)
+{
+	return l->ops->watch_fd(l);
+}
+
+int
+lease_watch_clear(struct lease *l)
+{
+	return l->ops->watch_clear(l);
+}
+
+void
+lease_farewell(struct lease *l, struct lease_farewell *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (l->ops->farewell)
+		l->ops->farewell(l, f);
+}
+
+void
+lease_close(struct lease *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->close(l);
+	free(l);
+}
+
+const char *
+lease_warning(struct lease *l)
+{
+	if (!l->has_warning)
+		return NULL;
+	l->has_warning = 0;
+	return l->warning;
+}
+
+int
+lease_status(const struct lease_config *cfg, struct lease_holder *h,
+    struct lease_holder *w, int maxw, int *nw, char *err)
+{
+	struct store_url *u;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	h->ttl_ms = -1;
+	h->waiters = -1;
+	*nw = 0;
+	if (!lease_name_ok(cfg->name)) {
+		seterr(err, "invalid lease name");
+		return LEASE_ERR;
+	}
+	if ((u = malloc(sizeof(*u))) == NULL) {
+		seterr(err, "%s", strerror(errno));
+		return LEASE_ERR;
+	}
+	if (url_parse(cfg->store, u, err) == -1)
+		rc = LEASE_ERR;
+	else
+		rc = u->ops->status(u, cfg, h, w, maxw, nw, err);
+	free(u);
+	return rc;
+}
+
+/* ---- this host ---------------------------------------------------------- */
+
+/*
+ * local_proc_stat: facts about PID from /proc (Linux).  Returns 0 and fills
+ * the fields, or -1 when PID does not exist or /proc cannot tell.
+ */
+int
+local_proc_stat(long pid, char *state, long *pgrp, unsigned long long *start)
 {
 	char path[64], buf[1024], *p;
 	ssize_t n;
@@ -198,16 +368,6 @@ proc_stat(long pid, char *state, long *pgrp, unsigned long long *start)
 	    "%*d %*d %*d %*d %*d %*d %llu", state, pgrp, start) != 3)
 		return -1;
 	return 0;
-}
-
-static unsigned long long
-self_start(void)
-{
-	char st;
-	long pg;
-	unsigned long long start;
-
-	return proc_stat((long)getpid(), &st, &pg, &start) == 0 ? start : 0;
 }
 
 /* This host's identity: boot id and PID namespace, "" when unknown. */
@@ -233,9 +393,26 @@ self_sys(char *buf, size_t len)
 	snprintf(buf, len, "%s/%llu", boot, (unsigned long long)st.st_ino);
 }
 
+void
+local_self(struct local_self *me)
+{
+	char host[256], st;
+	long pg;
+
+	memset(me, 0, sizeof(*me));
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "localhost");
+	host[sizeof(me->host) - 1] = '\0';
+	memcpy(me->host, host, sizeof(me->host));
+	self_sys(me->sys, sizeof(me->sys));
+	me->pid = (long)getpid();
+	if (local_proc_stat(me->pid, &st, &pg, &me->start) == -1)
+		me->start = 0;
+}
+
 /* 1 if a process of group PGID exists and is not a zombie. */
-static int
-group_alive(long pgid)
+int
+local_group_alive(long pgid)
 {
 	DIR *d;
 	struct dirent *e;
@@ -250,14 +427,14 @@ group_alive(long pgid)
 		return 0;
 	/* kill() also counts zombies.  The group's leader usually answers;
 	 * only when it is gone do we look through /proc for the rest. */
-	if (proc_stat(pgid, &st, &pg, &start) == 0 && pg == pgid && st != 'Z')
+	if (local_proc_stat(pgid, &st, &pg, &start) == 0 && pg == pgid && st != 'Z')
 		return 1;
 	if ((d = opendir("/proc")) == NULL)
 		return 1;
 	while (!alive && (e = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
-		if (proc_stat(atol(e->d_name), &st, &pg, &start) == 0 &&
+		if (local_proc_stat(atol(e->d_name), &st, &pg, &start) == 0 &&
 		    pg == pgid && st != 'Z')
 			alive = 1;
 	}
@@ -265,84 +442,39 @@ group_alive(long pgid)
 	return alive;
 }
 
-/* Is the local holder R's supervisor still there? */
-static int
-supervisor_alive(const struct record *r)
+/* Is the supervisor PID, started at START (0: unknown), still there? */
+int
+local_supervisor_alive(long pid, unsigned long long start)
 {
 	char st;
 	long pg;
-	unsigned long long start;
+	unsigned long long got;
 
-	if (r->h.pid <= 0)
+	if (pid <= 0)
 		return 0;
-	if (proc_stat(r->h.pid, &st, &pg, &start) == 0)
-		return st != 'Z' && (r->start == 0 || start == r->start);
+	if (local_proc_stat(pid, &st, &pg, &got) == 0)
+		return st != 'Z' && (start == 0 || got == start);
 	/* No /proc: a pid that exists counts as alive. */
-	return r->start == 0 && kill((pid_t)r->h.pid, 0) == 0;
+	return start == 0 && kill((pid_t)pid, 0) == 0;
 }
 
-/* Refuse what an attacker could plant in a shared directory. */
-static int
-check_file(const struct stat *st, const char *dir, const char *file, char *err)
+/* ---- holder values of network stores ------------------------------------ */
+
+size_t
+holder_format(char *buf, size_t len, const struct local_self *me,
+    const char *id, long job, int64_t lease_ms, int64_t acquired_ms)
 {
-	if (!S_ISREG(st->st_mode)) {
-		seterr(err, "%s/%s: not a regular file", dir, file);
-		return -1;
-	}
-	if (st->st_uid != geteuid() && st->st_uid != 0) {
-		seterr(err, "%s/%s: owned by another user (uid %lu)", dir, file,
-		    (unsigned long)st->st_uid);
-		return -1;
-	}
-	if (st->st_nlink > 1) {
-		seterr(err, "%s/%s: has %lu hard links", dir, file,
-		    (unsigned long)st->st_nlink);
-		return -1;
-	}
-	return 0;
+	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
+	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n", id, me->host,
+	    me->sys, me->pid, me->start, job, (long long)lease_ms,
+	    (long long)acquired_ms);
+
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
 
-static int
-lock_byte(struct lease *l, int wait, short type, off_t byte)
-{
-	struct flock fl;
-	int cmd;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = byte;
-	fl.l_len = 1;
-#ifdef F_OFD_SETLK
-	if (l->ofd)
-		cmd = wait ? F_OFD_SETLKW : F_OFD_SETLK;
-	else
-#endif
-		cmd = wait ? F_SETLKW : F_SETLK;
-	for (;;) {
-		if (fcntl(l->lockfd, cmd, &fl) == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno == EDEADLK && wait) {
-			/* Classic locks see our two threads as one owner and may
-			 * report a cycle that is not there: wait it out. */
-			struct timespec ts = { 0, 1000000 };
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		return -1;
-	}
-}
-
-/*
- * parse_record: one slot, BUF of LEN bytes, into *R; *OK is 1 only for a
- * complete record whose checksum (FNV-1a of everything before the "sum="
- * line) matches.  Bytes after that line are padding and ignored.
- */
-/* num: V as a decimal of digits only, at most MAX; -1 if it is not one. */
+/* A decimal of digits only, at most MAX; -1 if it is not one. */
 static int64_t
-num(const char *v, int64_t max)
+decimal(const char *v, int64_t max)
 {
 	int64_t n = 0;
 
@@ -356,814 +488,56 @@ num(const char *v, int64_t max)
 	return n;
 }
 
-static void
-parse_record(const char *buf, size_t len, struct record *r, int *ok)
+int
+holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
+    size_t syslen, unsigned long long *start)
 {
 	const char *p = buf, *end = buf + len;
-	int have_state = 0, have_term = 0, have_seq = 0;
 
-	memset(r, 0, sizeof(*r));
-	*ok = 0;
-	if (len < sizeof(MAGIC) || memcmp(buf, MAGIC "\n", sizeof(MAGIC)) != 0)
-		return;
-	p += sizeof(MAGIC);
+	sys[0] = '\0';
+	*start = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		char line[256], *v;
-		size_t n;
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		int64_t x;
 
-		if (nl == NULL)
-			return;		/* truncated */
-		n = (size_t)(nl - p);
 		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL)
-			return;		/* too long, or a NUL would cut a value */
+			return -1;
 		memcpy(line, p, n);
 		line[n] = '\0';
+		p += n + (nl != NULL);
 		if ((v = strchr(line, '=')) == NULL)
-			return;
+			return -1;
 		*v++ = '\0';
-		if (!strcmp(line, "sum")) {
-			char want[20];
-
-			snprintf(want, sizeof(want), "%016llx", (unsigned long long)
-			    fnv1a(buf, (size_t)(p - buf), 14695981039346656037ULL));
-			if (!strcmp(v, want) && have_state && have_term &&
-			    have_seq && (r->h.state != LEASE_HELD || r->h.pid > 0))
-				*ok = 1;
-			return;
-		}
-		p = nl + 1;
-		if (!strcmp(line, "seq")) {
-			int64_t x = num(v, INT64_MAX);
-
-			if (x < 0)
-				return;
-			r->seq = (uint64_t)x;
-			have_seq = 1;
-		} else if (!strcmp(line, "state")) {
-			if (!strcmp(v, "held"))
-				r->h.state = LEASE_HELD;
-			else if (!strcmp(v, "released"))
-				r->h.state = LEASE_RELEASED;
-			else
-				return;
-			have_state = 1;
-		} else if (!strcmp(line, "holder"))
-			snprintf(r->h.id, sizeof(r->h.id), "%s", v);
+		if (!strcmp(line, "holder"))
+			snprintf(h->id, sizeof(h->id), "%s", v);
 		else if (!strcmp(line, "host"))
-			snprintf(r->h.host, sizeof(r->h.host), "%s", v);
+			snprintf(h->host, sizeof(h->host), "%s", v);
 		else if (!strcmp(line, "sys"))
-			snprintf(r->sys, sizeof(r->sys), "%s", v);
-		else if (!strcmp(line, "pid")) {
-			if ((r->h.pid = (long)num(v, INT_MAX)) < 0)
-				return;
-		} else if (!strcmp(line, "start")) {
-			int64_t x = num(v, INT64_MAX);
-
-			if (x < 0)
-				return;
-			r->start = (unsigned long long)x;
-		} else if (!strcmp(line, "job")) {
-			if ((r->h.job = (long)num(v, INT_MAX)) < 0)
-				return;
-		} else if (!strcmp(line, "term")) {
-			/* Room to grow: a term never wraps. */
-			int64_t x = num(v, INT64_MAX / 2);
-
-			if (x < 0)
-				return;
-			r->h.term = (uint64_t)x;
-			have_term = 1;
-		} else if (!strcmp(line, "acquired"))
-			r->h.acquired_ms = atoll(v);
-		else if (!strcmp(line, "renewed"))
-			r->h.renewed_ms = atoll(v);
-		else if (!strcmp(line, "renewals"))
-			r->h.renewals = (uint64_t)(num(v, INT64_MAX) > 0 ?
-			    num(v, INT64_MAX) : 0);
+			snprintf(sys, syslen, "%s", v);
+		else if (!strcmp(line, "pid"))
+			h->pid = (x = decimal(v, INT_MAX)) < 0 ? 0 : (long)x;
+		else if (!strcmp(line, "start"))
+			*start = (x = decimal(v, INT64_MAX)) < 0 ? 0 :
+			    (unsigned long long)x;
+		else if (!strcmp(line, "job"))
+			h->job = (x = decimal(v, INT_MAX)) < 0 ? 0 : (long)x;
 		else if (!strcmp(line, "lease_ms"))
-			r->h.lease_ms = num(v, INT64_MAX / 1000000);
+			h->lease_ms = (x = decimal(v, INT64_MAX / 1000000)) < 0 ?
+			    0 : x;
+		else if (!strcmp(line, "acquired"))
+			h->acquired_ms = (x = decimal(v, INT64_MAX)) < 0 ? 0 : x;
 		/* unknown keys: a newer writer; ignore */
 	}
-}
-
-/*
- * parse_file: the current record of a lease file's bytes BUF (LEN): the
- * valid slot with the higher write number.  Returns 1 with *R filled,
- * 0 when no slot is valid.  *VERSION identifies what was chosen.
- */
-static int
-parse_file(const char *buf, size_t len, struct record *r, uint64_t *version)
-{
-	struct record a, b;
-	int oka = 0, okb = 0;
-
-	memset(&b, 0, sizeof(b));
-	parse_record(buf, len < SLOT ? len : SLOT, &a, &oka);
-	if (len > SLOT)
-		parse_record(buf + SLOT, len - SLOT, &b, &okb);
-	if (oka && (!okb || a.seq >= b.seq))
-		*r = a;
-	else if (okb)
-		*r = b;
-	else {
-		memset(r, 0, sizeof(*r));
-		*version = fnv1a(buf, len, 14695981039346656037ULL) | 1;
-		return 0;
-	}
-	*version = r->seq << 1;
-	return 1;
-}
-
-/* read_slots: pread the lease file FD into BUF; returns bytes or -1. */
-static ssize_t
-read_slots(int fd, char *buf)
-{
-	ssize_t n;
-
-	while ((n = pread(fd, buf, RECORD_MAX, 0)) == -1 && errno == EINTR)
-		;
-	return n;
-}
-
-/*
- * open_lease: make L->fd the file now at DIR/NAME.lease (it may have been
- * removed or replaced since we opened it), creating it if CREATE.  Returns
- * 1 when open, 0 when there is no such file, -1 with ERR set.
- */
-static int
-open_lease(struct lease *l, int create, char *err)
-{
-	struct stat st, fst;
-	int fd;
-
-	if (fstatat(l->dirfd, l->lease_file, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno != ENOENT) {
-			seterr(err, "stat %s/%s: %s", l->dir, l->lease_file,
-			    strerror(errno));
-			return -1;
-		}
-		if (l->fd != -1)
-			close(l->fd);
-		l->fd = -1;
-		if (!create)
-			return 0;
-	} else if (l->fd != -1 && fstat(l->fd, &fst) == 0 &&
-	    fst.st_ino == st.st_ino && fst.st_dev == st.st_dev &&
-	    fst.st_nlink > 0)
-		return 1;
-	if (l->fd != -1)
-		close(l->fd);
-	fd = openat(l->dirfd, l->lease_file, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK | (create ? O_CREAT : 0), 0644);
-	if (fd == -1) {
-		l->fd = -1;
-		if (errno == ENOENT && !create)
-			return 0;
-		if (errno == ELOOP)
-			seterr(err, "%s/%s: is a symbolic link", l->dir, l->lease_file);
-		else
-			seterr(err, "open %s/%s: %s", l->dir, l->lease_file,
-			    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || check_file(&st, l->dir, l->lease_file, err)) {
-		if (errno && !err[0])
-			seterr(err, "stat %s/%s: %s", l->dir, l->lease_file,
-			    strerror(errno));
-		close(fd);
-		l->fd = -1;
-		return -1;
-	}
-	l->fd = fd;
-	l->ino = st.st_ino;
-	return 1;
-}
-
-/*
- * load: read the current record.  Returns 1 with *R (*OK 0 if the file
- * holds no valid record), 0 when there is no record at all (no file, or an
- * empty one), -1 with ERR set.  *VERSION changes whenever the record does.
- */
-static uint64_t mark_read(struct lease *);
-
-static int
-load(struct lease *l, struct record *r, int *ok, uint64_t *version, char *err)
-{
-	char buf[RECORD_MAX];
-	ssize_t n;
-	int i;
-	/* Every new term moves the mark, so "missing" now and "missing" a
-	 * while ago are different versions if a leader came in between:
-	 * an observer that slept through it must not see the record as
-	 * unchanged since then. */
-	uint64_t mark = mark_read(l) * 0xC2B2AE3D27D4EB4FULL;
-
-	err[0] = '\0';
-	memset(r, 0, sizeof(*r));
-	*ok = 0;
-	*version = mark;
-	switch (open_lease(l, 0, err)) {
-	case -1:
-		return -1;
-	case 0:
-		return 0;
-	}
-	/* A slot caught mid-write fails its checksum; the writer is done in
-	 * microseconds, so look again before calling the record corrupt. */
-	for (i = 0; i < 3; i++) {
-		if ((n = read_slots(l->fd, buf)) == -1) {
-			seterr(err, "read %s/%s: %s", l->dir, l->lease_file,
-			    strerror(errno));
-			return -1;
-		}
-		if (n == 0) {
-			*version = mark;
-			return 0;
-		}
-		if ((*ok = parse_file(buf, (size_t)n, r, version)))
-			break;
-		if (i < 2) {
-			struct timespec ts = { 0, 200000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (*ok && r->seq > l->seq)
-		l->seq = r->seq;
-	/* A new file may restart the write numbers: its inode tells it apart. */
-	*version ^= (uint64_t)l->ino * 0x9E3779B97F4A7C15ULL ^ mark;
-	return 1;
-}
-
-/*
- * write_record: write our record into the slot the current one is not in,
- * so that a write that fails half way leaves the current record readable.
- * In place (no rename): a renewal costs one pwrite.
- */
-static int
-write_record(struct lease *l, int state, long job, char *err)
-{
-	char buf[SLOT];
-	uint64_t seq = l->seq + 1;
-	int n;
-	ssize_t w;
-
-	n = snprintf(buf, sizeof(buf),
-	    MAGIC "\nseq=%llu\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\n"
-	    "start=%llu\njob=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\n"
-	    "renewals=%llu\nlease_ms=%lld\n", (unsigned long long)seq,
-	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
-	    l->pid, l->start, job, (unsigned long long)l->term,
-	    (long long)l->acquired_ms, (long long)wall_ms(),
-	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000));
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "sum=%016llx\n",
-	    (unsigned long long)fnv1a(buf, (size_t)n, 14695981039346656037ULL));
-	/* Pad with one line of spaces, so that cat(1) shows both slots. */
-	memset(buf + n, ' ', sizeof(buf) - (size_t)n);
-	buf[sizeof(buf) - 1] = '\n';
-	if (open_lease(l, 1, err) == -1)
-		return -1;
-	w = pwrite(l->fd, buf, sizeof(buf), (off_t)(seq % 2) * SLOT);
-	if (w != (ssize_t)sizeof(buf)) {
-		if (w >= 0)
-			errno = ENOSPC;
-		seterr(err, "write %s/%s: %s", l->dir, l->lease_file, strerror(errno));
-		return -1;
-	}
-	l->seq = seq;
 	return 0;
 }
 
-/*
- * The highest term ever granted is also kept in NAME.lock ("term=N"), which
- * outlives a removed record: the next term never goes back, and a missing
- * record under a non-zero mark means "removed", not "never used".
- */
-static uint64_t
-mark_read(struct lease *l)
-{
-	char buf[64];
-	ssize_t n = pread(l->lockfd, buf, sizeof(buf) - 1, 0);
-	int64_t t;
-
-	if (n <= 5 || memcmp(buf, "term=", 5) != 0)
-		return 0;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return (t = num(buf + 5, INT64_MAX / 2)) > 0 ? (uint64_t)t : 0;
-}
-
-static void
-mark_write(struct lease *l, uint64_t term)
-{
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "term=%llu\n", (unsigned long long)term);
-
-	(void)!pwrite(l->lockfd, buf, (size_t)n, 0);
-}
-
-static void *
-presence_waiter(void *arg)
-{
-	struct lease *l = arg;
-
-	pthread_mutex_lock(&l->mu);
-	for (;;) {
-		int r;
-
-		while (!l->armed)
-			pthread_cond_wait(&l->cv, &l->mu);
-		pthread_mutex_unlock(&l->mu);
-		r = lock_byte(l, 1, F_WRLCK, PRESENCE_BYTE);
-		pthread_mutex_lock(&l->mu);
-		l->armed = 0;
-		if (r == 0) {
-			l->have_presence = 1;
-			(void)!write(l->notify[1], "", 1);
-		} else
-			l->watch_failed = 1;	/* the contender falls back to polling */
-	}
-	return NULL;
-}
-
-static int
-have_presence(struct lease *l)
-{
-	int have;
-
-	pthread_mutex_lock(&l->mu);
-	have = l->have_presence;
-	pthread_mutex_unlock(&l->mu);
-	if (have)
-		return 1;
-	if (lock_byte(l, 0, F_WRLCK, PRESENCE_BYTE) == -1)
-		return errno == EAGAIN || errno == EACCES ? 0 : -1;
-	pthread_mutex_lock(&l->mu);
-	l->have_presence = 1;
-	pthread_mutex_unlock(&l->mu);
-	return 1;
-}
-
-static void
-drop_presence(struct lease *l)
-{
-	pthread_mutex_lock(&l->mu);
-	if (l->have_presence)
-		lock_byte(l, 0, F_UNLCK, PRESENCE_BYTE);
-	l->have_presence = 0;
-	pthread_mutex_unlock(&l->mu);
-}
-
-int
-lease_open(struct lease **lp, const struct lease_config *cfg, char *err)
-{
-	struct lease *l;
-	struct stat st;
-	char host[256];
-
-	if (!lease_name_ok(cfg->name)) {
-		seterr(err, "invalid lease name");
-		return LEASE_ERR;
-	}
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		seterr(err, "%s", strerror(errno));
-		return LEASE_ERR;
-	}
-	l->dirfd = l->lockfd = l->fd = l->notify[0] = l->notify[1] = -1;
-	snprintf(l->name, sizeof(l->name), "%s", cfg->name);
-	snprintf(l->id, sizeof(l->id), "%s", cfg->node_id);
-	snprintf(l->dir, sizeof(l->dir), "%s", cfg->dir);
-	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
-	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
-	l->lease_ns = cfg->lease_ns;
-	l->retry_ns = cfg->retry_ns;
-	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, NULL);
-
-	if (gethostname(host, sizeof(host)) == -1)
-		strcpy(host, "unknown");
-	host[sizeof(l->host) - 1] = '\0';
-	memcpy(l->host, host, sizeof(l->host));
-	self_sys(l->sys, sizeof(l->sys));
-	l->pid = (long)getpid();
-	l->start = self_start();
-
-	l->dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (l->dirfd == -1) {
-		seterr(err, "open %s: %s", cfg->dir, strerror(errno));
-		goto fail;
-	}
-	l->lockfd = openat(l->dirfd, l->lock_file, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-	if (l->lockfd == -1) {
-		if (errno == ELOOP)
-			seterr(err, "%s/%s: is a symbolic link", cfg->dir, l->lock_file);
-		else
-			seterr(err, "open %s/%s: %s", cfg->dir, l->lock_file,
-			    strerror(errno));
-		goto fail;
-	}
-	if (fstat(l->lockfd, &st) == -1) {
-		seterr(err, "stat %s/%s: %s", cfg->dir, l->lock_file, strerror(errno));
-		goto fail;
-	}
-	if (check_file(&st, cfg->dir, l->lock_file, err) == -1)
-		goto fail;
-#ifdef F_OFD_GETLK
-	{
-		struct flock fl;
-
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		fl.l_len = 1;
-		l->ofd = fcntl(l->lockfd, F_OFD_GETLK, &fl) == 0;
-	}
-#endif
-	if (pipe(l->notify) == -1 ||
-	    fcntl(l->notify[0], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(l->notify[1], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(l->notify[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(l->notify[1], F_SETFL, O_NONBLOCK) == -1) {
-		seterr(err, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	*lp = l;
-	return LEASE_OK;
-fail:
-	lease_close(l);
-	return LEASE_ERR;
-}
-
-static int
-is_ours(const struct lease *l, const struct record *r)
-{
-	return r->h.state == LEASE_HELD && r->h.term == l->term &&
-	    r->h.pid == l->pid && !strcmp(r->h.id, l->id) && !strcmp(r->sys, l->sys);
-}
-
-static void
-note_corrupt(struct lease *l, uint64_t version)
-{
-	if (l->warned_version == version)
-		return;
-	l->warned_version = version;
-	l->has_warning = 1;
-	seterr(l->warning, "%s/%s: not a valid lease record; treating it as held "
-	    "by an unknown contender until it has not changed for the lease "
-	    "duration", l->dir, l->lease_file);
-}
-
-int
-lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
-    char *err)
-{
-	struct record r;
-	uint64_t version, again;
-	int64_t now, unchanged, left;
-	int have, found, ok = 0, take = 0;
-
-	*retry_ns = l->retry_ns;
-	if (l->leader) {
-		seterr(err, "already leading");
-		return LEASE_ERR;
-	}
-	if ((have = have_presence(l)) == -1) {
-		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
-		return LEASE_ERR;
-	}
-	/* Judge on a lock-free read (a torn slot fails its checksum);
-	 * take MUTEX only to confirm and write. */
-	found = load(l, &r, &ok, &version, err);
-	if (found == -1)
-		return LEASE_ERR;
-
-	now = lease_now_ns();
-	if (!l->seen || version != l->seen_version) {
-		l->seen = 1;
-		l->seen_version = version;
-		l->seen_since = now;
-		l->reap_poll_ns = 0;
-	}
-	unchanged = now - l->seen_since;
-	/* A holder's own, longer lease counts: it steps down on its timing. */
-	left = l->lease_ns;
-	if (found && ok && r.h.lease_ms > 0 && r.h.lease_ms < INT64_MAX / 1000000 &&
-	    r.h.lease_ms * 1000000 > left)
-		left = r.h.lease_ms * 1000000;
-	left -= unchanged;
-	if (found && ok && r.h.term > l->max_term)
-		l->max_term = r.h.term;
-	if (found && !ok)
-		note_corrupt(l, version);
-
-	memset(h, 0, sizeof(*h));
-	if (found && ok) {
-		*h = r.h;
-		h->local = r.sys[0] && !strcmp(r.sys, l->sys);
-	}
-	if (found && ok && r.h.state == LEASE_HELD && h->local) {
-		int sup = supervisor_alive(&r);
-		int job = sup || group_alive(r.h.job);
-		int i;
-
-		/* A holder that let PRESENCE go, or whose supervisor is gone, is
-		 * dying right now (its command gets SIGKILL from PDEATHSIG and
-		 * the watchdog): give it a millisecond before backing off. */
-		for (i = 0; i < 10 && (sup || job) && (!sup || have); i++) {
-			struct timespec ts = { 0, 100000 };
-
-			nanosleep(&ts, NULL);
-			sup = supervisor_alive(&r);
-			job = sup || group_alive(r.h.job);
-		}
-		h->alive = sup || job;
-		if (h->alive) {
-			/* We can see it: safety wins over expiry.  When its
-			 * supervisor is dead (its command is being killed) or
-			 * it let PRESENCE go (it is exiting right now), look
-			 * again soon, backing off if it lingers. */
-			if (!sup || have) {
-				l->reap_poll_ns = l->reap_poll_ns ?
-				    l->reap_poll_ns * 2 : REAP_POLL_NS;
-				if (l->reap_poll_ns < *retry_ns)
-					*retry_ns = l->reap_poll_ns;
-			}
-		} else
-			take = have || left <= 0;
-	} else if (found && ok && r.h.state == LEASE_RELEASED) {
-		take = have || left <= 0;
-	} else if (found && ok) {
-		take = left <= 0;	/* a remote holder: expiry by observation */
-	} else {
-		/* No record, or one we cannot read.  Free at once only if it
-		 * never existed (no term mark) and no leader on this host holds
-		 * PRESENCE; a removed one may hide a leader that does not hold
-		 * PRESENCE (it took over by expiry), so wait it out. */
-		take = (!found && have && mark_read(l) == 0) || left <= 0;
-	}
-	if (!take) {
-		if (h->state == LEASE_FREE && !(found && ok))
-			h->state = LEASE_HELD;	/* held by someone we cannot name */
-		if (!(h->local && h->alive) && left > 0 && left < *retry_ns)
-			*retry_ns = left;
-		/* A live leader on this host hands PRESENCE on when it goes,
-		 * and the kernel wakes us when it is our turn: look only now
-		 * and then, in case the waiter ahead of us is stuck. */
-		if (!have && h->local && h->alive && *retry_ns < 3 * l->lease_ns)
-			*retry_ns = 3 * l->lease_ns;
-		return LEASE_BUSY;
-	}
-
-	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
-		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
-		return LEASE_ERR;
-	}
-	found = load(l, &r, &ok, &again, err);
-	if (found == -1)
-		goto unlock_err;
-	if (again != version) {
-		/* Someone wrote in between: judge again at once. */
-		lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
-		*retry_ns = 0;
-		return LEASE_BUSY;
-	}
-	if (mark_read(l) > l->max_term)
-		l->max_term = mark_read(l);
-	l->term = l->max_term + 1;
-	l->acquired_ms = wall_ms();
-	l->renewals = 0;
-	if (write_record(l, LEASE_HELD, 0, err) == -1)
-		goto unlock_err;
-	/* After the record, so that a failed write uses up no term; the mark
-	 * is a safeguard for a removed record, so its own failure is not
-	 * fatal: the record just written carries the term too. */
-	mark_write(l, l->term);
-	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
-	l->leader = 1;
-	l->max_term = l->term;
-	l->reap_poll_ns = 0;
-	l->seen = 0;
-	memset(h, 0, sizeof(*h));
-	h->state = LEASE_HELD;
-	snprintf(h->id, sizeof(h->id), "%s", l->id);
-	snprintf(h->host, sizeof(h->host), "%s", l->host);
-	h->pid = l->pid;
-	h->term = l->term;
-	h->acquired_ms = h->renewed_ms = l->acquired_ms;
-	h->lease_ms = l->lease_ns / 1000000;
-	h->local = 1;
-	h->alive = 1;
-	return LEASE_OK;
-
-unlock_err:
-	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
-	return LEASE_ERR;
-}
-
-/* Under MUTEX: is the record still ours, and the lock file still the one we
- * hold?  Returns LEASE_OK, LEASE_LOST or LEASE_ERR. */
-static int
-check_ours(struct lease *l, char *err)
-{
-	struct record r;
-	struct stat st, lst;
-	uint64_t version;
-	int found, ok;
-
-	if (fstat(l->lockfd, &lst) == -1 ||
-	    fstatat(l->dirfd, l->lock_file, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    st.st_ino != lst.st_ino || st.st_dev != lst.st_dev) {
-		seterr(err, "%s/%s was removed or replaced", l->dir, l->lock_file);
-		return LEASE_LOST;
-	}
-	found = load(l, &r, &ok, &version, err);
-	if (found == -1)
-		return LEASE_ERR;
-	if (found == 0) {
-		seterr(err, "%s/%s was removed", l->dir, l->lease_file);
-		return LEASE_LOST;
-	}
-	if (!ok) {
-		seterr(err, "%s/%s was overwritten", l->dir, l->lease_file);
-		return LEASE_LOST;
-	}
-	if (!is_ours(l, &r)) {
-		if (r.h.state == LEASE_HELD)
-			seterr(err, "taken over by %s (term %llu)", r.h.id,
-			    (unsigned long long)r.h.term);
-		else
-			seterr(err, "%s/%s was replaced", l->dir, l->lease_file);
-		return LEASE_LOST;
-	}
-	return LEASE_OK;
-}
-
-/* Rewrite our record with STATE under MUTEX, if it is still ours. */
-static int
-update_ours(struct lease *l, int state, long job, char *err)
-{
-	int r;
-
-	if (!l->leader) {
-		seterr(err, "not leading");
-		return LEASE_LOST;
-	}
-	if (lock_byte(l, 1, F_WRLCK, MUTEX_BYTE) == -1) {
-		seterr(err, "lock %s/%s: %s", l->dir, l->lock_file, strerror(errno));
-		return LEASE_ERR;
-	}
-	r = check_ours(l, err);
-	if (r == LEASE_OK) {
-		if (state == LEASE_HELD)
-			l->renewals++;
-		if (write_record(l, state, job, err) == -1)
-			r = LEASE_ERR;
-	}
-	lock_byte(l, 0, F_UNLCK, MUTEX_BYTE);
-	if (r == LEASE_LOST)
-		l->leader = 0;
-	return r;
-}
-
-int
-lease_renew(struct lease *l, long job, char *err)
-{
-	return update_ours(l, LEASE_HELD, job, err);
-}
-
-int
-lease_release(struct lease *l, char *err)
-{
-	int r = update_ours(l, LEASE_RELEASED, 0, err);
-
-	if (r == LEASE_OK)
-		l->leader = 0;
-	/* Only now may a waiter on this host wake: the record says released. */
-	drop_presence(l);
-	return r;
-}
-
-int
-lease_watch_fd(struct lease *l)
-{
-	pthread_mutex_lock(&l->mu);
-	if (l->watch_failed) {
-		pthread_mutex_unlock(&l->mu);
-		return -1;
-	}
-	if (!l->thread_started) {
-		if (pthread_create(&l->thread, NULL, presence_waiter, l) != 0) {
-			pthread_mutex_unlock(&l->mu);
-			return -1;
-		}
-		l->thread_started = 1;
-	}
-	if (!l->have_presence && !l->armed) {
-		l->armed = 1;
-		pthread_cond_signal(&l->cv);
-	}
-	pthread_mutex_unlock(&l->mu);
-	return l->notify[0];
-}
-
 void
-lease_watch_clear(struct lease *l)
+holder_judge(struct lease_holder *h, const char *sys, unsigned long long start,
+    const struct local_self *me)
 {
-	char buf[64];
-
-	while (read(l->notify[0], buf, sizeof(buf)) > 0)
-		;
-}
-
-const char *
-lease_warning(struct lease *l)
-{
-	if (!l->has_warning)
-		return NULL;
-	l->has_warning = 0;
-	return l->warning;
-}
-
-void
-lease_close(struct lease *l)
-{
-	if (l == NULL)
-		return;
-	if (l->thread_started) {
-		/* The waiter may sit in F_SETLKW, a cancellation point. */
-		pthread_cancel(l->thread);
-		pthread_join(l->thread, NULL);
-	}
-	if (l->lockfd != -1)
-		close(l->lockfd);
-	if (l->fd != -1)
-		close(l->fd);
-	if (l->dirfd != -1)
-		close(l->dirfd);
-	if (l->notify[0] != -1)
-		close(l->notify[0]);
-	if (l->notify[1] != -1)
-		close(l->notify[1]);
-	pthread_mutex_destroy(&l->mu);
-	pthread_cond_destroy(&l->cv);
-	free(l);
-}
-
-int
-lease_status(const struct lease_config *cfg, struct lease_holder *h, char *err)
-{
-	char buf[RECORD_MAX], file[LEASE_IDLEN + 8], sys[80];
-	struct record r;
-	struct stat st;
-	uint64_t version;
-	ssize_t n = 0;
-	int dirfd, fd, ok = 0, i;
-
-	memset(h, 0, sizeof(*h));
-	if (!lease_name_ok(cfg->name)) {
-		seterr(err, "invalid lease name");
-		return LEASE_ERR;
-	}
-	snprintf(file, sizeof(file), "%s.lease", cfg->name);
-	if ((dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		seterr(err, "open %s: %s", cfg->dir, strerror(errno));
-		return LEASE_ERR;
-	}
-	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK);
-	close(dirfd);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return LEASE_OK;
-		if (errno == ELOOP)
-			seterr(err, "%s/%s: is a symbolic link", cfg->dir, file);
-		else
-			seterr(err, "open %s/%s: %s", cfg->dir, file, strerror(errno));
-		return LEASE_ERR;
-	}
-	if (fstat(fd, &st) == -1 || check_file(&st, cfg->dir, file, err)) {
-		close(fd);
-		return LEASE_ERR;
-	}
-	for (i = 0; i < 3 && !ok; i++)
-		if ((n = read_slots(fd, buf)) > 0)
-			ok = parse_file(buf, (size_t)n, &r, &version);
-	close(fd);
-	if (n == -1) {
-		seterr(err, "read %s/%s: %s", cfg->dir, file, strerror(errno));
-		return LEASE_ERR;
-	}
-	if (n == 0)
-		return LEASE_OK;
-	if (!ok) {
-		seterr(err, "%s/%s: not a valid lease record", cfg->dir, file);
-		return LEASE_ERR;
-	}
-	*h = r.h;
-	self_sys(sys, sizeof(sys));
-	h->local = r.sys[0] && !strcmp(r.sys, sys);
-	h->alive = h->local && r.h.state == LEASE_HELD &&
-	    (supervisor_alive(&r) || group_alive(r.h.job));
-	return LEASE_OK;
+	h->local = sys[0] && !strcmp(sys, me->sys);
+	h->alive = h->local && (local_supervisor_alive(h->pid, start) ||
+	    local_group_alive(h->job));
 }

@@ -2,9 +2,11 @@
  * lease.h - the lease store interface of leaderrun.
  *
  * A lease is a named, renewable claim that at most one contender holds at a
- * time.  The supervisor (leaderrun.c) only speaks this interface; the file
- * store in lease.c is the first implementation, and a network store (etcd,
- * Redis) plugs in behind the same calls.
+ * time.  The supervisor (leaderrun.c) only speaks this interface.  A store
+ * URL picks the implementation: file:DIR (store_file.c, the default) or
+ * etcd://HOST:PORT,... (store_etcd.c).  lease.c dispatches through one ops
+ * table per store (store.h) and keeps what every store shares: names,
+ * clocks, store URLs, and the rules for judging a holder on this host.
  *
  * Contract for every call below:
  *  - It never prints and never exits.  On failure it returns LEASE_ERR and
@@ -22,6 +24,7 @@
 #ifndef LEASE_H
 #define LEASE_H
 
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,10 +43,11 @@ struct lease;
 
 struct lease_config {
 	const char	*name;		/* validated with lease_name_ok */
-	const char	*dir;
+	const char	*store;		/* store URL, checked by lease_store_check */
 	const char	*node_id;
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
+	int64_t		 io_ns;		/* network stores: time budget of one call */
 };
 
 /* What a reader learns about the current holder. */
@@ -60,6 +64,23 @@ struct lease_holder {
 	uint64_t	 renewals;
 	int		 local;		/* 1: holder runs on this host */
 	int		 alive;		/* local holder: 1 if any of its processes exist */
+	int64_t		 ttl_ms;	/* server-side time left, -1 if unknown */
+	int		 waiters;	/* queued contenders, -1 if unknown */
+};
+
+/*
+ * Last words: what the watchdog sends when the supervisor died and the job
+ * is dead, so that a network store frees the lease at once instead of after
+ * its TTL.  Prepared in advance: the watchdog is a forked child of a
+ * threaded process and may only make async-signal-safe calls.
+ */
+#define LEASE_FAREWELL_ADDRS	8
+struct lease_farewell {
+	int		 n;		/* addresses to try in turn; 0: none */
+	struct sockaddr_storage addr[LEASE_FAREWELL_ADDRS];
+	socklen_t	 addrlen[LEASE_FAREWELL_ADDRS];
+	size_t		 len;
+	char		 req[512];	/* the request, sent as is */
 };
 
 enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };
@@ -72,6 +93,18 @@ int	lease_name_ok(const char *name);
 
 /* lease_now_ns: the clock every deadline uses (CLOCK_BOOTTIME on Linux). */
 int64_t	lease_now_ns(void);
+
+/*
+ * lease_store_check: 0 if URL names a store we can use ("file:DIR",
+ * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]"), else -1 with ERR saying what
+ * is wrong with it.  No I/O.
+ */
+int	lease_store_check(const char *url, char *err);
+
+/* lease_store_where: where the lease NAME lives in URL, for people
+ * ("/tmp/NAME.lease", "etcd://127.0.0.1:2379 leaderrun/NAME/"). */
+void	lease_store_where(const char *url, const char *name, char *buf,
+	    size_t len);
 
 /*
  * lease_open: prepare a contender for CFG (copied).  Returns LEASE_OK and
@@ -106,13 +139,28 @@ int	lease_renew(struct lease *l, long job, char *err);
 int	lease_release(struct lease *l, char *err);
 
 /*
+ * lease_withdraw: stop contending (-w gave up, a signal, not elected with
+ * -n): give up any place this contender holds in a queue, so that it does
+ * not delay the others.  Never touches a lease we lead.
+ */
+void	lease_withdraw(struct lease *l);
+
+/*
  * lease_watch_fd: a descriptor that becomes readable when the lease may have
- * changed hands (for the file store: when this host's leader lock came free).
- * Poll it between acquire attempts; call lease_watch_clear after it fired.
- * Returns -1 if the store cannot watch (then poll on the retry hint alone).
+ * changed hands (for the file store: when this host's leader lock came free;
+ * for etcd: a watch on the contender ahead of us).  Poll it between acquire
+ * attempts; call lease_watch_clear when it is readable: it returns 1 if an
+ * attempt is due now, 0 if what arrived changes nothing.  Returns -1 if the
+ * store cannot watch (then poll on the retry hint alone).
  */
 int	lease_watch_fd(struct lease *l);
-void	lease_watch_clear(struct lease *l);
+int	lease_watch_clear(struct lease *l);
+
+/*
+ * lease_farewell: once we lead, fill *F with the request that frees our
+ * lease on a network store (F->n = 0 when the store needs none).
+ */
+void	lease_farewell(struct lease *l, struct lease_farewell *f);
 
 /* lease_close: drop every lock and free L.  Does not release the record. */
 void	lease_close(struct lease *l);
@@ -120,10 +168,11 @@ void	lease_close(struct lease *l);
 /*
  * lease_status: read the record of CFG without joining the election (no file
  * is created).  Returns LEASE_OK with *H filled (H->state LEASE_FREE when
- * there is no record), or LEASE_ERR.
+ * there is no record) and, where the store queues contenders, the first
+ * MAXW of them in order in W[0..*NW-1]; or LEASE_ERR.
  */
 int	lease_status(const struct lease_config *cfg, struct lease_holder *h,
-	    char *err);
+	    struct lease_holder *w, int maxw, int *nw, char *err);
 
 /* lease_warning: the last non-fatal oddity seen (a corrupt record), or NULL;
  * reading it clears it. */

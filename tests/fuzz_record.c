@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lease.c"
+#include "../store_file.c"
 
 static int
 terminated(const char *s, size_t len)

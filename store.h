@@ -1,0 +1,96 @@
+/*
+ * store.h - what a lease store implements, and what lease.c gives every
+ * store.  Private to the stores: the supervisor only sees lease.h.
+ *
+ * One const struct lease_ops per store, picked by the URL's scheme (as git
+ * picks a transport and curl a protocol handler).  Each call keeps the
+ * contract of its lease_* namesake in lease.h.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "lease.h"
+#include "net.h"
+
+#define STORE_MAXEPS	8
+
+/* A store URL, parsed. */
+struct store_url {
+	const struct lease_ops *ops;
+	char		 dir[4096];		/* file: */
+	struct net_ep	 ep[STORE_MAXEPS];	/* etcd: members, tried in turn */
+	int		 neps;
+	char		 prefix[256];		/* etcd: key prefix, no slashes at
+						 * either end */
+};
+
+struct lease {
+	const struct lease_ops *ops;
+	void		*data;		/* the store's own state */
+	char		 warning[LEASE_ERRLEN];
+	int		 has_warning;
+};
+
+struct lease_ops {
+	const char	*scheme;
+	int	(*open)(struct lease *, const struct store_url *,
+		    const struct lease_config *, char *err);
+	int	(*acquire)(struct lease *, struct lease_holder *, int64_t *retry_ns,
+		    char *err);
+	int	(*renew)(struct lease *, long job, char *err);
+	int	(*release)(struct lease *, char *err);
+	void	(*withdraw)(struct lease *);
+	int	(*watch_fd)(struct lease *);
+	int	(*watch_clear)(struct lease *);
+	void	(*farewell)(struct lease *, struct lease_farewell *);
+	void	(*close)(struct lease *);
+	int	(*status)(const struct store_url *, const struct lease_config *,
+		    struct lease_holder *, struct lease_holder *w, int maxw,
+		    int *nw, char *err);
+};
+
+extern const struct lease_ops file_ops, etcd_ops;
+
+/* seterr: format a one-line reason into ERR (LEASE_ERRLEN); keeps errno. */
+void	seterr(char *err, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* lease_warn: note a non-fatal oddity for lease_warning. */
+void	lease_warn(struct lease *l, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int64_t	wall_ms(void);
+
+/*
+ * This host, and its holders.  Same host means same boot and PID namespace
+ * (Linux: boot_id and the pid namespace inode; elsewhere "" and nobody is
+ * local).  A local holder is alive while its supervisor (pid and start
+ * time) or any process of its command's group exists: a store may take
+ * over from a local holder only when both are gone, never before.
+ */
+struct local_self {
+	char		 host[LEASE_HOSTLEN];
+	char		 sys[80];
+	long		 pid;
+	unsigned long long start;
+};
+
+void	local_self(struct local_self *me);
+int	local_proc_stat(long pid, char *state, long *pgrp,
+	    unsigned long long *start);
+int	local_supervisor_alive(long pid, unsigned long long start);
+int	local_group_alive(long pgid);
+
+/*
+ * The holder value of a network store: "key=value" lines (holder, host,
+ * sys, pid, start, job, lease_ms, acquired), so that --status can name the
+ * holder and a contender on the same host can judge it.  holder_format
+ * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
+ */
+size_t	holder_format(char *buf, size_t len, const struct local_self *me,
+	    const char *id, long job, int64_t lease_ms, int64_t acquired_ms);
+int	holder_parse(const char *buf, size_t len, struct lease_holder *h,
+	    char *sys, size_t syslen, unsigned long long *start);
+/* holder_judge: H->local and H->alive from the fields holder_parse gave. */
+void	holder_judge(struct lease_holder *h, const char *sys,
+	    unsigned long long start, const struct local_self *me);
+
+#endif

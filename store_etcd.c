@@ -1,0 +1,812 @@
+/*
+ * store_etcd.c - the etcd store behind lease.h (etcd://HOST:PORT,...).
+ *
+ * Spoken over etcd's v3 JSON gateway (http.c, json.c), as a queue in the
+ * manner of etcd's own concurrency Mutex:
+ *  - each contender grants itself an etcd lease (TTL: the lease duration,
+ *    rounded up to whole seconds) and creates PREFIX/NAME/<lease id in hex>
+ *    bound to it, holding its holder value (store.h);
+ *  - the key with the lowest create_revision leads; its create_revision is
+ *    the fencing token (LEADERRUN_TERM): it grows with each leader and
+ *    survives a restart of etcd;
+ *  - a waiter watches only the key just ahead of it for its DELETE, from the
+ *    revision it last read, so a release wakes one waiter, and a handover
+ *    costs two raft proposals (the revoke, and the new leader naming its
+ *    job) however many wait.  Waiters also look again every retry period:
+ *    a watch on a stopped server hangs without a word;
+ *  - the leader renews with a keepalive and checks that its key is still
+ *    there (a read-only txn, no proposal); releasing revokes the lease.
+ * A request that timed out may still have been applied: every request here
+ * is safe to repeat (lease ids are ours, the create is conditional), and a
+ * join that failed half way is undone by revoking its lease.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "json.h"
+#include "store.h"
+
+#define NS_PER_S	1000000000LL
+#define KEYMAX		(256 + LEASE_IDLEN + 24)
+#define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
+#define VALMAX		1024
+
+struct etcd {
+	struct lease	*lease;
+	struct net_ep	 ep[STORE_MAXEPS];
+	int		 neps, cur;	/* the member we talk to */
+	struct http_conn c;		/* unary calls, to ep[cur] */
+	struct http_conn wc;		/* the watch on the key ahead of us */
+	int		 watching;
+	int64_t		 watch_rev;	/* create_revision of the watched key */
+
+	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
+	char		 prefix64[B64MAX], end64[B64MAX];
+	char		 id[LEASE_IDLEN];
+	struct local_self me;
+	int64_t		 lease_ns, retry_ns, io_ns, ttl;
+
+	/* our place in the queue */
+	int		 joined;
+	int64_t		 lease_id;
+	char		 key64[B64MAX];
+	int64_t		 rev;		/* create_revision of our key */
+	int64_t		 last_ka;	/* send time of the last good keepalive */
+	int		 leader;
+	long		 job;		/* the job our value names */
+	int64_t		 acquired_ms;
+};
+
+/* One etcd reply: a holder's key, as the look txn returns it. */
+struct kv {
+	int		 found;
+	int64_t		 rev;		/* create_revision */
+	int64_t		 lease;
+	char		 key[KEYMAX + 24];
+	struct lease_holder h;
+	char		 sys[80];
+	unsigned long long start;
+};
+
+static const char *
+where(const struct etcd *e, char *buf, size_t len)
+{
+	return net_name(&e->ep[e->cur], buf, len);
+}
+
+static int64_t
+random_id(void)
+{
+	uint64_t x = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1 || read(fd, &x, sizeof(x)) != (ssize_t)sizeof(x)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+		    ((uint64_t)getpid() << 40) ^ (uint64_t)lease_now_ns();
+		x *= 0x9E3779B97F4A7C15ULL;
+	}
+	if (fd != -1)
+		close(fd);
+	x &= 0x3fffffffffffffffULL;	/* positive as an int64, and not 0 */
+	return x ? (int64_t)x : 1;
+}
+
+/* The "message" of an etcd error body, or a summary of what came instead. */
+static void
+reply_error(const struct etcd *e, const struct http_resp *r, char *err)
+{
+	char msg[200], ep[NET_HOSTLEN + 16];
+
+	if (r->body && (json_get(r->body, r->len, "message", msg, sizeof(msg)) == 1 ||
+	    json_get(r->body, r->len, "error", msg, sizeof(msg)) == 1))
+		seterr(err, "etcd %s: %s", where(e, ep, sizeof(ep)), msg);
+	else
+		seterr(err, "etcd %s: HTTP status %d%s", where(e, ep, sizeof(ep)),
+		    r->status, r->body && !json_valid(r->body, r->len) ?
+		    " with a body that is not JSON (not etcd's JSON gateway?)" : "");
+}
+
+static void
+next_member(struct etcd *e)
+{
+	http_close(&e->c);
+	e->cur = (e->cur + 1) % e->neps;
+	http_init(&e->c, &e->ep[e->cur]);
+}
+
+/*
+ * call: POST BODY to PATH within the call's time budget, moving on to the
+ * next member when one fails, hangs or has no leader; each member tried
+ * gets an even share of the time left.  Returns 0 with a 200 reply in *R
+ * (a JSON body), 1 with another status in *R (ERR says what), -1 when no
+ * member answered (ERR says why).  The caller frees R->body.
+ */
+static int
+call(struct etcd *e, const char *path, const char *body, struct http_resp *r,
+    char *err)
+{
+	int64_t end = lease_now_ns() + e->io_ns;
+	int tries;
+
+	memset(r, 0, sizeof(*r));
+	for (tries = 0; tries < e->neps; tries++) {
+		int64_t now = lease_now_ns();
+		int64_t share = (end - now) / (e->neps - tries);
+		int retryable = 0;
+
+		if (tries > 0 && now >= end)
+			break;
+		if (http_post(&e->c, path, NULL, body, strlen(body), r,
+		    now + share, err) == -1) {
+			next_member(e);
+			continue;
+		}
+		if (r->status == 200 && r->body && json_valid(r->body, r->len))
+			return 0;
+		if (r->status == 200) {
+			char ep[NET_HOSTLEN + 16];
+
+			seterr(err, "etcd %s: reply to %s is not JSON", where(e,
+			    ep, sizeof(ep)), path);
+			retryable = 1;
+		} else {
+			int64_t code = 0;
+
+			reply_error(e, r, err);
+			/* Unavailable (14), or a server/proxy fault: another
+			 * member may do better. */
+			if (r->status >= 500 || (r->body && json_get_int(r->body,
+			    r->len, "code", &code) == 1 && code == 14))
+				retryable = 1;
+		}
+		if (!retryable)
+			return 1;
+		free(r->body);
+		memset(r, 0, sizeof(*r));
+		next_member(e);
+	}
+	return -1;
+}
+
+/* The reply is an etcd error whose message holds WHAT. */
+static int
+is_error(const struct http_resp *r, const char *what)
+{
+	char msg[200];
+
+	return r->status != 200 && r->body &&
+	    json_get(r->body, r->len, "message", msg, sizeof(msg)) == 1 &&
+	    strstr(msg, what) != NULL;
+}
+
+static int
+b64(const char *s, char *out, size_t len)
+{
+	return b64_encode(s, strlen(s), out, len) == 0 ? -1 : 0;
+}
+
+/* kv_get: the key at PATH (a kvs element) of R into *KV. */
+static int
+kv_get(const struct http_resp *r, const char *path, struct kv *kv)
+{
+	char p[160], raw[B64MAX], val[VALMAX];
+	ssize_t n;
+
+	memset(kv, 0, sizeof(*kv));
+	snprintf(p, sizeof(p), "%s.create_revision", path);
+	if (json_get_int(r->body, r->len, p, &kv->rev) != 1)
+		return 0;
+	kv->found = 1;
+	snprintf(p, sizeof(p), "%s.lease", path);
+	if (json_get_int(r->body, r->len, p, &kv->lease) != 1)
+		kv->lease = 0;
+	snprintf(p, sizeof(p), "%s.key", path);
+	if (json_get(r->body, r->len, p, raw, sizeof(raw)) == 1 &&
+	    (n = b64_decode(raw, strlen(raw), kv->key, sizeof(kv->key) - 1)) >= 0)
+		kv->key[n] = '\0';
+	snprintf(p, sizeof(p), "%s.value", path);
+	kv->h.state = LEASE_HELD;
+	kv->h.term = (uint64_t)kv->rev;
+	kv->h.ttl_ms = -1;
+	kv->h.waiters = -1;
+	if (json_get(r->body, r->len, p, raw, sizeof(raw)) == 1 &&
+	    (n = b64_decode(raw, strlen(raw), val, sizeof(val))) >= 0)
+		holder_parse(val, (size_t)n, &kv->h, kv->sys, sizeof(kv->sys),
+		    &kv->start);
+	return 1;
+}
+
+/* ---- our etcd lease ------------------------------------------------------ */
+
+/* revoke: drop lease ID (and with it its key).  Gone already is fine. */
+static int
+revoke(struct etcd *e, int64_t id, char *err)
+{
+	struct http_resp r;
+	char body[64];
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", id);
+	rc = call(e, "/v3/lease/revoke", body, &r, err);
+	if (rc == 1 && is_error(&r, "lease not found"))
+		rc = 0;
+	free(r.body);
+	return rc == 0 ? 0 : -1;
+}
+
+/* keepalive: renew our lease.  1 renewed, 0 gone, -1 with ERR. */
+static int
+keepalive(struct etcd *e, char *err)
+{
+	struct http_resp r;
+	char body[64];
+	int64_t ttl = 0, t0 = lease_now_ns();
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
+	if ((rc = call(e, "/v3/lease/keepalive", body, &r, err)) != 0) {
+		free(r.body);
+		return -1;
+	}
+	/* An expired or revoked lease still gets 200, only without a TTL. */
+	rc = json_get_int(r.body, r.len, "result.TTL", &ttl) == 1 && ttl > 0;
+	free(r.body);
+	if (!rc) {
+		seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
+		    (uint64_t)e->lease_id);
+		return 0;
+	}
+	e->last_ka = t0;
+	return 1;
+}
+
+/* put_value: (re)write our key's value naming JOB, if the key is still
+ * ours.  1 done, 0 the key is gone, -1 with ERR. */
+static int
+put_value(struct etcd *e, long job, int create, char *err)
+{
+	char val[VALMAX], val64[VALMAX * 2], body[8192];
+	struct http_resp r;
+	struct kv kv;
+	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
+	    e->lease_ns / 1000000, e->acquired_ms);
+	int rc;
+
+	if (n == 0 || b64_encode(val, n, val64, sizeof(val64)) == 0) {
+		seterr(err, "holder value too long");
+		return -1;
+	}
+	/* Create: only if the key is new.  Rewrite: only if it is the key we
+	 * created.  Either way the failure branch tells us who is there. */
+	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
+	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
+	    "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\","
+	    "\"lease\":\"%" PRId64 "\"}}],\"failure\":[{\"request_range\":"
+	    "{\"key\":\"%s\"}}]}", e->key64, create ? (int64_t)0 : e->rev,
+	    e->key64, val64, e->lease_id, e->key64);
+	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
+		if (rc == 1 && is_error(&r, "lease not found")) {
+			seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
+			    (uint64_t)e->lease_id);
+			rc = 0;
+		} else
+			rc = -1;
+		free(r.body);
+		return rc;
+	}
+	if (json_get_bool(r.body, r.len, "succeeded") == 1) {
+		if (create && json_get_int(r.body, r.len, "header.revision",
+		    &e->rev) != 1) {
+			seterr(err, "etcd: txn reply without a revision");
+			rc = -1;
+		} else
+			rc = 1;
+	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
+	    kv.lease == e->lease_id) {
+		e->rev = kv.rev;	/* a create that timed out did happen */
+		rc = 1;
+	} else {
+		seterr(err, "etcd key %s%" PRIx64 " was deleted", e->prefix,
+		    (uint64_t)e->lease_id);
+		rc = 0;
+	}
+	free(r.body);
+	if (rc == 1)
+		e->job = job;
+	return rc;
+}
+
+/* still_ours: is our key still there?  A read-only txn: no proposal.
+ * 1 yes, 0 no, -1 with ERR. */
+static int
+still_ours(struct etcd *e, char *err)
+{
+	char body[B64MAX + 128];
+	struct http_resp r;
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
+	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}]}", e->key64,
+	    e->rev);
+	if (call(e, "/v3/kv/txn", body, &r, err) != 0) {
+		free(r.body);
+		return -1;
+	}
+	/* A failed txn has no "succeeded" at all. */
+	rc = json_get_bool(r.body, r.len, "succeeded") == 1;
+	free(r.body);
+	if (!rc)
+		seterr(err, "etcd key %s%" PRIx64 " was deleted", e->prefix,
+		    (uint64_t)e->lease_id);
+	return rc;
+}
+
+/* join: take a place in the queue: a new etcd lease and our key on it. */
+static int
+join(struct etcd *e, char *err)
+{
+	struct http_resp r;
+	char body[96], key[KEYMAX + 24];
+	int64_t ttl = 0, t0;
+	int rc, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		e->lease_id = random_id();
+		snprintf(body, sizeof(body), "{\"TTL\":\"%" PRId64 "\",\"ID\":\"%"
+		    PRId64 "\"}", e->ttl, e->lease_id);
+		t0 = lease_now_ns();
+		rc = call(e, "/v3/lease/grant", body, &r, err);
+		if (rc == 1 && is_error(&r, "lease already exists")) {
+			free(r.body);
+			continue;	/* an id drawn twice: draw again */
+		}
+		if (rc != 0) {
+			free(r.body);
+			if (rc == -1)	/* it may have been granted */
+				(void)revoke(e, e->lease_id, body);
+			return -1;
+		}
+		if (json_get_int(r.body, r.len, "TTL", &ttl) != 1 ||
+		    ttl * NS_PER_S < e->lease_ns) {
+			free(r.body);
+			(void)revoke(e, e->lease_id, body);
+			seterr(err, "etcd granted a TTL of %" PRId64 "s, less than "
+			    "the lease duration", ttl);
+			return -1;
+		}
+		free(r.body);
+		e->last_ka = t0;
+		snprintf(key, sizeof(key), "%s%" PRIx64, e->prefix,
+		    (uint64_t)e->lease_id);
+		if (b64(key, e->key64, sizeof(e->key64)) == -1) {
+			seterr(err, "etcd key too long");
+			return -1;
+		}
+		e->acquired_ms = 0;
+		rc = put_value(e, 0, 1, err);
+		if (rc == 1) {
+			e->joined = 1;
+			return 0;
+		}
+		/* Maybe created: undo by revoking, which deletes the key. */
+		(void)revoke(e, e->lease_id, body);
+		if (rc == -1)
+			return -1;
+		/* 0: the lease expired between grant and create: again. */
+	}
+	return -1;
+}
+
+static void
+unwatch(struct etcd *e)
+{
+	http_close(&e->wc);
+	e->watching = 0;
+}
+
+static void
+leave(struct etcd *e)
+{
+	char err[LEASE_ERRLEN];
+
+	unwatch(e);
+	if (e->joined)
+		(void)revoke(e, e->lease_id, err);
+	e->joined = e->leader = 0;
+}
+
+/* watch: wait for the DELETE of KV's key, from revision FROM on. */
+static void
+watch(struct etcd *e, const struct kv *kv, int64_t from)
+{
+	char key64[B64MAX], body[B64MAX + 256], err[LEASE_ERRLEN];
+
+	if (e->watching && e->watch_rev == kv->rev)
+		return;
+	unwatch(e);
+	if (b64(kv->key, key64, sizeof(key64)) == -1)
+		return;
+	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
+	    "\"start_revision\":\"%" PRId64 "\",\"filters\":[\"NOPUT\"]}}",
+	    key64, from);
+	http_init(&e->wc, &e->ep[e->cur]);
+	if (http_stream_open(&e->wc, "/v3/watch", NULL, body, strlen(body),
+	    lease_now_ns() + e->io_ns, err) == -1) {
+		http_close(&e->wc);
+		return;		/* the periodic look covers for it */
+	}
+	e->watching = 1;
+	e->watch_rev = kv->rev;
+}
+
+/* ---- the calls of lease.h ------------------------------------------------ */
+
+static void etcd_close(struct lease *);
+
+static int
+etcd_open(struct lease *l, const struct store_url *u,
+    const struct lease_config *cfg, char *err)
+{
+	struct etcd *e = calloc(1, sizeof(*e));
+	char end[KEYMAX];
+	size_t n;
+
+	if (e == NULL) {
+		seterr(err, "%s", strerror(errno));
+		return LEASE_ERR;
+	}
+	l->data = e;
+	e->lease = l;
+	memcpy(e->ep, u->ep, sizeof(e->ep));
+	e->neps = u->neps;
+	http_init(&e->c, &e->ep[0]);
+	http_init(&e->wc, &e->ep[0]);
+	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
+	local_self(&e->me);
+	e->lease_ns = cfg->lease_ns;
+	e->retry_ns = cfg->retry_ns;
+	e->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
+	e->ttl = (cfg->lease_ns + NS_PER_S - 1) / NS_PER_S;
+	snprintf(e->prefix, sizeof(e->prefix), "%s/%s/", u->prefix, cfg->name);
+	/* Every key under PREFIX/NAME/ sorts below PREFIX/NAME0 ('/' + 1). */
+	n = strlen(e->prefix);
+	memcpy(end, e->prefix, n + 1);
+	end[n - 1] = '0';
+	if (b64(e->prefix, e->prefix64, sizeof(e->prefix64)) == -1 ||
+	    b64(end, e->end64, sizeof(e->end64)) == -1) {
+		seterr(err, "etcd prefix too long");
+		etcd_close(l);
+		return LEASE_ERR;
+	}
+	return LEASE_OK;
+}
+
+/*
+ * look: one read-only txn (no raft proposal): the leader (lowest
+ * create_revision, and how many keys there are), the key just ahead of ours
+ * (highest create_revision below ours), and ours.  Returns 0, or -1.
+ */
+static int
+look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
+    int64_t *count, int64_t *rev, char *err)
+{
+	char body[8192];
+	struct http_resp r;
+	struct kv me;
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"success\":["
+	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
+	    "\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}},"
+	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
+	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
+	    "\"max_create_revision\":\"%" PRId64 "\"}},"
+	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}}]}",
+	    e->prefix64, e->end64, e->prefix64, e->end64,
+	    e->rev > 1 ? e->rev - 1 : 1, e->key64);
+	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
+		free(r.body);
+		return -1;
+	}
+	kv_get(&r, "responses.0.response_range.kvs.0", lead);
+	if (json_get_int(r.body, r.len, "responses.0.response_range.count",
+	    count) != 1)
+		*count = 0;
+	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
+	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
+	    me.rev == e->rev;
+	if (json_get_int(r.body, r.len, "header.revision", rev) != 1) {
+		seterr(err, "etcd: txn reply without a revision");
+		rc = -1;
+	}
+	free(r.body);
+	return rc;
+}
+
+/* A holder on this host whose processes are all gone: free its place. */
+static int
+reap_dead(struct etcd *e, struct kv *kv)
+{
+	char err[LEASE_ERRLEN];
+
+	if (!kv->found || kv->rev == e->rev || kv->lease == 0)
+		return 0;
+	holder_judge(&kv->h, kv->sys, kv->start, &e->me);
+	if (!kv->h.local || kv->h.alive)
+		return 0;
+	return revoke(e, kv->lease, err) == 0;
+}
+
+static int
+etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
+    char *err)
+{
+	struct etcd *e = l->data;
+	struct kv lead, ahead;
+	int64_t count = 0, rev = 0;
+	int ours = 0;
+
+	*retry_ns = e->retry_ns;
+	memset(h, 0, sizeof(*h));
+	h->ttl_ms = -1;
+	h->waiters = -1;
+	if (e->leader) {
+		seterr(err, "already leading");
+		return LEASE_ERR;
+	}
+	/* A waiter keeps its place alive too, a third of a TTL at most apart. */
+	if (e->joined && lease_now_ns() - e->last_ka >= e->ttl * NS_PER_S / 3) {
+		int rc = keepalive(e, err);
+
+		if (rc == -1)
+			return LEASE_ERR;
+		if (rc == 0)
+			leave(e);	/* our place expired: queue up again */
+	}
+	if (!e->joined && join(e, err) == -1)
+		return LEASE_ERR;
+	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
+		return LEASE_ERR;
+	if (!ours) {
+		/* Someone deleted our key: a new place at the end. */
+		leave(e);
+		*retry_ns = 0;
+		h->state = lead.found ? LEASE_HELD : LEASE_FREE;
+		if (lead.found)
+			*h = lead.h;
+		return LEASE_BUSY;
+	}
+	if (lead.rev == e->rev) {
+		unwatch(e);
+		e->leader = 1;
+		e->acquired_ms = wall_ms();
+		e->job = -1;	/* the first renewal names the job */
+		h->state = LEASE_HELD;
+		snprintf(h->id, sizeof(h->id), "%s", e->id);
+		snprintf(h->host, sizeof(h->host), "%s", e->me.host);
+		h->pid = e->me.pid;
+		h->term = (uint64_t)e->rev;
+		h->acquired_ms = h->renewed_ms = e->acquired_ms;
+		h->lease_ms = e->lease_ns / 1000000;
+		h->local = h->alive = 1;
+		h->waiters = (int)(count > 0 ? count - 1 : 0);
+		return LEASE_OK;
+	}
+	*h = lead.h;
+	h->waiters = (int)(count > 0 ? count - 1 : 0);
+	holder_judge(h, lead.sys, lead.start, &e->me);
+	if (reap_dead(e, &lead) | reap_dead(e, &ahead)) {
+		*retry_ns = 0;
+		return LEASE_BUSY;
+	}
+	if (ahead.found)
+		watch(e, &ahead, rev + 1);
+	return LEASE_BUSY;
+}
+
+static int
+etcd_renew(struct lease *l, long job, char *err)
+{
+	struct etcd *e = l->data;
+	int rc;
+
+	if (!e->leader) {
+		seterr(err, "not leading");
+		return LEASE_LOST;
+	}
+	/* The first renewal names the job in our value (one proposal); the
+	 * others only look that our key is still there (none). */
+	if ((rc = keepalive(e, err)) == 1)
+		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
+	if (rc == 0) {
+		e->leader = e->joined = 0;
+		return LEASE_LOST;
+	}
+	return rc == 1 ? LEASE_OK : LEASE_ERR;
+}
+
+static int
+etcd_release(struct lease *l, char *err)
+{
+	struct etcd *e = l->data;
+
+	if (!e->joined) {
+		seterr(err, "not leading");
+		return LEASE_LOST;
+	}
+	if (revoke(e, e->lease_id, err) == -1)
+		return LEASE_ERR;
+	e->leader = e->joined = 0;
+	return LEASE_OK;
+}
+
+static void
+etcd_withdraw(struct lease *l)
+{
+	struct etcd *e = l->data;
+
+	if (!e->leader)
+		leave(e);
+}
+
+static int
+etcd_watch_fd(struct lease *l)
+{
+	struct etcd *e = l->data;
+
+	return e->watching ? e->wc.fd : -1;
+}
+
+/* Read what the watch sent: 1 if the key ahead went (or the watch broke). */
+static int
+etcd_watch_clear(struct lease *l)
+{
+	struct etcd *e = l->data;
+	char err[LEASE_ERRLEN], type[16];
+	char *msg;
+	size_t len;
+	int rc;
+
+	while ((rc = http_stream_next(&e->wc, &msg, &len, 0, err)) == 1) {
+		if (json_get_bool(msg, len, "result.canceled") == 1 ||
+		    (json_get(msg, len, "result.events.0.type", type,
+		    sizeof(type)) == 1 && !strcmp(type, "DELETE"))) {
+			unwatch(e);
+			return 1;
+		}
+	}
+	if (rc == -1) {
+		unwatch(e);
+		return 1;
+	}
+	return 0;
+}
+
+/* A revoke of our lease, ready for the watchdog to send to each member. */
+static void
+etcd_farewell(struct lease *l, struct lease_farewell *f)
+{
+	struct etcd *e = l->data;
+	char body[64], host[NET_HOSTLEN + 16], err[LEASE_ERRLEN];
+	int i, n, k;
+
+	n = snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
+	for (i = 0; i < e->neps && f->n < LEASE_FAREWELL_ADDRS; i++) {
+		struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
+		socklen_t lens[LEASE_FAREWELL_ADDRS];
+		int got = net_resolve(&e->ep[i], ss, lens, LEASE_FAREWELL_ADDRS,
+		    err);
+
+		for (k = 0; k < got && f->n < LEASE_FAREWELL_ADDRS; k++) {
+			f->addr[f->n] = ss[k];
+			f->addrlen[f->n] = lens[k];
+			f->n++;
+		}
+	}
+	/* One Host header serves them all: etcd checks only that it is there. */
+	k = snprintf(f->req, sizeof(f->req), "POST /v3/lease/revoke HTTP/1.1\r\n"
+	    "Host: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+	    "Connection: close\r\n\r\n%s", net_name(&e->ep[0], host,
+	    sizeof(host)), n, body);
+	if (k < 0 || (size_t)k >= sizeof(f->req))
+		f->n = 0;
+	else
+		f->len = (size_t)k;
+}
+
+static void
+etcd_close(struct lease *l)
+{
+	struct etcd *e = l->data;
+
+	if (e == NULL)
+		return;
+	http_close(&e->c);
+	http_close(&e->wc);
+	free(e);
+	l->data = NULL;
+}
+
+/* Who leads, for how much longer, and who waits, in order. */
+static int
+etcd_status(const struct store_url *u, const struct lease_config *cfg,
+    struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
+    char *err)
+{
+	struct lease l;
+	struct lease_config c = *cfg;
+	struct http_resp r;
+	struct etcd *e;
+	char body[8192], path[64];
+	int64_t count = 0, ttl;
+	struct kv kv;
+	int i, rc;
+
+	c.node_id = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(&l, 0, sizeof(l));
+	if (etcd_open(&l, u, &c, err) != LEASE_OK)
+		return LEASE_ERR;
+	e = l.data;
+	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\","
+	    "\"limit\":%d,\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}",
+	    e->prefix64, e->end64, maxw + 1);
+	if ((rc = call(e, "/v3/kv/range", body, &r, err)) != 0) {
+		free(r.body);
+		etcd_close(&l);
+		return LEASE_ERR;
+	}
+	if (json_get_int(r.body, r.len, "count", &count) != 1)
+		count = 0;
+	if (kv_get(&r, "kvs.0", &kv)) {
+		*h = kv.h;
+		h->waiters = (int)(count - 1);
+		holder_judge(h, kv.sys, kv.start, &e->me);
+		for (i = 1; i <= maxw; i++) {
+			struct kv wk;
+
+			snprintf(path, sizeof(path), "kvs.%d", i);
+			if (!kv_get(&r, path, &wk))
+				break;
+			w[(*nw)++] = wk.h;
+		}
+	} else
+		h->waiters = 0;
+	free(r.body);
+	if (kv.found && kv.lease) {
+		snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", kv.lease);
+		if (call(e, "/v3/lease/timetolive", body, &r, err) == 0 &&
+		    json_get_int(r.body, r.len, "TTL", &ttl) == 1 && ttl >= 0)
+			h->ttl_ms = ttl * 1000;
+		free(r.body);
+	}
+	etcd_close(&l);
+	return LEASE_OK;
+}
+
+const struct lease_ops etcd_ops = {
+	.scheme = "etcd",
+	.open = etcd_open,
+	.acquire = etcd_acquire,
+	.renew = etcd_renew,
+	.release = etcd_release,
+	.withdraw = etcd_withdraw,
+	.watch_fd = etcd_watch_fd,
+	.watch_clear = etcd_watch_clear,
+	.farewell = etcd_farewell,
+	.close = etcd_close,
+	.status = etcd_status,
+};
