@@ -630,7 +630,7 @@ show_status(const struct opts *o)
  */
 enum op { OP_CONTEND, OP_RENEW, OP_RELEASE, OP_STOP };
 enum rep_kind { R_ACQUIRED, R_BUSY, R_NOT_ELECTED, R_RENEWED, R_RELEASED,
-    R_STOPPED, R_ERROR, R_WARNING };
+    R_STOPPED, R_ERROR, R_WARNING, R_LOST };
 
 struct request {
 	enum op		 op;
@@ -681,7 +681,8 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct lease_holder h, last;
 	char err[LEASE_ERRLEN];
-	int contending = 0, once = 0, attempts = 0;
+	int contending = 0, once = 0, attempts = 0, leading = 0;
+	long job = 0;
 	int64_t next_try = 0;
 
 	memset(&last, 0, sizeof(last));
@@ -697,12 +698,15 @@ worker_main(void *arg)
 
 		pfd[0].fd = w->req[0];
 		pfd[0].events = POLLIN;
-		if (contending) {
-			int64_t ms = next_try > now ?
-			    (next_try - now + NS_PER_MS - 1) / NS_PER_MS : 0;
+		if (contending || leading) {
 			int fd = lease_watch_fd(w->lease);
 
-			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+			if (contending) {
+				int64_t ms = next_try > now ? (next_try - now +
+				    NS_PER_MS - 1) / NS_PER_MS : 0;
+
+				timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+			}
 			if (fd != -1) {
 				pfd[1].fd = fd;
 				pfd[1].events = POLLIN;
@@ -712,8 +716,21 @@ worker_main(void *arg)
 		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
 			continue;
 		if (nfd == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    lease_watch_clear(w->lease))
-			next_try = 0;
+		    lease_watch_clear(w->lease)) {
+			if (contending)
+				next_try = 0;
+			else if (leading) {
+				/* Our lease may be gone (a store that can tell,
+				 * such as etcd's watch on our key): renew now
+				 * rather than at the next period. */
+				int64_t t0 = lease_now_ns();
+
+				if (lease_renew(w->lease, job, err) == LEASE_LOST) {
+					leading = 0;
+					post(w, R_LOST, LEASE_LOST, t0, NULL, err);
+				}
+			}
+		}
 		if (pfd[0].revents & (POLLIN | POLLHUP)) {
 			struct request rq;
 			ssize_t n = read(w->req[0], &rq, sizeof(rq));
@@ -731,10 +748,14 @@ worker_main(void *arg)
 				next_try = 0;
 				break;
 			case OP_RENEW:
-				rc = lease_renew(w->lease, rq.arg, err);
+				job = rq.arg;
+				rc = lease_renew(w->lease, job, err);
+				if (rc == LEASE_LOST)
+					leading = 0;
 				post(w, R_RENEWED, rc, t0, NULL, err);
 				break;
 			case OP_RELEASE:
+				leading = 0;
 				rc = lease_release(w->lease, err);
 				post(w, R_RELEASED, rc, t0, NULL, err);
 				break;
@@ -755,6 +776,7 @@ worker_main(void *arg)
 			attempts++;
 			if (rc == LEASE_OK) {
 				contending = 0;
+				leading = 1;
 				post(w, R_ACQUIRED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY && once) {
 				contending = 0;
@@ -1540,6 +1562,9 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 	switch (r->kind) {
 	case R_WARNING:
 		warnx("warning: %s", r->msg);
+		break;
+	case R_LOST:
+		stop_job(s, now, r->msg);
 		break;
 	case R_BUSY:
 		s->contacted = 1;

@@ -427,17 +427,18 @@ leave(struct etcd *e)
 	e->joined = e->leader = 0;
 }
 
-/* watch: wait for the DELETE of KV's key, from revision FROM on. */
+/*
+ * watch: wait for the DELETE of the key KEY64 (base64) created at REV, from
+ * revision FROM on: the key ahead of a waiter, or the leader's own.
+ */
 static void
-watch(struct etcd *e, const struct kv *kv, int64_t from)
+watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 {
-	char key64[B64MAX], body[B64MAX + 256], err[LEASE_ERRLEN];
+	char body[B64MAX + 256], err[LEASE_ERRLEN];
 
-	if (e->watching && e->watch_rev == kv->rev)
+	if (e->watching && e->watch_rev == rev)
 		return;
 	unwatch(e);
-	if (b64(kv->key, key64, sizeof(key64)) == -1)
-		return;
 	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
 	    "\"start_revision\":\"%" PRId64 "\",\"filters\":[\"NOPUT\"]}}",
 	    key64, from);
@@ -448,7 +449,7 @@ watch(struct etcd *e, const struct kv *kv, int64_t from)
 		return;		/* the periodic look covers for it */
 	}
 	e->watching = 1;
-	e->watch_rev = kv->rev;
+	e->watch_rev = rev;
 }
 
 /* ---- the calls of lease.h ------------------------------------------------ */
@@ -590,6 +591,8 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	if (lead.rev == e->rev) {
 		unwatch(e);
+		/* A deletion of our key tells the worker at once. */
+		watch(e, e->key64, e->rev, rev + 1);
 		e->leader = 1;
 		e->acquired_ms = wall_ms();
 		e->job = -1;	/* the first renewal names the job */
@@ -611,8 +614,12 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		*retry_ns = 0;
 		return LEASE_BUSY;
 	}
-	if (ahead.found)
-		watch(e, &ahead, rev + 1);
+	if (ahead.found) {
+		char key64[B64MAX];
+
+		if (b64(ahead.key, key64, sizeof(key64)) == 0)
+			watch(e, key64, ahead.rev, rev + 1);
+	}
 	return LEASE_BUSY;
 }
 
@@ -680,16 +687,19 @@ etcd_watch_clear(struct lease *l)
 	int rc;
 
 	while ((rc = http_stream_next(&e->wc, &msg, &len, 0, err)) == 1) {
-		if (json_get_bool(msg, len, "result.canceled") == 1 ||
-		    (json_get(msg, len, "result.events.0.type", type,
-		    sizeof(type)) == 1 && !strcmp(type, "DELETE"))) {
+		if (json_get(msg, len, "result.events.0.type", type,
+		    sizeof(type)) == 1 && !strcmp(type, "DELETE")) {
 			unwatch(e);
 			return 1;
 		}
+		if (json_get_bool(msg, len, "result.canceled") == 1)
+			break;
 	}
-	if (rc == -1) {
+	if (rc == 1 || rc == -1) {
+		/* The watch broke.  A waiter looks again now; a leader's
+		 * renewals still check its key. */
 		unwatch(e);
-		return 1;
+		return !e->leader;
 	}
 	return 0;
 }

@@ -897,6 +897,8 @@ file_watch_fd(struct lease *lease)
 {
 	struct flease *l = lease->data;
 
+	if (l->leader)
+		return -1;	/* nothing to watch: renewals find a loss */
 	pthread_mutex_lock(&l->mu);
 	if (l->watch_failed) {
 		pthread_mutex_unlock(&l->mu);
