@@ -256,7 +256,7 @@ keepalive(struct etcd *e, char *err)
 	int rc;
 
 	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
-	if ((rc = call(e, "/v3/lease/keepalive", body, &r, err)) != 0) {
+	if (call(e, "/v3/lease/keepalive", body, &r, err) != 0) {
 		free(r.body);
 		return -1;
 	}
@@ -762,7 +762,7 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	char body[8192], path[64];
 	int64_t count = 0, ttl;
 	struct kv kv;
-	int i, rc;
+	int i;
 
 	c.node_id = "";
 	if (c.lease_ns <= 0)
@@ -774,7 +774,7 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\","
 	    "\"limit\":%d,\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}",
 	    e->prefix64, e->end64, maxw + 1);
-	if ((rc = call(e, "/v3/kv/range", body, &r, err)) != 0) {
+	if (call(e, "/v3/kv/range", body, &r, err) != 0) {
 		free(r.body);
 		etcd_close(&l);
 		return LEASE_ERR;
