@@ -342,15 +342,61 @@ duration_arg(const char *opt, const char *val)
 	return ns;
 }
 
+/* put_dec: append V / UNIT (a power of ten) and the unit name U to BUF
+ * (LEN bytes) at *O, the fraction without trailing zeros. */
+static void
+put_dec(char *buf, size_t len, size_t *o, uint64_t v, uint64_t unit,
+    const char *u)
+{
+	uint64_t f = v % unit, scale;
+	int w = 0;
+
+	for (scale = unit; scale > 1; scale /= 10)
+		w++;
+	for (; f && f % 10 == 0; f /= 10)
+		w--;
+	if (f)
+		*o += (size_t)snprintf(buf + *o, len - *o, "%llu.%0*llu%s",
+		    (unsigned long long)(v / unit), w, (unsigned long long)f, u);
+	else
+		*o += (size_t)snprintf(buf + *o, len - *o, "%llu%s",
+		    (unsigned long long)(v / unit), u);
+}
+
+/*
+ * fmt_duration: NS as people write it, exactly: hours, minutes, then
+ * seconds with a decimal fraction, zero parts left out (10s, 2m30s, 1h5s,
+ * 1m0.5s); below a second the largest of ms, us and ns with a fraction
+ * (1.5ms, 500us).  parse_duration reads it back to NS.  0 is "0s"; a
+ * negative value gets a "-".
+ */
 static void
 fmt_duration(char *buf, size_t len, int64_t ns)
 {
-	if (ns % NS_PER_S == 0)
-		snprintf(buf, len, "%llds", (long long)(ns / NS_PER_S));
-	else if (ns % NS_PER_MS == 0)
-		snprintf(buf, len, "%lldms", (long long)(ns / NS_PER_MS));
-	else
-		snprintf(buf, len, "%lldns", (long long)ns);
+	char tmp[48];	/* "-2562047h47m16.854775807s" at most */
+	size_t o = 0;
+	uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	uint64_t min = 60 * NS_PER_S;
+
+	if (ns < 0)
+		tmp[o++] = '-';
+	if (u < 1000)
+		put_dec(tmp, sizeof(tmp), &o, u, 1, u ? "ns" : "s");
+	else if (u < NS_PER_MS)
+		put_dec(tmp, sizeof(tmp), &o, u, 1000, "us");
+	else if (u < NS_PER_S)
+		put_dec(tmp, sizeof(tmp), &o, u, NS_PER_MS, "ms");
+	else {
+		if (u >= 60 * min)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%lluh",
+			    (unsigned long long)(u / (60 * min)));
+		if (u / min % 60)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%llum",
+			    (unsigned long long)(u / min % 60));
+		if (u % min)
+			put_dec(tmp, sizeof(tmp), &o, u % min, NS_PER_S, "s");
+	}
+	snprintf(buf, len, "%s", tmp);
 }
 
 static void
@@ -522,15 +568,15 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- --status --------------------------------------------------------- */
 
+/* fmt_age: MS milliseconds, as fmt_duration does it.  A record's time
+ * stamps can be anything: past 292 years, plain milliseconds. */
 static void
 fmt_age(char *buf, size_t len, int64_t ms)
 {
-	const char *sign = ms < 0 ? "-" : "";
-
-	if (ms < 0)
-		ms = -ms;
-	snprintf(buf, len, "%s%lld.%03llds", sign, (long long)(ms / 1000),
-	    (long long)(ms % 1000));
+	if (ms > INT64_MAX / NS_PER_MS || ms < -(INT64_MAX / NS_PER_MS))
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else
+		fmt_duration(buf, len, ms * NS_PER_MS);
 }
 
 static int
