@@ -146,7 +146,8 @@ help(void)
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
 "      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
-"                             and an event line at each change, on stderr\n"
+"                             and an event line at each change, on stderr;\n"
+"                             DUR needs the =, as in --heartbeat=2s\n"
 "      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
 "  -h, --help                 show this help, then exit\n"
@@ -1685,6 +1686,24 @@ start_worker(struct sup *s, const struct lease_config *cfg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * heartbeat_slip: was COMMAND (argv[0] of the command, which follows at
+ * least our own argv[0]) meant as the interval of --heartbeat?  Its value
+ * is optional, so "--heartbeat 2s" makes 2s the command.  Yes if the word
+ * before it is --heartbeat, or the abbreviation getopt took for it, and
+ * the command reads as a duration.
+ */
+static int
+heartbeat_slip(char **command)
+{
+	const char *prev = command[-1];
+	size_t n = strlen(prev);
+	int64_t ns;
+
+	return n >= strlen("--hea") && !strncmp(prev, "--heartbeat", n) &&
+	    parse_duration(command[0], &ns) == NULL;
+}
+
 static int
 supervise(struct opts *o)
 {
@@ -1696,9 +1715,13 @@ supervise(struct opts *o)
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.job.go = s.job.execerr = -1;
-	if ((rc = resolve(o->argv[0], s.path)) != 0)
-		die(rc, "failed to run command '%s': %s", o->argv[0],
+	if ((rc = resolve(o->argv[0], s.path)) != 0) {
+		warnx("failed to run command '%s': %s", o->argv[0],
 		    strerror(errno));
+		if (rc == EXIT_ENOENT && heartbeat_slip(o->argv))
+			warnx("did you mean --heartbeat=%s?", quote(o->argv[0]));
+		exit(rc);
+	}
 	if (o->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
 			strcpy(host, "localhost");
