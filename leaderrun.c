@@ -158,6 +158,8 @@ help(void)
 "renew-deadline > retry-period, and renew-deadline + kill-after <\n"
 "lease-duration.\n"
 "\n"
+"Long options take two dashes: --node-id=ID, not -node-id=ID.\n"
+"\n"
 "The command gets LEADERRUN_NAME, LEADERRUN_NODE_ID and LEADERRUN_TERM.\n"
 "\n"
 "Exit status:\n"
@@ -400,6 +402,72 @@ fmt_duration(char *buf, size_t len, int64_t ns)
 	snprintf(buf, len, "%s", tmp);
 }
 
+/* long_option: the option of LO that "--WORD" (up to an "=") names, as
+ * getopt_long finds it: the exact name, or the one name it begins. */
+static const struct option *
+long_option(const struct option *lo, const char *word)
+{
+	const struct option *hit = NULL;
+	size_t n = strcspn(word, "=");
+
+	for (; lo->name; lo++) {
+		if (strncmp(lo->name, word, n))
+			continue;
+		if (lo->name[n] == '\0')
+			return lo;
+		if (hit)
+			return NULL;	/* ambiguous: getopt refuses it */
+		hit = lo;
+	}
+	return hit;
+}
+
+/*
+ * refuse_single_dash: refuse -node-id=x, -lock-name x and the like, the
+ * flags of the Go demo.  getopt would take them for clusters of short
+ * options, some of them silently (-lock-name is -l ock-name), so look
+ * first: every word up to the first non-option or "--", skipping option
+ * values as getopt will, that spells one of our long option names after
+ * a single dash.
+ */
+static void
+refuse_single_dash(char **argv, const struct option *lo, const char *so)
+{
+	const struct option *opt;
+	const char *w, *p, *c;
+	size_t n;
+
+	for (argv++; (w = *argv) != NULL && w[0] == '-' && w[1]; argv++) {
+		if (!strcmp(w, "--"))
+			return;
+		if (w[1] == '-') {
+			if ((opt = long_option(lo, w + 2)) == NULL)
+				return;		/* getopt refuses it */
+			if (opt->has_arg == required_argument &&
+			    !strchr(w, '=') && *++argv == NULL)
+				return;
+			continue;
+		}
+		n = strcspn(w + 1, "=");
+		for (opt = lo; opt->name; opt++)
+			if (strlen(opt->name) == n && !strncmp(opt->name, w + 1, n)) {
+				warnx("long options take two dashes: --%s",
+				    opt->name);
+				try_help();
+			}
+		/* Short options; the first that takes a value ends the word. */
+		for (p = w + 1; *p; p++) {
+			if (*p == ':' || *p == '+' || (c = strchr(so, *p)) == NULL)
+				return;		/* getopt refuses it */
+			if (c[1] == ':') {
+				if (p[1] == '\0' && *++argv == NULL)
+					return;
+				break;
+			}
+		}
+	}
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -425,6 +493,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "+:E:Vd:hi:k:l:nr:s:t:vw:";
 	char a[32], b[32], c[32];
 	int ch;
 
@@ -434,9 +503,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->lease_ns = 10 * NS_PER_S;
 	o->sig = SIGTERM;
 	o->conflict_code = EXIT_NOT_ELECTED;
+	refuse_single_dash(argv, longopts, shortopts);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:E:Vd:hi:k:l:nr:s:t:vw:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		/* Never NULL for an option that takes an argument; "" keeps the
 		 * static analysers from assuming otherwise. */
 		const char *arg = optarg ? optarg : "";
