@@ -15,7 +15,7 @@
  *
  * Exit status: the command's own, or 128+N if signal N killed it; or
  *	75	not elected (-n, -w), unless -E says otherwise
- *	124	leadership lost: the command was stopped
+ *	124	leadership lost: the command was stopped, or never started
  *	125	leaderrun itself failed
  *	126	the command could not be executed
  *	127	the command was not found
@@ -165,7 +165,7 @@ help(void)
 "Exit status:\n"
 "  the command's status, or 128+N if it was killed by signal N\n"
 "   75  not elected with -n or -w (see -E)\n"
-"  124  leadership lost; the command was stopped\n"
+"  124  leadership lost; the command was stopped, or never started\n"
 "  125  leaderrun itself failed\n"
 "  126  the command could not be executed\n"
 "  127  the command was not found\n"
@@ -1292,6 +1292,7 @@ struct sup {
 	int64_t		 t_beat;
 	int		 renew_failing;
 	char		 last_err[LEASE_ERRLEN];
+	int64_t		 t_elected;	/* start of the acquire that won */
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
 };
 
@@ -1411,10 +1412,14 @@ release(struct sup *s, int64_t now)
 static void
 stop_job(struct sup *s, int64_t now, const char *why)
 {
+	const char *never = s->state == ST_STARTING ?
+	    "the command never started: " : "";
+
 	if (s->state != ST_STARTING && s->state != ST_RUNNING)
 		return;		/* the command has ended already */
-	warnx("%s: lost leadership: %s", s->o->name, why);
-	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
+	warnx("%s: lost leadership: %s%s", s->o->name, never, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s%s", never,
+	    why);
 	s->lost = 1;
 	s->code = EXIT_LOST;
 	if (s->state == ST_STARTING) {
@@ -1457,6 +1462,7 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	spawn(&s->job, s->path, s->o->argv, fg);
 	s->state = ST_STARTING;
 	/* The acquire began at r->started: the lease runs from there at best. */
+	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
 	s->t_wait = NEVER;
 	send_request(&s->w, OP_RENEW, (long)s->job.pid);
@@ -1652,22 +1658,56 @@ check_exec(struct sup *s)
 	s->job.execerr = -1;
 }
 
+/*
+ * deadline_passed: no renewal within renew-deadline: stop the command.
+ * If it has not started yet, its first renewal, which lets it start, was
+ * too slow for this lease: say how slow, so that the user knows to raise
+ * -t.  That renewal's reply may be waiting already: take it, and handle
+ * it after the verdict, as the loop would have.
+ */
+static void
+deadline_passed(struct sup *s, int64_t now)
+{
+	struct reply *r = NULL;
+	char d[32], took[32], why[LEASE_ERRLEN + 96];
+
+	fmt_duration(d, sizeof(d), s->o->deadline_ns);
+	if (s->state == ST_STARTING && s->renew_inflight &&
+	    read(s->w.rep[0], &r, sizeof(r)) != (ssize_t)sizeof(r))
+		r = NULL;
+	if (r && (r->kind != R_RENEWED || r->rc != LEASE_OK)) {
+		/* It failed, or the lease is gone: that is the news. */
+		on_reply(s, r, now);
+		free(r);
+		r = NULL;
+	}
+	if (s->state != ST_STARTING && s->state != ST_RUNNING)
+		return;		/* the reply stopped it */
+	if (s->last_err[0] && s->renew_failing)
+		snprintf(why, sizeof(why), "%s", s->last_err);
+	else if (r) {
+		/* Counted from where the deadline counts: the acquire. */
+		fmt_duration(took, sizeof(took), now - s->t_elected);
+		snprintf(why, sizeof(why), "the first renewal took %s, more "
+		    "than renew-deadline %s", took, d);
+	} else if (s->state == ST_STARTING)
+		snprintf(why, sizeof(why), "the first renewal did not finish "
+		    "within renew-deadline %s", d);
+	else
+		snprintf(why, sizeof(why), "no renewal within %s", d);
+	stop_job(s, now, why);
+	if (r) {
+		on_reply(s, r, now);
+		free(r);
+	}
+}
+
 static void
 run_timers(struct sup *s, int64_t now)
 {
 	if ((s->state == ST_STARTING || s->state == ST_RUNNING) &&
-	    now >= s->t_deadline) {
-		char d[32];
-
-		fmt_duration(d, sizeof(d), s->o->deadline_ns);
-		if (s->last_err[0] && s->renew_failing)
-			stop_job(s, now, s->last_err);
-		else {
-			char why[64];
-			snprintf(why, sizeof(why), "no renewal within %s", d);
-			stop_job(s, now, why);
-		}
-	}
+	    now >= s->t_deadline)
+		deadline_passed(s, now);
 	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
 		char d[32];
 
@@ -1743,7 +1783,10 @@ start_worker(struct sup *s, const struct lease_config *cfg)
 	sigset_t all, old;
 
 	s->w.cfg = cfg;
-	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1)
+	/* The loop's end of rep[] does not block: deadline_passed may have
+	 * taken the reply that poll saw. */
+	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1 ||
+	    fcntl(s->w.rep[0], F_SETFL, O_NONBLOCK) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	/* The worker takes no signals: they all come to the loop. */
 	sigfillset(&all);
