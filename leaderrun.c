@@ -15,7 +15,7 @@
  *
  * Exit status: the command's own, or 128+N if signal N killed it; or
  *	75	not elected (-n, -w), unless -E says otherwise
- *	124	leadership lost: the command was stopped
+ *	124	leadership lost: the command was stopped, or never started
  *	125	leaderrun itself failed
  *	126	the command could not be executed
  *	127	the command was not found
@@ -153,7 +153,8 @@ help(void)
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
 "      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
-"                             and an event line at each change, on stderr\n"
+"                             and an event line at each change, on stderr;\n"
+"                             DUR needs the =, as in --heartbeat=2s\n"
 "      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
 "  -h, --help                 show this help, then exit\n"
@@ -164,12 +165,14 @@ help(void)
 "renew-deadline > retry-period, and renew-deadline + kill-after <\n"
 "lease-duration.\n"
 "\n"
+"Long options take two dashes: --node-id=ID, not -node-id=ID.\n"
+"\n"
 "The command gets LEADERRUN_NAME, LEADERRUN_NODE_ID and LEADERRUN_TERM.\n"
 "\n"
 "Exit status:\n"
 "  the command's status, or 128+N if it was killed by signal N\n"
 "   75  not elected with -n or -w (see -E)\n"
-"  124  leadership lost; the command was stopped\n"
+"  124  leadership lost; the command was stopped, or never started\n"
 "  125  leaderrun itself failed\n"
 "  126  the command could not be executed\n"
 "  127  the command was not found\n"
@@ -349,15 +352,127 @@ duration_arg(const char *opt, const char *val)
 	return ns;
 }
 
+/* put_dec: append V / UNIT (a power of ten) and the unit name U to BUF
+ * (LEN bytes) at *O, the fraction without trailing zeros. */
+static void
+put_dec(char *buf, size_t len, size_t *o, uint64_t v, uint64_t unit,
+    const char *u)
+{
+	uint64_t f = v % unit, scale;
+	int w = 0;
+
+	for (scale = unit; scale > 1; scale /= 10)
+		w++;
+	for (; f && f % 10 == 0; f /= 10)
+		w--;
+	if (f)
+		*o += (size_t)snprintf(buf + *o, len - *o, "%llu.%0*llu%s",
+		    (unsigned long long)(v / unit), w, (unsigned long long)f, u);
+	else
+		*o += (size_t)snprintf(buf + *o, len - *o, "%llu%s",
+		    (unsigned long long)(v / unit), u);
+}
+
+/*
+ * fmt_duration: NS as people write it, exactly: hours, minutes, then
+ * seconds with a decimal fraction, zero parts left out (10s, 2m30s, 1h5s,
+ * 1m0.5s); below a second the largest of ms, us and ns with a fraction
+ * (1.5ms, 500us).  parse_duration reads it back to NS.  0 is "0s"; a
+ * negative value gets a "-".
+ */
 static void
 fmt_duration(char *buf, size_t len, int64_t ns)
 {
-	if (ns % NS_PER_S == 0)
-		snprintf(buf, len, "%llds", (long long)(ns / NS_PER_S));
-	else if (ns % NS_PER_MS == 0)
-		snprintf(buf, len, "%lldms", (long long)(ns / NS_PER_MS));
-	else
-		snprintf(buf, len, "%lldns", (long long)ns);
+	char tmp[48];	/* "-2562047h47m16.854775807s" at most */
+	size_t o = 0;
+	uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	uint64_t min = 60 * NS_PER_S;
+
+	if (ns < 0)
+		tmp[o++] = '-';
+	if (u < 1000)
+		put_dec(tmp, sizeof(tmp), &o, u, 1, u ? "ns" : "s");
+	else if (u < NS_PER_MS)
+		put_dec(tmp, sizeof(tmp), &o, u, 1000, "us");
+	else if (u < NS_PER_S)
+		put_dec(tmp, sizeof(tmp), &o, u, NS_PER_MS, "ms");
+	else {
+		if (u >= 60 * min)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%lluh",
+			    (unsigned long long)(u / (60 * min)));
+		if (u / min % 60)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%llum",
+			    (unsigned long long)(u / min % 60));
+		if (u % min)
+			put_dec(tmp, sizeof(tmp), &o, u % min, NS_PER_S, "s");
+	}
+	snprintf(buf, len, "%s", tmp);
+}
+
+/* long_option: the option of LO that "--WORD" (up to an "=") names, as
+ * getopt_long finds it: the exact name, or the one name it begins. */
+static const struct option *
+long_option(const struct option *lo, const char *word)
+{
+	const struct option *hit = NULL;
+	size_t n = strcspn(word, "=");
+
+	for (; lo->name; lo++) {
+		if (strncmp(lo->name, word, n))
+			continue;
+		if (lo->name[n] == '\0')
+			return lo;
+		if (hit)
+			return NULL;	/* ambiguous: getopt refuses it */
+		hit = lo;
+	}
+	return hit;
+}
+
+/*
+ * refuse_single_dash: refuse -node-id=x, -lock-name x and the like, the
+ * flags of the Go demo.  getopt would take them for clusters of short
+ * options, some of them silently (-lock-name is -l ock-name), so look
+ * first: every word up to the first non-option or "--", skipping option
+ * values as getopt will, that spells one of our long option names after
+ * a single dash.
+ */
+static void
+refuse_single_dash(char **argv, const struct option *lo, const char *so)
+{
+	const struct option *opt;
+	const char *w, *p, *c;
+	size_t n;
+
+	for (argv++; (w = *argv) != NULL && w[0] == '-' && w[1]; argv++) {
+		if (!strcmp(w, "--"))
+			return;
+		if (w[1] == '-') {
+			if ((opt = long_option(lo, w + 2)) == NULL)
+				return;		/* getopt refuses it */
+			if (opt->has_arg == required_argument &&
+			    !strchr(w, '=') && *++argv == NULL)
+				return;
+			continue;
+		}
+		n = strcspn(w + 1, "=");
+		for (opt = lo; opt->name; opt++)
+			if (strlen(opt->name) == n && !strncmp(opt->name, w + 1, n)) {
+				warnx("long options take two dashes: --%s",
+				    opt->name);
+				try_help();
+			}
+		/* Short options; the first that takes a value ends the word. */
+		for (p = w + 1; *p; p++) {
+			if (*p == ':' || *p == '+' || (c = strchr(so, *p)) == NULL)
+				return;		/* getopt refuses it */
+			if (c[1] == ':') {
+				if (p[1] == '\0' && *++argv == NULL)
+					return;
+				break;
+			}
+		}
+	}
 }
 
 /*
@@ -418,6 +533,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "+:E:S:Vd:hi:k:l:nr:s:t:vw:";
 	char a[32], b[32], c[32];
 	int ch;
 
@@ -426,9 +542,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->lease_ns = 10 * NS_PER_S;
 	o->sig = SIGTERM;
 	o->conflict_code = EXIT_NOT_ELECTED;
+	refuse_single_dash(argv, longopts, shortopts);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:E:S:Vd:hi:k:l:nr:s:t:vw:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		/* Never NULL for an option that takes an argument; "" keeps the
 		 * static analysers from assuming otherwise. */
 		const char *arg = optarg ? optarg : "";
@@ -565,15 +681,15 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- --status --------------------------------------------------------- */
 
+/* fmt_age: MS milliseconds, as fmt_duration does it.  A record's time
+ * stamps can be anything: past 292 years, plain milliseconds. */
 static void
 fmt_age(char *buf, size_t len, int64_t ms)
 {
-	const char *sign = ms < 0 ? "-" : "";
-
-	if (ms < 0)
-		ms = -ms;
-	snprintf(buf, len, "%s%lld.%03llds", sign, (long long)(ms / 1000),
-	    (long long)(ms % 1000));
+	if (ms > INT64_MAX / NS_PER_MS || ms < -(INT64_MAX / NS_PER_MS))
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else
+		fmt_duration(buf, len, ms * NS_PER_MS);
 }
 
 static int
@@ -1382,6 +1498,7 @@ struct sup {
 	int64_t		 t_beat;
 	int		 renew_failing;
 	char		 last_err[LEASE_ERRLEN];
+	int64_t		 t_elected;	/* start of the acquire that won */
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
 };
 
@@ -1501,10 +1618,14 @@ release(struct sup *s, int64_t now)
 static void
 stop_job(struct sup *s, int64_t now, const char *why)
 {
+	const char *never = s->state == ST_STARTING ?
+	    "the command never started: " : "";
+
 	if (s->state != ST_STARTING && s->state != ST_RUNNING)
 		return;		/* the command has ended already */
-	warnx("%s: lost leadership: %s", s->o->name, why);
-	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
+	warnx("%s: lost leadership: %s%s", s->o->name, never, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s%s", never,
+	    why);
 	s->lost = 1;
 	s->code = EXIT_LOST;
 	if (s->state == ST_STARTING) {
@@ -1548,6 +1669,7 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	spawn(&s->job, s->path, s->o->argv, fg);
 	s->state = ST_STARTING;
 	/* The acquire began at r->started: the lease runs from there at best. */
+	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
 	s->t_wait = NEVER;
 	send_request(&s->w, OP_RENEW, (long)s->job.pid);
@@ -1747,22 +1869,56 @@ check_exec(struct sup *s)
 	s->job.execerr = -1;
 }
 
+/*
+ * deadline_passed: no renewal within renew-deadline: stop the command.
+ * If it has not started yet, its first renewal, which lets it start, was
+ * too slow for this lease: say how slow, so that the user knows to raise
+ * -t.  That renewal's reply may be waiting already: take it, and handle
+ * it after the verdict, as the loop would have.
+ */
+static void
+deadline_passed(struct sup *s, int64_t now)
+{
+	struct reply *r = NULL;
+	char d[32], took[32], why[LEASE_ERRLEN + 96];
+
+	fmt_duration(d, sizeof(d), s->o->deadline_ns);
+	if (s->state == ST_STARTING && s->renew_inflight &&
+	    read(s->w.rep[0], &r, sizeof(r)) != (ssize_t)sizeof(r))
+		r = NULL;
+	if (r && (r->kind != R_RENEWED || r->rc != LEASE_OK)) {
+		/* It failed, or the lease is gone: that is the news. */
+		on_reply(s, r, now);
+		free(r);
+		r = NULL;
+	}
+	if (s->state != ST_STARTING && s->state != ST_RUNNING)
+		return;		/* the reply stopped it */
+	if (s->last_err[0] && s->renew_failing)
+		snprintf(why, sizeof(why), "%s", s->last_err);
+	else if (r) {
+		/* Counted from where the deadline counts: the acquire. */
+		fmt_duration(took, sizeof(took), now - s->t_elected);
+		snprintf(why, sizeof(why), "the first renewal took %s, more "
+		    "than renew-deadline %s", took, d);
+	} else if (s->state == ST_STARTING)
+		snprintf(why, sizeof(why), "the first renewal did not finish "
+		    "within renew-deadline %s", d);
+	else
+		snprintf(why, sizeof(why), "no renewal within %s", d);
+	stop_job(s, now, why);
+	if (r) {
+		on_reply(s, r, now);
+		free(r);
+	}
+}
+
 static void
 run_timers(struct sup *s, int64_t now)
 {
 	if ((s->state == ST_STARTING || s->state == ST_RUNNING) &&
-	    now >= s->t_deadline) {
-		char d[32];
-
-		fmt_duration(d, sizeof(d), s->o->deadline_ns);
-		if (s->last_err[0] && s->renew_failing)
-			stop_job(s, now, s->last_err);
-		else {
-			char why[64];
-			snprintf(why, sizeof(why), "no renewal within %s", d);
-			stop_job(s, now, why);
-		}
-	}
+	    now >= s->t_deadline)
+		deadline_passed(s, now);
 	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
 		char d[32];
 
@@ -1838,7 +1994,10 @@ start_worker(struct sup *s, const struct lease_config *cfg)
 	sigset_t all, old;
 
 	s->w.cfg = cfg;
-	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1)
+	/* The loop's end of rep[] does not block: deadline_passed may have
+	 * taken the reply that poll saw. */
+	if (cloexec_pipe(s->w.req, 0) == -1 || cloexec_pipe(s->w.rep, 0) == -1 ||
+	    fcntl(s->w.rep[0], F_SETFL, O_NONBLOCK) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	/* The worker takes no signals: they all come to the loop. */
 	sigfillset(&all);
@@ -1848,6 +2007,24 @@ start_worker(struct sup *s, const struct lease_config *cfg)
 	/* Never joined: it lives until exit, or ends early on a store error. */
 	pthread_detach(s->w.thread);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * heartbeat_slip: was COMMAND (argv[0] of the command, which follows at
+ * least our own argv[0]) meant as the interval of --heartbeat?  Its value
+ * is optional, so "--heartbeat 2s" makes 2s the command.  Yes if the word
+ * before it is --heartbeat, or the abbreviation getopt took for it, and
+ * the command reads as a duration.
+ */
+static int
+heartbeat_slip(char **command)
+{
+	const char *prev = command[-1];
+	size_t n = strlen(prev);
+	int64_t ns;
+
+	return n >= strlen("--hea") && !strncmp(prev, "--heartbeat", n) &&
+	    parse_duration(command[0], &ns) == NULL;
 }
 
 static int
@@ -1861,9 +2038,13 @@ supervise(struct opts *o)
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.job.go = s.job.execerr = -1;
-	if ((rc = resolve(o->argv[0], s.path)) != 0)
-		die(rc, "failed to run command '%s': %s", o->argv[0],
+	if ((rc = resolve(o->argv[0], s.path)) != 0) {
+		warnx("failed to run command '%s': %s", o->argv[0],
 		    strerror(errno));
+		if (rc == EXIT_ENOENT && heartbeat_slip(o->argv))
+			warnx("did you mean --heartbeat=%s?", quote(o->argv[0]));
+		exit(rc);
+	}
 	if (o->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
 			strcpy(host, "localhost");

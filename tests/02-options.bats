@@ -159,6 +159,28 @@ DEFNAME=lrt-default-dir-$$
 	[[ "$stderr" == *"renew-deadline (800ms) + kill-after (300ms)"*"lease-duration (1s)"* ]]
 }
 
+@test "durations in messages read as people write them, exactly" {
+	run --separate-stderr -125 lr -l t -t 3ms -r 2ms -- true
+	[[ "$stderr" == *"lease-duration (3ms) > renew-deadline (1.5ms) > retry-period (2ms)"* ]]
+	run --separate-stderr -125 lr -l t -t 1ms -r 1ms -- true
+	[[ "$stderr" == *"renew-deadline (500us) > retry-period (1ms)"* ]]
+	run --separate-stderr -125 lr -l t -t 2m30s --renew-deadline 90s -k 1m0.5s -- true
+	[[ "$stderr" == *"renew-deadline (1m30s) + kill-after (1m0.5s) must be below lease-duration (2m30s)"* ]]
+	# 0.123456789h = 444.4444404s
+	run --separate-stderr -125 lr -l t -t 1h0m5s --renew-deadline 0.123456789h -r 1h -- true
+	[[ "$stderr" == *"(1h5s) > renew-deadline (7m24.4444404s) > retry-period (1h)"* ]]
+}
+
+@test "a printed duration given back as an option is the same value" {
+	# -t 7m24.4444404s: lease_ms 444444 (the ns are not recorded).
+	run --separate-stderr -125 lr -l t -t 0.123456789h -r 4m -- true
+	[[ "$stderr" == *"lease-duration (7m24.4444404s)"* ]]
+	run -0 lr -l t -t 7m24.4444404s -- true
+	[ "$(field lease_ms)" = 444444 ]
+	run --separate-stderr -125 lr -l t -t 7m24.4444404s -r 4m -- true
+	[[ "$stderr" == *"lease-duration (7m24.4444404s)"* ]]
+}
+
 # ---- -r / --retry-period -------------------------------------------------
 
 @test "-r sets how often the leader renews" {
@@ -459,6 +481,17 @@ stop_signal() {
 	[[ "$output" == *"term:"*"1"* ]]
 	[[ "$output" == *"pid:"*"$(pid_of a)"* ]]
 	touch "$OUT/go"
+}
+
+@test "--status prints age and expires-in as durations" {
+	now=$(now_ms)
+	write_record "$DIR/t.lease" acquired=$((now - 3605000)) \
+	    renewed=$((now - 12500)) lease_ms=10000
+	run --separate-stderr -0 lr -l t --status
+	echo "$output"
+	# Some ms go by between writing the record and reading it.
+	grep -Eqx 'age: +1h5(\.[0-9]+)?s' <<< "$output"
+	grep -Eqx 'expires-in: -[23](\.[0-9]+)?s' <<< "$output"
 }
 
 @test "--status on a released lease prints state released, exits 1" {

@@ -171,6 +171,32 @@ teardown() { lr_teardown; }
 	[ ! -e "$DIR/t.lease" ]
 }
 
+@test "127 for a duration after --heartbeat says to attach it with =" {
+	run --separate-stderr -127 lr -l t --heartbeat 2s -- true
+	[ "${stderr_lines[0]}" = "leaderrun: failed to run command '2s': No such file or directory" ]
+	[ "${stderr_lines[1]}" = "leaderrun: did you mean --heartbeat=2s?" ]
+	[ "${#stderr_lines[@]}" = 2 ]
+	[ ! -e "$DIR/t.lease" ]
+	# The abbreviation getopt takes for --heartbeat too.
+	run --separate-stderr -127 lr -l t --heart 1m30s
+	[ "${stderr_lines[1]}" = "leaderrun: did you mean --heartbeat=1m30s?" ]
+}
+
+@test "127 without the --heartbeat hint when it does not fit" {
+	# Not a duration; a value given with =; -- before the command; another
+	# option before it.
+	for args in "--heartbeat 2x" "--heartbeat=1s 2s" "--heartbeat -- 2s" "-v 2s"; do
+		run --separate-stderr -127 lr -l t $args
+		[ "${#stderr_lines[@]}" = 1 ] || { echo "$args: $stderr"; false; }
+	done
+	# Found but not executable: 126, no hint either.
+	mkdir "$OUT/bin"
+	printf '#!/bin/sh\n' > "$OUT/bin/3s"
+	chmod 644 "$OUT/bin/3s"
+	PATH=$OUT/bin:$PATH run --separate-stderr -126 lr -l t --heartbeat 3s
+	[ "${#stderr_lines[@]}" = 1 ]
+}
+
 @test "a command path that does not exist gives 127" {
 	run -127 lr -l t -- "$OUT/missing/cmd"
 	[ ! -e "$DIR/t.lease" ]

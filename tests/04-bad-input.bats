@@ -233,6 +233,47 @@ bad_duration() {
 	refused "'--bogus=1'" -l t --bogus=1 -- touch "$OUT/ran"
 }
 
+@test "a long option with one dash, as Go flags are written, is refused and named" {
+	refused "long options take two dashes: --node-id" \
+	    -node-id=node-1 -lock-name=x -- touch "$OUT/ran"
+	# -l would take "ock-name" as the lease name.
+	refused "long options take two dashes: --lock-name" -lock-name x -- touch "$OUT/ran"
+	for o in lock-name lock-dir lease-duration retry-period node-id \
+	    renew-deadline kill-after heartbeat signal timeout \
+	    conflict-exit-code nonblock verbose status no-emoji help version; do
+		refused "long options take two dashes: --$o" -l t -$o -- touch "$OUT/ran"
+		refused "long options take two dashes: --$o" -l t -$o=1s -- touch "$OUT/ran"
+	done
+}
+
+@test "a one-dash long option is found after flags, values and long options" {
+	refused "two dashes: --kill-after" -nv -kill-after 1s -- touch "$OUT/ran"
+	refused "two dashes: --renew-deadline" -t1s -renew-deadline=1s -- touch "$OUT/ran"
+	refused "two dashes: --lock-dir" -t 1s --heartbeat -lock-dir x -- touch "$OUT/ran"
+	refused "two dashes: --retry-period" --node-id=n -retry-period 1s -- touch "$OUT/ran"
+}
+
+@test "an option value, the command and words that are no long option name stay as they were" {
+	# Only a whole name counts: -node is -n -o, as before.
+	refused "invalid option -- 'o'" -l t -node -- touch "$OUT/ran"
+	run -0 lr -l lease-name -- true
+	[ -f "$DIR/lease-name.lease" ]
+	run -0 lr -lfoo -- true
+	[ -f "$DIR/foo.lease" ]
+	# Values that look like one-dash long options.
+	run -0 lr -l -lock-name -- true
+	[ -f "$DIR/-lock-name.lease" ]
+	run -0 lr -l t -i -node-id -- sh -c 'echo "$LEADERRUN_NODE_ID"'
+	[ "$output" = -node-id ]
+	run -0 lr --lock-n -lock-dir -- true
+	[ -f "$DIR/-lock-dir.lease" ]
+	# The command's own options.
+	run -0 lr -l t -- echo -lock-dir
+	[ "$output" = -lock-dir ]
+	run -0 lr -l t echo -node-id=x
+	[ "$output" = -node-id=x ]
+}
+
 @test "an ambiguous long option prefix is refused" {
 	refused "--re" -l t --re 1s -- touch "$OUT/ran"
 }

@@ -8,11 +8,12 @@
  * pwrite, close, renameat, fcntl (record locks only).  Only lease files take
  * faults: openat and renameat by the name they are given, the others by the
  * name the descriptor was opened with (descriptors the shim saw come out of
- * openat).  Pipes, stderr and /proc are never touched.
+ * openat).  Pipes, stderr and /proc are never touched.  It also wraps
+ * clock_gettime, whose CLOCK_MONOTONIC and CLOCK_BOOTTIME can jump ahead.
  *
  * LR_FAULT      rules, separated by ';' or newlines:  CALL:ACTION[:OPT]...
  *   CALL    openat read write close renameat fcntl, or * for any of them;
- *           read also means pread, write also pwrite
+ *           read also means pread, write also pwrite; clock (not in *)
  *   ACTION  an errno name (EIO ENOSPC EACCES EROFS EDQUOT ENOLCK ESTALE ...)
  *           or number: the call fails with it (close still closes the fd;
  *           fcntl fails without taking the lock);
@@ -21,13 +22,17 @@
  *           short  write: writes half the bytes; read: reports half of
  *                  what it read;
  *           sleep  waits ms=N milliseconds, then runs the call;
- *           pass   runs the call (a rule that only counts calls).
+ *           pass   runs the call (a rule that only counts calls);
+ *           jump   clock: reads ms=N milliseconds ahead while the rule
+ *                  applies, as after a suspend (not logged).
  *   OPT     match=S  only files whose name contains S (default ".lease" for
  *                    openat/read/write/close/renameat, ".lock" for fcntl);
  *           after=N  let the first N matching calls through;
  *           count=N  inject at most N times, then let calls through;
  *           byte=N   fcntl: only locks that start at byte N;
- *           ms=N     for sleep.
+ *           ms=N     for sleep and jump;
+ *           while=P  apply while file P exists, instead of LR_FAULT_FILE
+ *                    (stall then waits while P exists).
  *   The first rule that matches a call decides.
  * LR_FAULT_FILE while set, rules apply only while this file exists, and only
  *               calls made while it exists count for after= and count=.
@@ -63,11 +68,12 @@
 #define F_OFD_SETLKW	38
 #endif
 
-enum call { C_OPENAT, C_READ, C_WRITE, C_CLOSE, C_RENAMEAT, C_FCNTL, C_ANY };
+enum call { C_OPENAT, C_READ, C_WRITE, C_CLOSE, C_RENAMEAT, C_FCNTL, C_CLOCK,
+    C_ANY };
 static const char *const call_names[] = { "openat", "read", "write", "close",
-    "renameat", "fcntl", "*" };
+    "renameat", "fcntl", "clock", "*" };
 
-enum action { A_ERRNO, A_HANG, A_STALL, A_SHORT, A_SLEEP, A_PASS };
+enum action { A_ERRNO, A_HANG, A_STALL, A_SHORT, A_SLEEP, A_PASS, A_JUMP };
 
 #define MAXRULES	16
 #define MAXFD		4096
@@ -81,6 +87,7 @@ struct rule {
 	long		 after, count, byte, ms;
 	long		 seen, injected;	/* updated atomically */
 	char		 verdict[24];
+	char		 trigger[4096];	/* while=, else LR_FAULT_FILE */
 };
 
 static struct rule rules[MAXRULES];
@@ -97,6 +104,7 @@ static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_fcntl)(int, int, ...);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
 static const struct { const char *name; int err; } errnos[] = {
 	{ "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EACCES", EACCES },
@@ -170,11 +178,11 @@ sleep_ms(long ms)
 		;
 }
 
+/* trigger_on: the rules with trigger file T apply now. */
 static int
-trigger_on(void)
+trigger_on(const char *t)
 {
-	return trigger[0] == '\0' ||
-	    syscall(SYS_faccessat, AT_FDCWD, trigger, F_OK) == 0;
+	return t[0] == '\0' || syscall(SYS_faccessat, AT_FDCWD, t, F_OK) == 0;
 }
 
 static const char *
@@ -199,7 +207,7 @@ store_file(const char *file)
 static struct rule *
 decide(enum call c, const char *file, long byte)
 {
-	int i, on = -1;
+	int i;
 
 	if (file == NULL || file[0] == '\0')
 		return NULL;
@@ -207,19 +215,20 @@ decide(enum call c, const char *file, long byte)
 		struct rule *r = &rules[i];
 		long seen;
 
-		if (r->call != C_ANY && r->call != c)
+		if (c == C_CLOCK ? r->call != C_CLOCK :
+		    r->call != C_ANY && r->call != c)
 			continue;
-		if (r->match[0]) {
+		if (c == C_CLOCK)
+			;	/* no file */
+		else if (r->match[0]) {
 			if (strstr(file, r->match) == NULL)
 				continue;
 		} else if (strstr(file, c == C_FCNTL ? ".lock" : ".lease") == NULL)
 			continue;
 		if (c == C_FCNTL && r->byte >= 0 && r->byte != byte)
 			continue;
-		if (on == -1)
-			on = trigger_on();
-		if (!on)
-			return NULL;
+		if (!trigger_on(r->trigger))
+			continue;
 		seen = __atomic_fetch_add(&r->seen, 1, __ATOMIC_SEQ_CST);
 		if (seen < r->after)
 			return NULL;
@@ -252,8 +261,8 @@ apply(struct rule *r, const char *name, const char *file)
 		hang();
 		return 0;
 	case A_STALL:
-		while (trigger[0] && syscall(SYS_faccessat, AT_FDCWD, trigger,
-		    F_OK) == 0)
+		while (r->trigger[0] && syscall(SYS_faccessat, AT_FDCWD,
+		    r->trigger, F_OK) == 0)
 			sleep_ms(5);
 		return 0;
 	case A_SLEEP:
@@ -315,6 +324,8 @@ parse_rule(char *s)
 		r->action = A_SLEEP;
 	else if (!strcmp(f[1], "pass"))
 		r->action = A_PASS;
+	else if (!strcmp(f[1], "jump") && r->call == C_CLOCK)
+		r->action = A_JUMP;
 	else {
 		r->action = A_ERRNO;
 		r->err = atoi(f[1]);
@@ -335,7 +346,13 @@ parse_rule(char *s)
 			r->byte = atol(f[i] + 5);
 		else if (!strncmp(f[i], "ms=", 3))
 			r->ms = atol(f[i] + 3);
+		else if (!strncmp(f[i], "while=", 6))
+			snprintf(r->trigger, sizeof(r->trigger), "%s", f[i] + 6);
 	}
+	if (r->trigger[0] == '\0')
+		snprintf(r->trigger, sizeof(r->trigger), "%s", trigger);
+	if ((r->call == C_CLOCK) != (r->action == A_JUMP))
+		return;		/* the clock only jumps, only the clock jumps */
 	nrules++;
 }
 
@@ -356,6 +373,8 @@ faultshim_init(void)
 	    dlsym(RTLD_NEXT, "pread");
 	real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))
 	    dlsym(RTLD_NEXT, "pwrite");
+	real_clock_gettime = (int (*)(clockid_t, struct timespec *))
+	    dlsym(RTLD_NEXT, "clock_gettime");
 
 	if ((v = getenv("LR_FAULT_FILE")) != NULL)
 		snprintf(trigger, sizeof(trigger), "%s", v);
@@ -631,4 +650,25 @@ fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	return do_fcntl(fd, cmd, arg);
+}
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+	struct rule *r;
+	int rc;
+
+	if (real_clock_gettime == NULL)
+		return (int)syscall(SYS_clock_gettime, id, ts);
+	rc = real_clock_gettime(id, ts);
+	if (rc == 0 && (id == CLOCK_MONOTONIC || id == CLOCK_BOOTTIME) &&
+	    (r = decide(C_CLOCK, "clock", -1)) != NULL) {
+		ts->tv_sec += r->ms / 1000;
+		ts->tv_nsec += r->ms % 1000 * 1000000L;
+		if (ts->tv_nsec >= 1000000000L) {
+			ts->tv_sec++;
+			ts->tv_nsec -= 1000000000L;
+		}
+	}
+	return rc;
 }

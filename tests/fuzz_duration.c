@@ -10,8 +10,9 @@
  * Besides "no crash, no sanitizer report" it checks what a duration parser
  * must guarantee: an accepted value is at least 1ms; it equals the value
  * computed exactly (128-bit, independent of the parser) from the same text;
- * a plain valid duration is never refused; what fmt_duration prints of it
- * parses back to it.
+ * a plain valid duration is never refused; what fmt_duration prints of an
+ * accepted value, and of any value from 1ms to INT64_MAX (the input's
+ * first 8 bytes), parses back to exactly that value.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,7 +84,7 @@ reference(const char *s, __int128 *ns)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s, buf[64];
+	char *s, buf[64], neg[64];
 	const char *why, *q;
 	int64_t ns = 0, again = 0;
 	__int128 want = 0;
@@ -103,16 +104,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* accepted below 1ms */
 		if (ref != 0 || want != ns)
 			abort();	/* accepted, but not the value written */
-		/* (Not above INT64_MAX/10: the digit loop refuses 19-digit
-		 * numbers from 922337203685477580 up, a harmless 292-year
-		 * corner where "9223372036854775807ns" is refused.) */
 		fmt_duration(buf, sizeof(buf), ns);
-		if (ns <= INT64_MAX / 10 &&
-		    (parse_duration(buf, &again) != NULL || again != ns))
+		if (parse_duration(buf, &again) != NULL || again != ns)
 			abort();	/* its own output does not read back */
 	} else if (ref == 0 && want >= NS_PER_MS &&
 	    want <= (__int128)INT64_MAX / 10)
 		abort();	/* refused a plain, valid duration */
+	/* (Not above INT64_MAX/10: the digit loop refuses 19-digit numbers
+	 * from 922337203685477580 up, a harmless 292-year corner where
+	 * "9223372036854775807ns" is refused.  fmt_duration never prints
+	 * such a number: its largest is the hours, 2562047 at most.) */
+
+	/* Any value from 1ms up, the first 8 bytes read as a number, prints
+	 * in a form that reads back to it exactly. */
+	if (size >= 8) {
+		uint64_t u = 0;
+		size_t i;
+
+		for (i = 0; i < 8; i++)
+			u = u << 8 | data[i];
+		ns = (int64_t)(u & (uint64_t)INT64_MAX);
+		if (ns >= NS_PER_MS) {
+			fmt_duration(buf, sizeof(buf), ns);
+			if (parse_duration(buf, &again) != NULL || again != ns)
+				abort();	/* printed, but not exactly */
+			fmt_duration(neg, sizeof(neg), -ns);
+			if (neg[0] != '-' || strcmp(neg + 1, buf))
+				abort();	/* -ns is not "-" and ns */
+		}
+	}
 
 	sig = parse_signal(s);
 	if (sig != -1 && (sig < 1 || sig > 1024))
