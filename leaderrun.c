@@ -1945,7 +1945,10 @@ run_timers(struct sup *s, int64_t now)
 		else
 			release(s, now);
 	}
-	if (s->state == ST_RUNNING && !s->renew_inflight && now >= s->t_renew) {
+	/* Also while starting: a first renewal that failed is tried again
+	 * (the job is still held before exec), not waited out. */
+	if ((s->state == ST_RUNNING || s->state == ST_STARTING) &&
+	    !s->renew_inflight && now >= s->t_renew) {
 		send_request(&s->w, OP_RENEW, (long)s->job.pid);
 		s->renew_inflight = 1;
 		s->t_renew = NEVER;

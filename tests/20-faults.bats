@@ -452,6 +452,20 @@ never_started() {
 
 # ---- a failed renewal or two is not the end --------------------------------
 
+@test "faults: a first renewal that fails once is tried again, and the command runs" {
+	# Regression: it was never retried, and the loop spun until the
+	# deadline, then stopped a command that could have run.
+	touch "$TRIG"
+	fbg a "write:EIO:after=1:count=1" -l t -t 2s -- touch "$OUT/ran"
+	wait_exit a 5
+	rm -f "$TRIG"
+	[ "$STATUS" = 0 ]
+	[ -e "$OUT/ran" ]
+	run cat "$OUT/a.err"
+	[ "${#lines[@]}" = 1 ]
+	[[ "${lines[0]}" == "leaderrun: t: renew: write $DIR/t.lease"*": Input/output error" ]]
+}
+
 @test "faults: one failed renewal (EIO) is survived with one warning" {
 	renew_blips "write:EIO:count=1" "write $DIR/t.lease*: Input/output error"
 }
