@@ -648,14 +648,20 @@ static int
 etcd_release(struct lease *l, char *err)
 {
 	struct etcd *e = l->data;
+	int was = e->joined;
 
-	if (!e->joined) {
+	/* After a loss too: a deleted key may leave our lease behind. */
+	if (e->lease_id == 0 || revoke(e, e->lease_id, err) == -1) {
+		if (!was)
+			seterr(err, "not leading");
+		return was ? LEASE_ERR : LEASE_LOST;
+	}
+	e->leader = e->joined = 0;
+	e->lease_id = 0;
+	if (!was) {
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	if (revoke(e, e->lease_id, err) == -1)
-		return LEASE_ERR;
-	e->leader = e->joined = 0;
 	return LEASE_OK;
 }
 

@@ -1,0 +1,981 @@
+#!/usr/bin/env bats
+# The etcd store (issue 8): -S etcd://HOST:PORT[,HOST:PORT...][/PREFIX], on
+# real etcd servers that each test starts (tests/etcd.bash) and on a hostile
+# fake server (tests/fake_server.py).  The etcd servers grant TTLs of 1 s and
+# up (see etcd.bash), so leases here are whole seconds: -t 2s gives retry
+# 400ms, renew-deadline 1s, kill-after 600ms; -t 3s gives 600ms, 1.5s, 900ms.
+load helpers
+load etcd
+
+# Scheduling slack for upper time bounds on a busy machine (ms).
+SLACK=300
+[ -z "${LEADERRUN_SANITIZED:-}" ] || SLACK=1500
+
+setup() { lr_setup; }
+teardown() {
+	lr_teardown
+	etcd_teardown
+}
+
+# lre ARG...: leaderrun on this test's etcd.
+lre() { "$LEADERRUN" -S "$ETCD_URL" "$@"; }
+
+# bge NAME ARG...: bg (helpers.bash) on this test's etcd.
+bge() {
+	local n=$1
+	shift
+	env --default-signal=INT,QUIT "$LEADERRUN" -S "$ETCD_URL" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
+# keys [NAME] [PREFIX]: the contenders' keys PREFIX/NAME/..., oldest first.
+keys() {
+	etcdctl_ get --prefix "${2:-leaderrun}/${1:-t}/" --sort-by=CREATE \
+	    --order=ASCEND --keys-only | sed '/^$/d'
+}
+
+# holder_key [NAME] [PREFIX]: the key with the lowest create_revision.
+holder_key() { keys "$@" | head -n 1; }
+
+# efield FIELD [NAME] [PREFIX]: line FIELD=... of the holder key's value.
+efield() {
+	local k
+	k=$(holder_key "${2:-t}" "${3:-leaderrun}")
+	[ -n "$k" ] || return 0
+	etcdctl_ get "$k" --print-value-only | sed -n "s/^$1=//p"
+}
+
+# knum KEY FIELD: a number (create_revision, mod_revision, lease) of KEY.
+knum() {
+	etcdctl_ get "$1" -w json | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+
+# nkeys [NAME]: how many contenders' keys lease NAME has.
+nkeys() { keys "$@" | wc -l; }
+
+# nleases: how many leases etcd has.
+nleases() { etcdctl_ lease list | sed -n 's/^found \([0-9]*\) leases\{0,1\}$/\1/p'; }
+
+# granted_ttl HEX: the TTL etcd granted lease HEX, in seconds.
+granted_ttl() {
+	etcdctl_ lease timetolive "$1" | sed -n 's/.*granted with TTL(\([0-9]*\)s).*/\1/p'
+}
+
+# lead_hold NAME ARG...: contender NAME (bge) on lease t running HOLD with
+# READY=$OUT/NAME.ready GO=$OUT/NAME.go; returns once its command runs.
+lead_hold() {
+	local n=$1
+	shift
+	bge "$n" -l t "$@" -- "${HOLD[@]}" "$OUT/$n.ready" "$OUT/$n.go"
+	wait_for "$OUT/$n.ready" 10
+}
+
+# no_leftovers: etcd holds no key and no lease of ours.
+no_leftovers() {
+	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d' | wc -l)" = 0 ] &&
+	    [ "$(nleases)" = 0 ]
+}
+
+# used_etcd: this etcd granted leases (so leaderrun really ran on it).
+used_etcd() {
+	local n
+	n=$(etcd_metric etcd_debugging_lease_granted_total)
+	echo "etcd granted $n leases"
+	[ "$n" -gt 0 ]
+}
+
+# one_line_error: $stderr (run --separate-stderr) is one "leaderrun: " line,
+# plus at most the --help hint (as for every bad option, see 04-bad-input).
+one_line_error() {
+	printf 'stderr: %s\n' "${stderr_lines[@]}"
+	[[ "${stderr_lines[0]}" == "leaderrun: "* ]]
+	case ${#stderr_lines[@]} in
+	1) ;;
+	2) [ "${stderr_lines[1]}" = "Try 'leaderrun --help' for more information." ] ;;
+	*) false ;;
+	esac
+}
+
+# ---- the harness itself (no leaderrun needed) ------------------------------
+
+@test "harness: with CI=true a missing etcd fails the test and names etcd-server; else it skips" {
+	mkdir "$OUT/empty"
+	# need_etcd in a shell without etcd on its PATH; bats' skip stubbed.
+	probe='skip() { echo "SKIPPED: $*"; exit 0; }
+		source "$1/etcd.bash"; need_etcd; echo "need_etcd returned $?"'
+	run -0 env CI=true PATH="$OUT/empty" /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+	echo "$output"
+	[[ "$output" == *etcd-server* ]]
+	[[ "$output" == *"need_etcd returned 1" ]]
+	[[ "$output" != *SKIPPED* ]]
+	run -0 env -u CI PATH="$OUT/empty" /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+	echo "$output"
+	[ "$output" = "SKIPPED: etcd not installed (apt-get install etcd-server etcd-client)" ]
+	# With etcd there, need_etcd just returns 0 (when it is installed).
+	if command -v etcd > /dev/null && command -v etcdctl > /dev/null; then
+		run -0 env CI=true /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+		[ "$output" = "need_etcd returned 0" ]
+	fi
+}
+
+@test "harness: etcd_start answers, grants 1s TTLs, keeps its data over etcd_restart, etcd_stop ends it" {
+	t0=$(now_ms)
+	etcd_start
+	echo "etcd up in $(elapsed_ms "$t0")ms at $ETCD_EP (pid $ETCD_PID, $ETCD_URL, $ETCD_DATA)"
+	[ "$ETCD_URL" = "etcd://$ETCD_EP" ]
+	[[ "$ETCD_EP" =~ ^127\.0\.0\.1:[0-9]+$ ]]
+	alive "$ETCD_PID"
+	[ -d "$ETCD_DATA/member" ]
+	etcdctl_ put lrt-probe one
+	rev=$(knum lrt-probe create_revision)
+	run -0 etcdctl_ lease grant 1
+	[[ "$output" == *"granted with TTL(${ETCD_MIN_TTL}s)"* ]]
+	[ "$(etcd_metric etcd_server_proposals_committed_total)" -ge 2 ]
+	[ "$(etcd_metric etcd_server_has_leader)" = 1 ]
+	run -1 etcd_metric no_such_metric_lrt
+	old=$ETCD_PID ep=$ETCD_EP
+	etcd_restart
+	[ "$ETCD_EP" = "$ep" ]
+	[ "$ETCD_PID" != "$old" ]
+	dead "$old"
+	[ "$(etcdctl_ get lrt-probe --print-value-only)" = one ]
+	[ "$(knum lrt-probe create_revision)" = "$rev" ]
+	etcd_pause
+	ETCD_HTTP_TIMEOUT=1 run etcd_http "$ETCD_EP" /v3/kv/range '{"key":"AA=="}'
+	[ "$status" != 0 ]
+	[ -z "$output" ]
+	etcd_resume
+	etcd_http "$ETCD_EP" /v3/kv/range '{"key":"AA=="}' | head -n 1 | grep -q ' 200 '
+	p=$ETCD_PID
+	etcd_pause # etcd_stop must end even a stopped server
+	etcd_stop
+	dead "$p"
+}
+
+@test "harness: etcd_cluster3 has a leader, writes survive killing it, a member restarts" {
+	t0=$(now_ms)
+	etcd_cluster3
+	echo "cluster up in $(elapsed_ms "$t0")ms: $ETCD_URL"
+	[ "$ETCD_URL" = "etcd://$ETCD_EP1,$ETCD_EP2,$ETCD_EP3" ]
+	for i in 1 2 3; do p=ETCD_PID$i; alive "${!p}"; done
+	l=$(etcd_leader)
+	echo "raft leader: m$l"
+	etcd_kill "$l"
+	t0=$(now_ms)
+	wait_until 5 etcdctl_ --command-timeout=1s put lrt-probe two
+	echo "a write went through $(elapsed_ms "$t0")ms after the leader's SIGKILL"
+	l2=$(etcd_leader)
+	[ "$l2" != "$l" ]
+	etcd_restart "$l"
+	ep=ETCD_EP$l
+	[ "$(ETCD_EP=${!ep} etcdctl_ get lrt-probe --print-value-only)" = two ]
+}
+
+# fake_reply MODE: start fake server MODE for one connection and make one
+# HTTP/1.0 request to it; the raw reply is in $OUT/reply.
+fake_reply() {
+	fake_server_start "$1" 1 10
+	ETCD_HTTP_TIMEOUT=${2:-3} etcd_http "$FAKE_EP" /v3/kv/range '{"key":"AA=="}' \
+	    > "$OUT/reply" || true
+	wait_until 5 dead "$FAKE_PID"
+	cat "$FAKE_LOG"
+	grep -q "^conn 1 $1: POST /v3/kv/range HTTP/1.0" "$FAKE_LOG"
+}
+
+@test "harness: fake_server.py answers each mode as documented and exits after its connections" {
+	fake_reply garbage
+	[ -s "$OUT/reply" ]
+	! head -c 5 "$OUT/reply" | grep -q HTTP
+	fake_reply hang 1
+	[ ! -s "$OUT/reply" ]
+	fake_reply close
+	head -n 1 "$OUT/reply" | grep -q '^HTTP/1.1 200 OK'
+	len=$(sed -n 's/^Content-Length: \([0-9]*\).$/\1/p' "$OUT/reply")
+	body=$(sed '1,/^.$/d' "$OUT/reply" | wc -c)
+	echo "close: Content-Length $len, got $body"
+	[ "$body" -gt 0 ]
+	[ "$body" -lt "$len" ]
+	fake_reply big
+	grep -q '^Content-Length: 10485760' "$OUT/reply"
+	[ "$(wc -c < "$OUT/reply")" -gt 3000000 ]
+	fake_reply html502
+	head -n 1 "$OUT/reply" | grep -q '^HTTP/1.1 502 Bad Gateway'
+	grep -q '^Content-Type: text/html' "$OUT/reply"
+	fake_reply badjson
+	head -n 1 "$OUT/reply" | grep -q '^HTTP/1.1 200 OK'
+	grep -q '^Content-Length: ' "$OUT/reply"
+	grep -q 'not JSON' "$OUT/reply"
+}
+
+@test "harness: fake_server.py exits after its time even with a connection hanging" {
+	fake_server_start hang 5 1
+	exec {fd}<> "/dev/tcp/127.0.0.1/$FAKE_PORT"
+	wait_until 3 dead "$FAKE_PID"
+	exec {fd}>&-
+}
+
+# ---- store URLs -------------------------------------------------------------
+
+# BAD_URLS: URL|what the message must mention (an extended regex, any case).
+BAD_URLS=(
+	'zk://x:1|zk|scheme'
+	'etcd://127.0.0.1:99999|99999|port'
+	'etcd://127.0.0.1:0|port'
+	'etcd://127.0.0.1:http|port'
+	'etcd://:2379|host'
+	'etcd://|host|empty|missing'
+	'etcd://127.0.0.1:2379,:2380|host'
+	'etcd://[::1|\]|bracket'
+	'etcd://[::1:2379|\]|bracket'
+	'etcd://::1:2379|bracket|\[|ipv6'
+	'etcd://fe80::1:2379|bracket|\[|ipv6'
+)
+
+@test "a bad store URL is 125 with one message naming the problem, before anything runs" {
+	for u in "${BAD_URLS[@]}"; do
+		url=${u%%|*} want=${u#*|}
+		echo "== $url"
+		t0=$(now_ms)
+		run --separate-stderr -125 "$LEADERRUN" -S "$url" -l t -- touch "$OUT/ran"
+		one_line_error
+		echo "${stderr_lines[0]}" | grep -Eqi -- "$want"
+		[ -z "$output" ]
+		[ ! -e "$OUT/ran" ]
+		[ "$(elapsed_ms "$t0")" -lt 3000 ]
+		run --separate-stderr -125 "$LEADERRUN" --store "$url" -l t -- touch "$OUT/ran"
+		one_line_error
+		[ ! -e "$OUT/ran" ]
+	done
+}
+
+@test "a bad URL in LEADERRUN_STORE is refused the same way, also for --status" {
+	for u in "${BAD_URLS[@]}"; do
+		url=${u%%|*} want=${u#*|}
+		echo "== $url"
+		run --separate-stderr -125 env LEADERRUN_STORE="$url" "$LEADERRUN" -l t -- touch "$OUT/ran"
+		one_line_error
+		echo "${stderr_lines[0]}" | grep -Eqi -- "$want"
+		[ ! -e "$OUT/ran" ]
+		run --separate-stderr -125 "$LEADERRUN" --status -S "$url" -l t
+		one_line_error
+	done
+}
+
+@test "file:DIR is the file store, as -S and as LEADERRUN_STORE" {
+	run -0 "$LEADERRUN" -S "file:$DIR" -l t -- sh -c 'echo "$LEADERRUN_TERM"'
+	[ "$output" = 1 ]
+	[ -f "$DIR/t.lease" ]
+	mkdir "$OUT/d2"
+	run -0 env LEADERRUN_STORE="file:$OUT/d2" "$LEADERRUN" -l u -- true
+	[ -f "$OUT/d2/u.lease" ]
+	run -1 "$LEADERRUN" --status -S "file:$DIR" -l t
+	[[ "$output" == *"state:"*"released"* ]]
+}
+
+# ---- every option, on etcd ---------------------------------------------------
+
+@test "-S etcd://: the command runs, its status passes through, nothing is left in etcd" {
+	etcd_start
+	run -7 lre -l t -- sh -c 'echo "ran $LEADERRUN_NAME"; exit 7'
+	[ "$output" = "ran t" ]
+	no_leftovers
+	run -0 lre --store "$ETCD_URL" -l t -- true
+	run -0 "$LEADERRUN" --store="$ETCD_URL" -l t -- true
+	no_leftovers
+	used_etcd
+}
+
+@test "the holder's key is leaderrun/NAME/<lease id in hex>, its value has holder, host, pid, job; LEADERRUN_TERM is its create_revision" {
+	etcd_start
+	bge a -l t -i node-a -t 3s -- sh -c '
+		echo "$LEADERRUN_TERM" > "$1.tmp"; mv "$1.tmp" "$1"; echo $$ > "$2"
+		until [ -e "$3" ]; do sleep 0.01; done' sh "$OUT/term" "$OUT/cmd.pid" "$OUT/go"
+	wait_for "$OUT/term" 10
+	k=$(holder_key)
+	echo "key: $k"
+	etcdctl_ get "$k" -w json
+	etcdctl_ get "$k" --print-value-only
+	[[ "$k" =~ ^leaderrun/t/[0-9a-f]+$ ]]
+	hex=${k##*/}
+	[ "$(knum "$k" lease)" = $((16#$hex)) ]
+	[ "$(cat "$OUT/term")" = "$(knum "$k" create_revision)" ]
+	[ "$(efield holder)" = node-a ]
+	[ "$(efield host)" = "$(hostname)" ]
+	[ "$(efield pid)" = "$(pid_of a)" ]
+	wait_until 3 eval '[ "$(efield job)" = "$(cat "$OUT/cmd.pid")" ]'
+	touch "$OUT/go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	no_leftovers
+}
+
+@test "a waiting contender queues its own key behind the holder's; the holder has the lowest create_revision" {
+	etcd_start
+	lead_hold a -i node-a -t 3s
+	bge b -l t -i node-b -t 3s -v -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' sh "$OUT/b.term"
+	wait_until 5 has waiting "$OUT/b.err"
+	wait_until 3 eval '[ "$(nkeys)" = 2 ]'
+	ka=$(keys | sed -n 1p) kb=$(keys | sed -n 2p)
+	etcdctl_ get --prefix leaderrun/t/ -w json
+	[ "$(etcdctl_ get "$ka" --print-value-only | sed -n 's/^holder=//p')" = node-a ]
+	[ "$(etcdctl_ get "$kb" --print-value-only | sed -n 's/^holder=//p')" = node-b ]
+	rb=$(knum "$kb" create_revision)
+	[ "$(knum "$ka" create_revision)" -lt "$rb" ]
+	touch "$OUT/a.go"
+	wait_exit b 5
+	[ "$STATUS" = 0 ]
+	# b led with the key it had queued.
+	[ "$(cat "$OUT/b.term")" = "$rb" ]
+	wait_exit a
+	no_leftovers
+}
+
+@test "a PREFIX in the URL puts the keys under PREFIX/NAME/" {
+	etcd_start
+	lead_hold a
+	# Another prefix is another lease: this one leads at once too.
+	ETCD_URL=$ETCD_URL/myapp lead_hold b
+	[[ "$(holder_key t myapp)" == myapp/t/* ]]
+	[[ "$(holder_key t)" == leaderrun/t/* ]]
+	[ "$(nkeys)" = 1 ]
+	touch "$OUT/a.go" "$OUT/b.go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	wait_exit b
+	[ "$STATUS" = 0 ]
+	[ "$(etcdctl_ get --prefix myapp/ --keys-only | sed '/^$/d' | wc -l)" = 0 ]
+}
+
+@test "LEADERRUN_STORE is the store when -S is absent; -S wins over it" {
+	etcd_start
+	LEADERRUN_STORE=$ETCD_URL/fromenv "$LEADERRUN" -l t -- \
+	    "${HOLD[@]}" "$OUT/ready" "$OUT/go" > "$OUT/e.out" 2>&1 &
+	echo $! > "$OUT/e.pid"
+	wait_for "$OUT/ready" 10
+	[[ "$(holder_key t fromenv)" == fromenv/t/* ]]
+	touch "$OUT/go"
+	wait_exit e
+	[ "$STATUS" = 0 ]
+	rm "$OUT/ready" "$OUT/go"
+	LEADERRUN_STORE=$ETCD_URL/fromenv "$LEADERRUN" -S "$ETCD_URL/fromopt" -l t -- \
+	    "${HOLD[@]}" "$OUT/ready" "$OUT/go" > "$OUT/o.out" 2>&1 &
+	echo $! > "$OUT/o.pid"
+	wait_for "$OUT/ready" 10
+	[[ "$(holder_key t fromopt)" == fromopt/t/* ]]
+	[ -z "$(holder_key t fromenv)" ]
+	touch "$OUT/go"
+	wait_exit o
+	[ "$STATUS" = 0 ]
+	# And -d names the file store over an etcd LEADERRUN_STORE.
+	run -0 env LEADERRUN_STORE="$ETCD_URL/fromenv" "$LEADERRUN" -d "$DIR" -l t -- true
+	[ -f "$DIR/t.lease" ]
+	[ -z "$(holder_key t fromenv)" ]
+}
+
+@test "-l: different names are independent leases on etcd; LEADERRUN_NAME is the name" {
+	etcd_start
+	lead_hold a -t 3s
+	run -0 lre -l two -n -- sh -c 'echo "$LEADERRUN_NAME"'
+	[ "$output" = two ]
+	run -75 lre -l t -n -- true
+	touch "$OUT/a.go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	used_etcd
+}
+
+@test "-i ID is holder= in the key's value and LEADERRUN_NODE_ID; the default is HOST:PID" {
+	etcd_start
+	bge a -l t -i node-i -- sh -c 'echo "$LEADERRUN_NODE_ID" > "$1"; until [ -e "$2" ]; do sleep 0.01; done' \
+	    sh "$OUT/id" "$OUT/go"
+	wait_for "$OUT/id" 10
+	[ "$(cat "$OUT/id")" = node-i ]
+	[ "$(efield holder)" = node-i ]
+	touch "$OUT/go"
+	wait_exit a
+	run -0 lre -l t -- sh -c 'echo "$LEADERRUN_NODE_ID $(hostname):$PPID"'
+	set -- $output
+	[ "$1" = "$2" ]
+}
+
+@test "-t: etcd grants the lease duration rounded up to whole seconds" {
+	etcd_start
+	for d in 2s:2 2500ms:3 1s:1 1.2:2; do
+		rm -f "$OUT/a.ready" "$OUT/a.go"
+		lead_hold a -t "${d%:*}"
+		hex=$(holder_key)
+		hex=${hex##*/}
+		etcdctl_ lease timetolive "$hex"
+		[ "$(granted_ttl "$hex")" = "${d#*:}" ]
+		touch "$OUT/a.go"
+		wait_exit a
+		[ "$STATUS" = 0 ]
+	done
+	run -0 lre -l t --lease-duration 2s -- true
+}
+
+@test "-r: the leader sends a keepalive every retry period" {
+	etcd_start
+	n0=$(etcd_metric etcd_debugging_lease_renewed_total)
+	run -0 lre -l t -t 3s -r 100ms -- sleep 1
+	n1=$(etcd_metric etcd_debugging_lease_renewed_total)
+	run -0 lre -l t -t 3s --retry-period=1s -- sleep 1
+	n2=$(etcd_metric etcd_debugging_lease_renewed_total)
+	echo "keepalives in 1s: -r 100ms: $((n1 - n0)), -r 1s: $((n2 - n1))"
+	[ $((n1 - n0)) -ge 6 ]
+	[ $((n1 - n0)) -le 15 ]
+	[ $((n2 - n1)) -le 3 ]
+}
+
+@test "--renew-deadline: with etcd stopped, the command is stopped a deadline after the last renewal" {
+	etcd_start
+	bge l -l t -t 3s -r 100ms --renew-deadline 600ms -k 300ms -- \
+	    "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0
+	wait_for "$OUT/ready" 10
+	sleep 0.2
+	etcd_pause
+	t0=$(now_ms)
+	wait_for "$OUT/term" 5
+	took=$(elapsed_ms "$t0")
+	echo "stopped ${took}ms after etcd was (renew-deadline 600ms, retry 100ms)"
+	[ "$took" -ge 400 ]
+	[ "$took" -le $((1200 + SLACK)) ]
+	wait_exit l 5
+	[ "$STATUS" = 124 ]
+}
+
+@test "-k: a command that ignores the stop signal gets SIGKILL after kill-after" {
+	etcd_start
+	bge l -l t -t 3s -r 100ms -k 500ms -- sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid" 10
+	t0=$(now_ms)
+	etcdctl_ del --prefix leaderrun/t/
+	wait_exit l 5
+	took=$(elapsed_ms "$t0")
+	echo "exit ${took}ms after the key was deleted (kill-after 500ms)"
+	[ "$STATUS" = 124 ]
+	[ "$took" -ge 480 ]
+	[ "$took" -le $((2200 + SLACK)) ]
+	dead "$(cat "$OUT/cmd.pid")"
+}
+
+@test "-s: the stop signal on a lost lease" {
+	etcd_start
+	bge l -l t -t 3s -r 100ms -s USR1 -- "${TRAPPER[@]}" USR1 "$OUT/got" "$OUT/ready" 0
+	wait_for "$OUT/ready" 10
+	etcdctl_ del --prefix leaderrun/t/
+	wait_exit l 5
+	[ "$STATUS" = 124 ]
+	[ "$(cat "$OUT/got")" = USR1 ]
+}
+
+@test "-n: 75 at once while another leads, -E sets the code, the loser leaves nothing behind" {
+	etcd_start
+	lead_hold a -t 3s
+	t0=$(now_ms)
+	run -75 lre -l t -t 3s -n -- touch "$OUT/ran"
+	took=$(elapsed_ms "$t0")
+	echo "-n gave up after ${took}ms"
+	[ "$took" -lt $((1200 + SLACK)) ]
+	run -42 lre -l t -n -E 42 -- touch "$OUT/ran"
+	run -0 lre -l t --nonblock --conflict-exit-code 0 -- touch "$OUT/ran"
+	[ ! -e "$OUT/ran" ]
+	# Only the holder's key and lease remain.
+	[ "$(nkeys)" = 1 ]
+	[ "$(nleases)" = 1 ]
+	touch "$OUT/a.go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	no_leftovers
+}
+
+@test "-w: 75 after the timeout while another leads; long enough, elected when the leader ends" {
+	etcd_start
+	lead_hold a -t 3s
+	t0=$(now_ms)
+	run -75 lre -l t -t 3s -w 300ms -- touch "$OUT/ran"
+	took=$(elapsed_ms "$t0")
+	echo "gave up after ${took}ms"
+	[ "$took" -ge 280 ]
+	[ "$took" -lt $((1700 + SLACK)) ]
+	[ ! -e "$OUT/ran" ]
+	run -3 lre -l t --timeout=100ms -E 3 -- touch "$OUT/ran"
+	[ ! -e "$OUT/ran" ]
+	bge b -l t -t 3s -v -w 10s -- sh -c 'echo elected'
+	wait_until 5 has waiting "$OUT/b.err"
+	touch "$OUT/a.go"
+	wait_exit b 5
+	[ "$STATUS" = 0 ]
+	[ "$(cat "$OUT/b.out")" = elected ]
+	no_leftovers
+	used_etcd
+}
+
+@test "-v: elected, waiting and released on stderr" {
+	etcd_start
+	lead_hold a -t 3s -v -i node-a
+	bge b -l t -t 3s -v -i node-b -- true
+	wait_until 5 has waiting "$OUT/b.err"
+	touch "$OUT/a.go"
+	wait_exit b 5
+	[ "$STATUS" = 0 ]
+	wait_exit a
+	cat "$OUT/a.err" "$OUT/b.err"
+	grep -q "^leaderrun: t: elected (term [0-9]" "$OUT/a.err"
+	grep -q "^leaderrun: t: waiting: held by node-a" "$OUT/b.err"
+	grep -q "^leaderrun: t: elected (term [0-9]" "$OUT/b.err"
+	grep -q "^leaderrun: t: released" "$OUT/a.err"
+	used_etcd
+}
+
+@test "--heartbeat prints election and status lines on etcd" {
+	etcd_start
+	run --separate-stderr -0 env LC_ALL=C "$LEADERRUN" -S "$ETCD_URL" -l t \
+	    -i node-1 --heartbeat=100ms -- sleep 0.35
+	echo "$stderr"
+	[[ "$stderr" == *"[node-1] Successfully acquired leadership (term "* ]]
+	[[ "$stderr" == *"[node-1] Status: LEADER"* ]]
+	[[ "$stderr" == *"[node-1] Released leadership (term "* ]]
+	used_etcd
+}
+
+@test "--status on etcd: held is 0 with the holder, free is 1, and it creates nothing" {
+	etcd_start
+	run --separate-stderr -1 "$LEADERRUN" --status -S "$ETCD_URL" -l t
+	echo "$output"
+	[[ "$output" == *"state:"*"free"* ]]
+	[ -z "$stderr" ]
+	no_leftovers
+	lead_hold a -i node-s -t 3s
+	term=$(knum "$(holder_key)" create_revision)
+	run --separate-stderr -0 "$LEADERRUN" --status -S "$ETCD_URL" -l t
+	echo "$output"
+	grep -qx 'state: *held' <<< "$output"
+	grep -qx 'holder: *node-s' <<< "$output"
+	[[ "$output" == *"term:"*"$term"* ]]
+	[ -z "$stderr" ]
+	run -0 env LEADERRUN_STORE="$ETCD_URL" "$LEADERRUN" --status -l t
+	[[ "$output" == *"holder:"*"node-s"* ]]
+	run -1 "$LEADERRUN" --status -S "$ETCD_URL" -l other
+	[ "$(nleases)" = 1 ]
+	touch "$OUT/a.go"
+	wait_exit a
+	run -1 "$LEADERRUN" --status -S "$ETCD_URL" -l t
+	[[ "$output" != *"state:"*"held"* ]]
+}
+
+# ---- election --------------------------------------------------------------
+
+@test "three contenders on etcd never run their commands at the same time, terms increase" {
+	etcd_start
+	cat > "$OUT/job.sh" <<'EOF'
+#!/bin/sh
+say() { flock "$1.lk" sh -c 'echo "$1" >> "$2"' sh "$2" "$1"; }
+say "$1" "start $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+sleep 0.03
+say "$1" "end $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+EOF
+	chmod +x "$OUT/job.sh"
+	for c in c1 c2 c3; do
+		sh -c 'for i in 1 2 3 4; do
+			"$1" -S "$2" -l t -t 2s -i "$3" -- "$4" "$5" || exit
+		done; touch "$6"' sh "$LEADERRUN" "$ETCD_URL" "$c" "$OUT/job.sh" \
+		    "$OUT/log" "$OUT/$c.done" &
+	done
+	for c in c1 c2 c3; do wait_for "$OUT/$c.done" 30; done
+	cat "$OUT/log"
+	[ "$(grep -c '^start' "$OUT/log")" = 12 ]
+	awk '
+		$1 == "start" {
+			if (open != "") { print "overlap: " $0 " while " open " runs"; bad = 1 }
+			if ($3 + 0 <= last) { print "term did not increase: " $0; bad = 1 }
+			open = $2 " " $3; last = $3 + 0; next
+		}
+		$1 == "end" {
+			if (open != $2 " " $3) { print "end without its start: " $0; bad = 1 }
+			open = ""; next
+		}
+		END { exit bad }' "$OUT/log"
+	for c in c1 c2 c3; do [ "$(grep -c "^start $c " "$OUT/log")" = 4 ]; done
+	no_leftovers
+	used_etcd
+}
+
+@test "contenders started at the same instant on etcd elect exactly one leader" {
+	etcd_start
+	for c in c1 c2 c3 c4 c5; do
+		bge $c -l t -t 3s -n -i $c -- sh -c 'touch "$1/$2.led"; until [ -e "$1/go" ]; do sleep 0.01; done' sh "$OUT" $c
+	done
+	wait_until 5 sh -c 'ls "$1"/*.led >/dev/null 2>&1' sh "$OUT"
+	losers=0
+	for c in c1 c2 c3 c4 c5; do
+		if [ ! -e "$OUT/$c.led" ]; then
+			wait_exit $c
+			[ "$STATUS" = 75 ]
+			losers=$((losers + 1))
+		fi
+	done
+	[ "$losers" = 4 ]
+	touch "$OUT/go"
+}
+
+@test "graceful handover on etcd: the waiter starts within 500ms of the leader's end, not at its next poll" {
+	etcd_start
+	lead_hold a -t 10s -r 2s -i a
+	bge b -l t -t 10s -r 2s -i b -v -- touch "$OUT/b.started"
+	wait_until 5 has waiting "$OUT/b.err"
+	sleep 0.1 # b is idle on its 2s retry period
+	t0=$(now_ms)
+	touch "$OUT/a.go"
+	wait_for "$OUT/b.started" 5
+	took=$(elapsed_ms "$t0")
+	echo "follower started ${took}ms after the leader was told to finish (retry period 2s)"
+	[ "$took" -lt $((200 + SLACK)) ]
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	wait_exit b
+	[ "$STATUS" = 0 ]
+	used_etcd
+}
+
+@test "a hand-over on etcd passes the lease to exactly one of several waiters at a time" {
+	etcd_start
+	lead_hold a -t 3s -i a
+	for c in b c d; do
+		bge $c -l t -t 3s -i $c -v -- sh -c '
+			ls "$1"/*.running 2>/dev/null && touch "$1/overlap"
+			touch "$1/$2.running"; sleep 0.1; rm "$1/$2.running"' sh "$OUT" $c
+	done
+	for c in b c d; do wait_until 5 has waiting "$OUT/$c.err"; done
+	touch "$OUT/a.go"
+	for c in b c d; do wait_exit $c 10; [ "$STATUS" = 0 ]; done
+	[ ! -e "$OUT/overlap" ]
+	used_etcd
+}
+
+# ---- a crashed leader ----------------------------------------------------
+
+@test "SIGKILL of the leader's supervisor on etcd: the old job dies, the next starts well before the TTL" {
+	etcd_start
+	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid" 10
+	bge b -l t -t 3s -i b -v -- sh -c '
+		cat "/proc/$(cat "$1")/stat" > "$2" 2>/dev/null; echo "$LEADERRUN_TERM" > "$3"' \
+	    sh "$OUT/cmd.pid" "$OUT/old.stat" "$OUT/b.started"
+	wait_until 5 has waiting "$OUT/b.err"
+	t0=$(now_ms)
+	kill -KILL "$(pid_of a)"
+	wait_for "$OUT/b.started" 5
+	took=$(elapsed_ms "$t0")
+	echo "took over ${took}ms after the kill (TTL 3s)"
+	[ "$took" -lt $((700 + SLACK)) ]
+	if [ -s "$OUT/old.stat" ]; then
+		cat "$OUT/old.stat"
+		[[ "$(cat "$OUT/old.stat")" == *") Z "* ]]
+	fi
+	wait_until 2 dead "$(cat "$OUT/cmd.pid")"
+	wait_exit b
+	[ "$STATUS" = 0 ]
+	wait_until 3 no_leftovers
+	used_etcd
+}
+
+@test "a contender arriving after the etcd leader was killed takes over well before the TTL" {
+	etcd_start
+	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid" 10
+	t0=$(now_ms)
+	kill -KILL "$(pid_of a)"
+	wait_until 2 dead "$(cat "$OUT/cmd.pid")"
+	run -0 lre -l t -t 3s -w 5s -i b -- true
+	took=$(elapsed_ms "$t0")
+	echo "the next leader ran ${took}ms after the kill (TTL 3s)"
+	[ "$took" -lt $((1200 + SLACK)) ]
+	used_etcd
+}
+
+# ---- a lost lease ------------------------------------------------------------
+
+@test "etcd SIGSTOPped under a leader: 124 within renew-deadline + kill-after, the job stopped" {
+	etcd_start
+	# -t 3s: retry 600ms, renew-deadline 1.5s, kill-after 900ms; the
+	# command ignores SIGTERM, so it takes the SIGKILL.
+	bge l -l t -t 3s -- sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	wait_for "$OUT/cmd.pid" 10
+	cmd=$(cat "$OUT/cmd.pid")
+	sleep 0.3
+	etcd_pause
+	t0=$(now_ms)
+	wait_until 6 dead "$cmd"
+	took=$(elapsed_ms "$t0")
+	echo "the job was killed ${took}ms after etcd stopped"
+	# Loss at renew-deadline after the last good keepalive (sent at most a
+	# retry period before the stop), SIGKILL kill-after later.
+	[ "$took" -ge 1000 ]
+	[ "$took" -le $((3100 + SLACK)) ]
+	wait_exit l 5
+	echo "leaderrun exited $(elapsed_ms "$t0")ms after etcd stopped, status $STATUS"
+	cat "$OUT/l.err"
+	[ "$STATUS" = 124 ]
+	[ "$(elapsed_ms "$t0")" -le 5000 ]
+	grep -qi "lost leadership" "$OUT/l.err"
+}
+
+@test "the key deleted with etcdctl del: the leader loses at once (124)" {
+	etcd_start
+	bge l -l t -t 3s -r 300ms -- "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0
+	wait_for "$OUT/ready" 10
+	t0=$(now_ms)
+	etcdctl_ del --prefix leaderrun/t/
+	wait_for "$OUT/term" 5
+	took=$(elapsed_ms "$t0")
+	echo "stopped ${took}ms after the delete (retry 300ms)"
+	[ "$took" -lt $((700 + SLACK)) ]
+	wait_exit l 5
+	[ "$STATUS" = 124 ]
+	grep -qi "lost leadership" "$OUT/l.err"
+	[ "$(nkeys)" = 0 ]
+	# Its lease is revoked, or expires within its TTL (3s) at the latest.
+	wait_until 5 no_leftovers
+}
+
+@test "the lease revoked with etcdctl: the leader loses at once (124)" {
+	etcd_start
+	bge l -l t -t 3s -r 300ms -- "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0
+	wait_for "$OUT/ready" 10
+	hex=$(holder_key)
+	hex=${hex##*/}
+	t0=$(now_ms)
+	etcdctl_ lease revoke "$hex"
+	wait_for "$OUT/term" 5
+	took=$(elapsed_ms "$t0")
+	echo "stopped ${took}ms after the revoke (retry 300ms)"
+	[ "$took" -lt $((700 + SLACK)) ]
+	wait_exit l 5
+	[ "$STATUS" = 124 ]
+	[ "$(nkeys)" = 0 ]
+	wait_until 5 no_leftovers
+}
+
+@test "etcd restarted with the same data dir between two leaders: the term keeps growing" {
+	etcd_start
+	run -0 lre -l t -- sh -c 'echo "$LEADERRUN_TERM"'
+	t1=$output
+	run -0 lre -l t -- sh -c 'echo "$LEADERRUN_TERM"'
+	t2=$output
+	used_etcd
+	etcd_restart
+	run -0 lre -l t -- sh -c 'echo "$LEADERRUN_TERM"'
+	t3=$output
+	echo "terms: $t1 $t2, after the restart $t3"
+	[ "$t1" -gt 0 ]
+	[ "$t2" -gt "$t1" ]
+	[ "$t3" -gt "$t2" ]
+	used_etcd
+}
+
+# ---- a three-member cluster ------------------------------------------------
+
+# cluster_member_killed KIND: a three-member cluster, leaderrun given all
+# three endpoints with the raft leader (KIND=leader) or a follower
+# (KIND=follower) first; that member is killed with SIGKILL while leaderrun
+# leads; more than a TTL later it still leads and its command ends with 0.
+cluster_member_killed() {
+	local l k i ep rest= first
+	etcd_cluster3
+	l=$(etcd_leader)
+	if [ "$1" = leader ]; then k=$l; else k=$((l % 3 + 1)); fi
+	for i in 1 2 3; do
+		ep=ETCD_EP$i
+		[ $i = $k ] || rest+=${rest:+,}${!ep}
+	done
+	ep=ETCD_EP$k
+	first=${!ep}
+	echo "raft leader m$l; killing m$k ($first), first of etcd://$first,$rest"
+	ETCD_URL=etcd://$first,$rest lead_hold a -t 3s -i a -v
+	etcd_kill "$k"
+	t0=$(now_ms)
+	ETCD_EP=$rest
+	# Longer than the TTL: leadership kept only by renewing elsewhere.
+	sleep 4
+	alive "$(pid_of a)"
+	[ "$(efield holder)" = a ]
+	hex=$(holder_key)
+	hex=${hex##*/}
+	etcdctl_ lease timetolive "$hex"
+	[ "$(granted_ttl "$hex")" = 3 ]
+	touch "$OUT/a.go"
+	wait_exit a 5
+	cat "$OUT/a.err"
+	[ "$STATUS" = 0 ]
+}
+
+@test "three-member cluster: SIGKILL of the member leaderrun talks to (a follower) keeps leadership" {
+	cluster_member_killed follower
+}
+
+@test "three-member cluster: SIGKILL of the member leaderrun talks to (the raft leader) keeps leadership" {
+	cluster_member_killed leader
+}
+
+# ---- a leader on a second host -------------------------------------------
+
+# remote NAME ARG...: leaderrun -S $ETCD_URL ARG... in the background on host
+# "other-host" (new UTS and PID namespaces, as in 06-remote.bats).
+remote() {
+	local n=$1
+	shift
+	unshare --uts --pid --fork --mount-proc \
+	    sh -c 'hostname other-host && exec "$@"' sh "$LEADERRUN" -S "$ETCD_URL" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
+remote_pid() { pgrep -P "$(pid_of "$1")"; }
+
+REMOTE_CMD=(sh -c 'trap "touch \"\$1.term\"; exit 0" TERM; touch "$1.ready"
+	while :; do sleep 0.01; done' remote)
+
+# start_remote_leader: remote leader "old" on lease t with -t 2s (TTL 2s,
+# retry 400ms, renew-deadline 1s, kill-after 600ms); sets LR and CMD.
+start_remote_leader() {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    skip "cannot create namespaces here (unshare --uts --pid)"
+	remote old -l t -t 2s -i old-node -- "${REMOTE_CMD[@]}" "$OUT/old"
+	wait_for "$OUT/old.ready" 10
+	LR=$(remote_pid old)
+	CMD=$(pgrep -P "$LR" -x sh)
+	[ -n "$LR" ] && [ -n "$CMD" ]
+	[ "$(efield host)" = other-host ]
+	[ "$(efield holder)" = old-node ]
+}
+
+@test "a remote leader SIGSTOPped past its TTL is overtaken after about the TTL; its job was stopped first" {
+	etcd_start
+	start_remote_leader
+	kill -STOP "$LR"
+	t0=$(now_ms)
+	bge new -l t -t 2s -i new-node -- sh -c '
+		cat "/proc/$1/stat" > "$2" 2>/dev/null; touch "$3"' \
+	    sh "$CMD" "$OUT/old.stat" "$OUT/new.started"
+	sleep 1
+	[ ! -e "$OUT/new.started" ]
+	wait_for "$OUT/new.started" 8
+	took=$(elapsed_ms "$t0")
+	echo "taken over ${took}ms after the stop (TTL 2s)"
+	[ "$took" -ge 1400 ]
+	[ "$took" -lt 6000 ]
+	if [ -s "$OUT/old.stat" ]; then
+		cat "$OUT/old.stat"
+		[[ "$(cat "$OUT/old.stat")" == *") Z "* ]]
+	fi
+	[ -e "$OUT/old.term" ]
+	wait_exit new
+	[ "$STATUS" = 0 ]
+	kill -CONT "$LR"
+}
+
+@test "a resumed remote leader that was overtaken stops at once with 124 and leaves the new key alone" {
+	etcd_start
+	start_remote_leader
+	kill -STOP "$LR"
+	lead_hold new -t 2s -i new-node
+	[ "$(efield holder)" = new-node ]
+	k=$(holder_key)
+	rev=$(knum "$k" create_revision)
+	lease=$(knum "$k" lease)
+	t0=$(now_ms)
+	kill -CONT "$LR"
+	wait_exit old 3
+	took=$(elapsed_ms "$t0")
+	echo "old leader exited ${took}ms after SIGCONT with $STATUS"
+	cat "$OUT/old.err"
+	[ "$STATUS" = 124 ]
+	[ "$took" -lt $((1200 + SLACK)) ]
+	dead "$CMD"
+	grep -qi "lost leadership" "$OUT/old.err"
+	[ "$(holder_key)" = "$k" ]
+	[ "$(knum "$k" create_revision)" = "$rev" ]
+	[ "$(knum "$k" lease)" = "$lease" ]
+	[ "$(efield holder)" = new-node ]
+	touch "$OUT/new.go"
+	wait_exit new
+	[ "$STATUS" = 0 ]
+}
+
+# ---- hostile servers ---------------------------------------------------------
+
+# hostile MODE: leaderrun against fake server MODE, as the only endpoint: 125
+# (first contact failed) with one clear message, in bounded time, and the
+# command never ran.  $stderr has the message.
+hostile() {
+	fake_server_start "$1" 50 60
+	t0=$(now_ms)
+	run --separate-stderr timeout 30 "$LEADERRUN" -S "$FAKE_URL" -l t -t 2s -- touch "$OUT/ran"
+	took=$(elapsed_ms "$t0")
+	echo "exit $status after ${took}ms; stderr: $stderr"
+	cat "$FAKE_LOG"
+	[ "$status" = 125 ]
+	[[ "$stderr" == "leaderrun: "* ]]
+	[ ! -e "$OUT/ran" ]
+	[ "$took" -lt 10000 ]
+	grep -q '^conn 1 ' "$FAKE_LOG"
+}
+
+@test "a server that answers garbage: 125, a clear message, no command" {
+	hostile garbage
+}
+
+@test "a server that accepts and never answers: 125 in bounded time, no command" {
+	hostile hang
+	[[ "$stderr" == *"127.0.0.1:$FAKE_PORT"* || "$stderr" == *time* ]]
+	t0=$(now_ms)
+	run --separate-stderr timeout 30 "$LEADERRUN" --status -S "$FAKE_URL" -l t
+	echo "--status: $status after $(elapsed_ms "$t0")ms: $stderr"
+	[ "$status" = 125 ]
+	[ "$(elapsed_ms "$t0")" -lt 10000 ]
+}
+
+@test "a server that closes mid-response: 125, no command" {
+	hostile close
+}
+
+@test "a server that sends a 10 MB body: 125, no command" {
+	hostile big
+}
+
+@test "a proxy's HTML 502: 125, the message names the status, no command" {
+	hostile html502
+	[[ "$stderr" == *502* ]]
+}
+
+@test "a 200 with a body that is not JSON: 125, no command" {
+	hostile badjson
+}
+
+# before_good EP...: leaderrun given EP... and then this test's etcd leads.
+before_good() {
+	local eps
+	eps=$(IFS=,; echo "$*")
+	t0=$(now_ms)
+	run -0 timeout 30 "$LEADERRUN" -S "etcd://$eps,$ETCD_EP" -l t -t 3s -- \
+	    sh -c 'echo "$LEADERRUN_TERM"'
+	echo "ran after $(elapsed_ms "$t0")ms, term $output"
+	[ "$output" -gt 0 ]
+	[ "$(elapsed_ms "$t0")" -lt 10000 ]
+	no_leftovers
+	used_etcd
+}
+
+@test "a dead and a garbage endpoint before a good one: the good one is used" {
+	etcd_start
+	fake_server_start garbage 20 60
+	before_good "127.0.0.1:$(_etcd_free_ports 1)" "$FAKE_EP"
+}
+
+@test "a hanging endpoint before a good one: the good one is used" {
+	etcd_start
+	fake_server_start hang 20 60
+	before_good "$FAKE_EP"
+}
