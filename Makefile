@@ -31,9 +31,13 @@ all: leaderrun
 leaderrun: $(SRCS) $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-test: leaderrun tests/faultshim.so
+test: leaderrun tests/faultshim.so tests/wire_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) tests
+
+# Unit tests of the plumbing (net, HTTP, JSON), TAP; run by 40-wire.bats.
+tests/wire_test: tests/wire_test.c net.c http.c json.c net.h http.h json.h lease.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/wire_test.c net.c http.c json.c
 
 # LD_PRELOAD shim that makes chosen lease I/O calls fail or hang.
 tests/faultshim.so: tests/faultshim.c
@@ -55,14 +59,27 @@ fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c net.c http.c \
 	    json.c $(LDLIBS)
 
-# libFuzzer on the record and duration parsers, FUZZTIME seconds each.
-fuzz: fuzz/fuzz_record fuzz/fuzz_duration
-	mkdir -p fuzz/corpus-record fuzz/corpus-duration
+fuzz/fuzz_http: tests/fuzz_http.c http.c net.c json.c http.h net.h json.h lease.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_http.c net.c json.c
+
+fuzz/fuzz_json: tests/fuzz_json.c json.c json.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_json.c json.c
+
+# libFuzzer on every parser of untrusted bytes, FUZZTIME seconds each.
+fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json
+	mkdir -p fuzz/corpus-record fuzz/corpus-duration fuzz/corpus-http \
+	    fuzz/corpus-json
 	cd fuzz && rc=0; \
 	./fuzz_record -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-record ../tests/corpus/record || rc=1; \
 	./fuzz_duration -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-duration ../tests/corpus/duration || rc=1; \
+	./fuzz_http -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-http ../tests/corpus/http || rc=1; \
+	./fuzz_json -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-json ../tests/corpus/json || rc=1; \
 	exit $$rc
 
 install: leaderrun
@@ -154,7 +171,7 @@ lint:
 	@echo "lint: clean"
 
 clean:
-	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so
+	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so tests/wire_test
 
 .PHONY: all test install uninstall clean demo run run-node1 run-node2 \
 	run-node3 demo-parallel kill-demo test-coverage test-race lint bench chaos fuzz

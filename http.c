@@ -34,6 +34,8 @@
 /* One response on the wire: head, body and chunk framing. */
 #define RAWMAX		((size_t)HTTP_HEADMAX + 2 * (size_t)HTTP_BODYMAX)
 #define READSZ		16384
+/* The most C->buf holds: a response of RAWMAX, its trailers, a read. */
+#define BUFMAX		(RAWMAX + HTTP_HEADMAX + READSZ)
 
 enum { FR_LENGTH, FR_CHUNKED, FR_EOF };
 
@@ -596,7 +598,10 @@ idle_ok(struct http_conn *c)
 	    errno == EINTR);
 }
 
-/* Room for at least WANT more bytes in C->buf, or -1 with ERR. */
+/*
+ * Room for WANT more bytes in C->buf (fewer near BUFMAX, never none), or
+ * -1 with ERR.  The parser refuses a response before it needs BUFMAX.
+ */
 static int
 room(struct http_conn *c, size_t want, char *err)
 {
@@ -605,13 +610,17 @@ room(struct http_conn *c, size_t want, char *err)
 
 	if (c->cap - c->len >= want)
 		return 0;
-	cap = c->cap ? c->cap : READSZ;
-	while (cap - c->len < want)
-		cap *= 2;
-	if (cap > RAWMAX + READSZ) {
+	if (c->len >= BUFMAX) {
 		seterr(err, "response too large");
 		return -1;
 	}
+	cap = c->cap ? c->cap : READSZ;
+	while (cap - c->len < want && cap < BUFMAX)
+		cap *= 2;
+	if (cap > BUFMAX)
+		cap = BUFMAX;
+	if (cap == c->cap)
+		return 0;
 	if ((nb = realloc(c->buf, cap)) == NULL) {
 		seterr(err, "out of memory");
 		return -1;
