@@ -868,6 +868,10 @@ worker_main(void *arg)
 				rc = lease_renew(w->lease, job, err);
 				if (rc == LEASE_LOST)
 					leading = 0;
+				/* The deadline runs from when the lease was renewed. */
+				if (rc == LEASE_OK && lease_renewed_from(w->lease) > 0 &&
+				    lease_renewed_from(w->lease) < t0)
+					t0 = lease_renewed_from(w->lease);
 				post(w, R_RENEWED, rc, t0, NULL, err);
 				break;
 			case OP_RELEASE:

@@ -260,7 +260,14 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 int
 lease_renew(struct lease *l, long job, char *err)
 {
+	l->renewed_from = 0;
 	return l->ops->renew(l, job, err);
+}
+
+int64_t
+lease_renewed_from(struct lease *l)
+{
+	return l->renewed_from;
 }
 
 int

@@ -132,6 +132,14 @@ int	lease_acquire(struct lease *l, struct lease_holder *h,
 int	lease_renew(struct lease *l, long job, char *err);
 
 /*
+ * lease_renewed_from: after a successful lease_renew, the time (on
+ * lease_now_ns's clock, at most the time the call began) from which the
+ * renewed lease runs; a store that renewed in advance, or needed not to
+ * renew at all this time, reports when it did.  0: from the call's start.
+ */
+int64_t	lease_renewed_from(struct lease *l);
+
+/*
  * lease_release: give the lease back so that a waiter can take it at once.
  * Never touches a record that is not ours.  Returns LEASE_OK, LEASE_LOST or
  * LEASE_ERR.

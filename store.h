@@ -29,6 +29,7 @@ struct lease {
 	void		*data;		/* the store's own state */
 	char		 warning[LEASE_ERRLEN];
 	int		 has_warning;
+	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
 };
 
 struct lease_ops {

@@ -62,6 +62,8 @@ struct etcd {
 	int64_t		 rev;		/* create_revision of our key */
 	int64_t		 last_ka;	/* send time of the last good keepalive */
 	int		 leader;
+	int		 first;		/* join found our key the lowest */
+	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
 	int64_t		 acquired_ms;
 };
@@ -277,7 +279,7 @@ keepalive(struct etcd *e, char *err)
 static int
 put_value(struct etcd *e, long job, int create, char *err)
 {
-	char val[VALMAX], val64[VALMAX * 2], body[8192];
+	char val[VALMAX], val64[VALMAX * 2], body[8192], head[2 * B64MAX + 128];
 	struct http_resp r;
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
@@ -288,14 +290,21 @@ put_value(struct etcd *e, long job, int create, char *err)
 		seterr(err, "holder value too long");
 		return -1;
 	}
-	/* Create: only if the key is new.  Rewrite: only if it is the key we
-	 * created.  Either way the failure branch tells us who is there. */
+	/* Create: only if the key is new, and then read the head of the
+	 * queue in the same round trip (alone, we lead at once).  Rewrite:
+	 * only if it is the key we created.  Either way the failure branch
+	 * tells us who is there. */
+	head[0] = '\0';
+	if (create)
+		snprintf(head, sizeof(head), ",{\"request_range\":{\"key\":\"%s\","
+		    "\"range_end\":\"%s\",\"limit\":1,\"sort_order\":\"ASCEND\","
+		    "\"sort_target\":\"CREATE\"}}", e->prefix64, e->end64);
 	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
 	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
 	    "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\","
-	    "\"lease\":\"%" PRId64 "\"}}],\"failure\":[{\"request_range\":"
+	    "\"lease\":\"%" PRId64 "\"}}%s],\"failure\":[{\"request_range\":"
 	    "{\"key\":\"%s\"}}]}", e->key64, create ? (int64_t)0 : e->rev,
-	    e->key64, val64, e->lease_id, e->key64);
+	    e->key64, val64, e->lease_id, head, e->key64);
 	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
 		if (rc == 1 && is_error(&r, "lease not found")) {
 			seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
@@ -313,6 +322,13 @@ put_value(struct etcd *e, long job, int create, char *err)
 			rc = -1;
 		} else
 			rc = 1;
+		if (create && rc == 1 && kv_get(&r,
+		    "responses.1.response_range.kvs.0", &kv)) {
+			e->first = kv.rev == e->rev;
+			if (json_get_int(r.body, r.len,
+			    "responses.1.response_range.count", &e->count) != 1)
+				e->count = 1;
+		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
 		e->rev = kv.rev;	/* a create that timed out did happen */
@@ -550,6 +566,28 @@ reap_dead(struct etcd *e, struct kv *kv)
 	return revoke(e, kv->lease, err) == 0;
 }
 
+/* Our key is the lowest: we lead.  FROM: where a watch on it may start. */
+static int
+lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
+{
+	unwatch(e);
+	/* A deletion of our key tells the worker at once. */
+	watch(e, e->key64, e->rev, from);
+	e->leader = 1;
+	e->acquired_ms = wall_ms();
+	e->job = -1;	/* the first renewal names the job */
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", e->id);
+	snprintf(h->host, sizeof(h->host), "%s", e->me.host);
+	h->pid = e->me.pid;
+	h->term = (uint64_t)e->rev;
+	h->acquired_ms = h->renewed_ms = e->acquired_ms;
+	h->lease_ms = e->lease_ns / 1000000;
+	h->local = h->alive = 1;
+	h->waiters = (int)(count > 0 ? count - 1 : 0);
+	return LEASE_OK;
+}
+
 static int
 etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
@@ -576,8 +614,13 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (rc == 0)
 			leave(e);	/* our place expired: queue up again */
 	}
-	if (!e->joined && join(e, err) == -1)
-		return LEASE_ERR;
+	if (!e->joined) {
+		e->first = 0;
+		if (join(e, err) == -1)
+			return LEASE_ERR;
+		if (e->first)	/* alone in the queue: no need to look */
+			return lead_now(e, h, e->count, e->rev + 1);
+	}
 	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
@@ -589,24 +632,8 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			*h = lead.h;
 		return LEASE_BUSY;
 	}
-	if (lead.rev == e->rev) {
-		unwatch(e);
-		/* A deletion of our key tells the worker at once. */
-		watch(e, e->key64, e->rev, rev + 1);
-		e->leader = 1;
-		e->acquired_ms = wall_ms();
-		e->job = -1;	/* the first renewal names the job */
-		h->state = LEASE_HELD;
-		snprintf(h->id, sizeof(h->id), "%s", e->id);
-		snprintf(h->host, sizeof(h->host), "%s", e->me.host);
-		h->pid = e->me.pid;
-		h->term = (uint64_t)e->rev;
-		h->acquired_ms = h->renewed_ms = e->acquired_ms;
-		h->lease_ms = e->lease_ns / 1000000;
-		h->local = h->alive = 1;
-		h->waiters = (int)(count > 0 ? count - 1 : 0);
-		return LEASE_OK;
-	}
+	if (lead.rev == e->rev)
+		return lead_now(e, h, count, rev + 1);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
@@ -633,9 +660,18 @@ etcd_renew(struct lease *l, long job, char *err)
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* The first renewal names the job in our value (one proposal); the
-	 * others only look that our key is still there (none). */
-	if ((rc = keepalive(e, err)) == 1)
+	/* A keepalive sent less than half a period ago (by the join, or a
+	 * waiter's own) still counts: lease_renewed_from says since when, and
+	 * the supervisor's deadline runs from there.  It saves a round trip
+	 * on the way from election to the command's start.  The first renewal
+	 * names the job in our value (one proposal); the others only look that
+	 * our key is still there (none). */
+	if (lease_now_ns() - e->last_ka < e->retry_ns / 2)
+		rc = 1;
+	else
+		rc = keepalive(e, err);
+	l->renewed_from = e->last_ka;
+	if (rc == 1)
 		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
 	if (rc == 0) {
 		e->leader = e->joined = 0;
