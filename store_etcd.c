@@ -51,6 +51,8 @@ struct etcd {
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
+	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
+	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 id[LEASE_IDLEN];
 	struct local_self me;
 	int64_t		 lease_ns, retry_ns, io_ns, ttl;
@@ -274,12 +276,28 @@ keepalive(struct etcd *e, char *err)
 	return 1;
 }
 
+/*
+ * The leader's mark, PREFIX/NAME.leader, is put with the job-naming write
+ * and bound to the leader's etcd lease: it goes when that lease goes (a
+ * release, the watchdog's revoke, a same-host reaper, expiry), and stays
+ * when the leader's queue key is deleted by hand while its holder may
+ * still be stopping its command.  Nobody leads while another's mark stands.
+ */
+static void
+mark_read(struct etcd *e, const struct http_resp *r, const char *path)
+{
+	struct kv kv;
+
+	/* A mark without a lease was not ours to make: ignore it. */
+	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
+}
+
 /* put_value: (re)write our key's value naming JOB, if the key is still
  * ours.  1 done, 0 the key is gone, -1 with ERR. */
 static int
 put_value(struct etcd *e, long job, int create, char *err)
 {
-	char val[VALMAX], val64[VALMAX * 2], body[8192], head[2 * B64MAX + 128];
+	char val[VALMAX], val64[VALMAX * 2], body[8192], head[3 * B64MAX + 256];
 	struct http_resp r;
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
@@ -294,11 +312,15 @@ put_value(struct etcd *e, long job, int create, char *err)
 	 * queue in the same round trip (alone, we lead at once).  Rewrite:
 	 * only if it is the key we created.  Either way the failure branch
 	 * tells us who is there. */
-	head[0] = '\0';
 	if (create)
 		snprintf(head, sizeof(head), ",{\"request_range\":{\"key\":\"%s\","
 		    "\"range_end\":\"%s\",\"limit\":1,\"sort_order\":\"ASCEND\","
-		    "\"sort_target\":\"CREATE\"}}", e->prefix64, e->end64);
+		    "\"sort_target\":\"CREATE\"}},{\"request_range\":{\"key\":"
+		    "\"%s\"}}", e->prefix64, e->end64, e->mark64);
+	else	/* the leader's mark lives and dies with its lease */
+		snprintf(head, sizeof(head), ",{\"request_put\":{\"key\":\"%s\","
+		    "\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}", e->mark64,
+		    e->key64, e->lease_id);
 	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
 	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
 	    "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\","
@@ -328,6 +350,7 @@ put_value(struct etcd *e, long job, int create, char *err)
 			if (json_get_int(r.body, r.len,
 			    "responses.1.response_range.count", &e->count) != 1)
 				e->count = 1;
+			mark_read(e, &r, "responses.2.response_range.kvs.0");
 		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
@@ -477,7 +500,7 @@ etcd_open(struct lease *l, const struct store_url *u,
     const struct lease_config *cfg, char *err)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
-	char end[KEYMAX];
+	char end[KEYMAX], mark[KEYMAX + 16];
 	size_t n;
 
 	if (e == NULL) {
@@ -501,8 +524,10 @@ etcd_open(struct lease *l, const struct store_url *u,
 	n = strlen(e->prefix);
 	memcpy(end, e->prefix, n + 1);
 	end[n - 1] = '0';
+	snprintf(mark, sizeof(mark), "%s/%s.leader", u->prefix, cfg->name);
 	if (b64(e->prefix, e->prefix64, sizeof(e->prefix64)) == -1 ||
-	    b64(end, e->end64, sizeof(e->end64)) == -1) {
+	    b64(end, e->end64, sizeof(e->end64)) == -1 ||
+	    b64(mark, e->mark64, sizeof(e->mark64)) == -1) {
 		seterr(err, "etcd prefix too long");
 		etcd_close(l);
 		return LEASE_ERR;
@@ -530,9 +555,10 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
 	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
 	    "\"max_create_revision\":\"%" PRId64 "\"}},"
-	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}}]}",
+	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}},"
+	    "{\"request_range\":{\"key\":\"%s\"}}]}",
 	    e->prefix64, e->end64, e->prefix64, e->end64,
-	    e->rev > 1 ? e->rev - 1 : 1, e->key64);
+	    e->rev > 1 ? e->rev - 1 : 1, e->key64, e->mark64);
 	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
 		free(r.body);
 		return -1;
@@ -544,6 +570,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
+	mark_read(e, &r, "responses.3.response_range.kvs.0");
 	if (json_get_int(r.body, r.len, "header.revision", rev) != 1) {
 		seterr(err, "etcd: txn reply without a revision");
 		rc = -1;
@@ -618,7 +645,8 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		e->first = 0;
 		if (join(e, err) == -1)
 			return LEASE_ERR;
-		if (e->first)	/* alone in the queue: no need to look */
+		if (e->first && (e->mark_lease == 0 || e->mark_lease ==
+		    e->lease_id))	/* alone in the queue: no need to look */
 			return lead_now(e, h, e->count, e->rev + 1);
 	}
 	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
@@ -630,6 +658,18 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		h->state = lead.found ? LEASE_HELD : LEASE_FREE;
 		if (lead.found)
 			*h = lead.h;
+		return LEASE_BUSY;
+	}
+	if (lead.rev == e->rev && e->mark_lease != 0 &&
+	    e->mark_lease != e->lease_id) {
+		/* First in line, but the last leader's lease still runs: its
+		 * key was deleted by hand, and it may still be stopping its
+		 * command.  It revokes that lease once the command is dead. */
+		h->state = LEASE_HELD;
+		snprintf(h->id, sizeof(h->id), "%s", "(a leader whose key was "
+		    "deleted)");
+		if (*retry_ns > e->retry_ns / 4)
+			*retry_ns = e->retry_ns / 4;
 		return LEASE_BUSY;
 	}
 	if (lead.rev == e->rev)
