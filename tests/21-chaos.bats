@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Never two leaders: a short chaos run (tests/chaos.sh, a few hundred terms
-# under random faults), the checker's own test, and the two lease-file
-# removal cases the chaos runs found, pinned down.
+# under random faults), a shorter one on etcd, the checker's own test, and
+# the two lease-file removal cases the chaos runs found, pinned down.
 load helpers
 
 setup() {
@@ -21,6 +21,27 @@ teardown() {
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+}
+
+@test "chaos on etcd: a short run with etcd stopped and killed too: no overlap, nothing left behind" {
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
+	if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
+		# In CI the etcd tests must run: a missing etcd fails.
+		if [ "${CI:-}" = true ]; then
+			echo "CI: etcd and etcdctl are missing (packages etcd-server, etcd-client)" >&2
+			return 1
+		fi
+		skip "needs etcd and etcdctl (packages etcd-server, etcd-client)"
+	fi
+	# chaos.sh starts an etcd of its own on free ports and stops it; the
+	# run begins with an etcd kill and restart, then an etcd stop.
+	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="etcd-kill etcd-stop" \
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 15
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+	[[ "${lines[1]}" == *"etcd-kill "[1-9]* ]]
+	[[ "${lines[1]}" == *"etcd-stop "[1-9]* ]]
 }
 
 @test "chaos: the checker names overlapping intervals, term regressions and unended processes" {
