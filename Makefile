@@ -151,9 +151,11 @@ test-race: tests/faultshim.so
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 
-# Benchmark against flock(1): one table, about two minutes.  Needs bash,
+# Benchmark against flock(1), and on etcd against etcdctl lock: two tables,
+# about four minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
 # flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
-# case needs root and is skipped otherwise.
+# case needs root, the etcd one etcd and etcdctl (Debian: etcd-server
+# etcd-client), and each is skipped otherwise.
 bench: leaderrun
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun'
 
