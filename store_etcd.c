@@ -665,9 +665,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		/* First in line, but the last leader's lease still runs: its
 		 * key was deleted by hand, and it may still be stopping its
 		 * command.  It revokes that lease once the command is dead. */
-		h->state = LEASE_HELD;
-		snprintf(h->id, sizeof(h->id), "%s", "(a leader whose key was "
-		    "deleted)");
+		h->state = LEASE_HELD;	/* by someone we cannot name */
 		if (*retry_ns > e->retry_ns / 4)
 			*retry_ns = e->retry_ns / 4;
 		return LEASE_BUSY;

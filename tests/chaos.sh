@@ -36,13 +36,12 @@
 # long: fewer supervisor stops, each of which costs a TTL without a leader.
 # The lease-file faults give way to etcd ones: SIGSTOP of etcd for longer
 # than the lease (SIGCONT later), and SIGKILL of etcd, down for up to 1.5
-# leases, then restarted on the same data directory and ports.  Two more
-# run only when CHAOS_FAULTS names them: etcd-del, deletion of the leader's
-# key (or another's, or of all keys) with etcdctl, and etcd-revoke,
-# revocation of the leader's etcd lease (or another's); today both give two
-# leaders for up to a retry period and the stop sequence, as a waiter leads
-# as soon as the key is gone.  Terms are etcd create revisions: they must
-# increase, not by one.
+# leases, then restarted on the same data directory and ports; and etcd-del,
+# deletion of the leader's key (or another's, or of all keys) with etcdctl.
+# One more runs only when CHAOS_FAULTS names it: etcd-revoke, revocation of
+# the leader's etcd lease (or another's) by hand, which the man page says
+# may give two leaders for up to kill-after.  Terms are etcd create
+# revisions: they must increase, not by one.
 #
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
@@ -56,8 +55,8 @@
 # Environment: LEADERRUN (default: ../leaderrun next to this script), CC,
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
 # term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
-# stop-sup etcd-stop etcd-kill, and etcd-del etcd-revoke when named, as they
-# give two leaders today; empty: none);
+# stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
+# may give two leaders; empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
 # straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
 # job, default 20 and 80); CHAOS_FIRST (kinds to inject first, in order,
@@ -1119,13 +1118,12 @@ pick_key() {
 # The faults and their weights; CHAOS_FAULTS picks some of them by name.
 # On etcd, a stopped leader costs a TTL without a leader, and a stopped or
 # killed etcd the time it is down: these come rarer.
-# etcd-del and etcd-revoke only when named: they give two leaders today (a
-# waiter leads as soon as the key is gone, while the old leader learns of
-# it at its next renewal).
+# etcd-revoke only when named: revoking a leader's lease by hand ends its
+# mark too, so the next may lead while the old command is being stopped.
 if [ "$STORE" = etcd ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
 	WEIGHTS=(40 30 40 10 4 6 16 16)
-	DEFAULT_KINDS="${KINDS[*]:0:6}"
+	DEFAULT_KINDS="${KINDS[*]:0:7}"
 else
 	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
 	WEIGHTS=(20 15 20 25 10 10)
