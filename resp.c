@@ -104,6 +104,11 @@ resp_parse(const char *buf, size_t n, struct resp_reply *r, size_t *used,
 
 		if (pos >= n)
 			return 0;
+		if (strchr("+-:$*", buf[pos]) == NULL || buf[pos] == '\0') {
+			seterr(err, "not a RESP reply (first byte 0x%02x)",
+			    (unsigned char)buf[pos]);
+			return -1;
+		}
 		if ((rc = line(buf, n, pos, &len, err)) != 1)
 			return rc;
 		if (r->n == RESP_MAXVALS) {
@@ -190,9 +195,8 @@ resp_parse(const char *buf, size_t n, struct resp_reply *r, size_t *used,
 			left[depth] = v->num;
 			depth++;
 			continue;	/* its elements come next */
-		default:
-			seterr(err, "not a RESP reply (first byte 0x%02x)",
-			    (unsigned char)buf[pos]);
+		default:	/* not reached: checked above */
+			seterr(err, "not a RESP reply");
 			return -1;
 		}
 		/* A value is complete: so may be the arrays it ends. */
