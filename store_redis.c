@@ -121,7 +121,10 @@ struct redis {
 	long		 job;		/* the job VALUE names, -1: not yet */
 	int64_t		 acquired_ms;
 	uint64_t	 term;
-	uint64_t	 seen;		/* the highest fence value seen */
+	int		 pending;	/* we hold the lock, but may not use it */
+	int64_t		 pending_until;	/* before this time */
+	uint64_t	 seen;		/* the last fence value seen */
+	int64_t		 seen_lease_ms;	/* the last holder's lease duration */
 };
 
 static const char *
@@ -415,19 +418,106 @@ make_value(struct redis *r, long job, int keep, char *err)
 	return 0;
 }
 
-/* Note a fence value; a counter below one seen before lost its data. */
-static void
-saw_fence(struct redis *r, uint64_t fence)
+/*
+ * saw_fence: note a fence value.  A counter below one seen before means
+ * Redis lost its data: warn, adding WHAT we do about it, and return 1.
+ */
+static int
+saw_fence(struct redis *r, uint64_t fence, const char *what)
 {
 	char ep[NET_HOSTLEN + 16];
+	int back = fence < r->seen;
 
-	if (fence < r->seen)
+	if (back)
 		lease_warn(r->lease, "redis %s: the fencing counter %s went back "
 		    "from %" PRIu64 " to %" PRIu64 ": Redis lost its data "
 		    "(restarted without AOF or RDB?); terms are not fencing "
-		    "tokens across that", where(r, ep, sizeof(ep)), r->fence,
-		    r->seen, fence);
+		    "tokens across that%s", where(r, ep, sizeof(ep)), r->fence,
+		    r->seen, fence, what);
 	r->seen = fence;	/* after a warning, from the new count on */
+	return back;
+}
+
+/* lead: we hold the lock with term R->term: *H says so. */
+static void
+lead(struct redis *r, struct lease_holder *h)
+{
+	conn_close(&r->sc);	/* a leader needs no wake-ups */
+	r->leader = 1;
+	r->pending = 0;
+	r->job = -1;	/* the first renewal names the job */
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", r->id);
+	snprintf(h->host, sizeof(h->host), "%s", r->me.host);
+	h->pid = r->me.pid;
+	h->term = r->term;
+	h->acquired_ms = h->renewed_ms = r->acquired_ms;
+	h->lease_ms = r->lease_ns / NS_PER_MS;
+	h->ttl_ms = h->lease_ms;
+	h->local = h->alive = 1;
+}
+
+/*
+ * touch: reset our lock's TTL if it still holds our token, rewriting the
+ * value to name JOB if REWRITE.  1 done, 0 no key, -1 another's value,
+ * -2 with ERR (no answer).
+ */
+static int
+touch(struct redis *r, int rewrite, long job, char *err)
+{
+	char req[REQMAX], ms[24], val[VALMAX];
+	struct resp_reply rep;
+	const char *args[3];
+	size_t n = 0, lens[3], vlen = r->vlen;
+	int64_t x;
+
+	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
+	    1) / NS_PER_MS));
+	args[0] = r->value, lens[0] = r->tlen;
+	args[1] = ms, lens[1] = strlen(ms);
+	args[2] = NULL, lens[2] = 0;
+	if (rewrite) {
+		memcpy(val, r->value, r->vlen);
+		if (make_value(r, job, 1, err) == -1)
+			return -2;
+		args[2] = r->value, lens[2] = r->vlen;
+	}
+	{
+		const char *a[4] = { r->lock, args[0], args[1], args[2] };
+		size_t al[4] = { strlen(r->lock), lens[0], lens[1], lens[2] };
+
+		if (eval(req, sizeof(req), &n, RENEW, 1, rewrite ? 4 : 3, a,
+		    al) == -1) {
+			seterr(err, "redis request too long");
+			x = -2;
+		} else if (call(r, req, n, &rep, 1, err) == -1 ||
+		    int_reply(r, &rep, "renew", &x, err) == -1)
+			x = -2;
+	}
+	if (x != 1 && rewrite) {
+		/* not (known to be) written: keep the old value */
+		memcpy(r->value, val, vlen);
+		r->vlen = vlen;
+	}
+	return x < -1 ? -2 : (int)x;
+}
+
+/* The lock taken while waiting out a leader from before: ours, not yet
+ * usable.  *H says so, and when to look again. */
+static int
+hold_back(struct redis *r, struct lease_holder *h, int64_t *retry_ns)
+{
+	int64_t left = r->pending_until - lease_now_ns();
+
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", r->id);
+	snprintf(h->host, sizeof(h->host), "%s", r->me.host);
+	h->pid = r->me.pid;
+	h->term = r->term;
+	h->local = h->alive = 1;
+	if (left < *retry_ns)
+		*retry_ns = left > 0 ? left : 0;
+	return LEASE_BUSY;
 }
 
 /* ---- the subscription of a waiter ------------------------------------------ */
@@ -574,6 +664,19 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		seterr(err, "already leading");
 		return LEASE_ERR;
 	}
+	if (r->pending) {
+		int rc = touch(r, 0, 0, err);
+
+		if (rc == -2)
+			return LEASE_ERR;
+		if (rc == 1 && lease_now_ns() >= r->pending_until) {
+			lead(r, h);
+			return LEASE_OK;
+		}
+		if (rc == 1)
+			return hold_back(r, h, retry_ns);
+		r->pending = 0;	/* lost it meanwhile: start over */
+	}
 	/* Listen first, then look: a release in between is not missed. */
 	if (r->sc.fd == -1 && !r->nosub && subscribe(r, err) == -1)
 		return LEASE_ERR;
@@ -621,20 +724,21 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			reply_error(r, v, "acquire: the fence", err);
 			return LEASE_ERR;
 		}
-		conn_close(&r->sc);	/* a leader needs no wake-ups */
-		r->leader = 1;
-		r->job = -1;	/* the first renewal names the job */
 		r->term = (uint64_t)v->num;
-		saw_fence(r, r->term);
-		h->state = LEASE_HELD;
-		snprintf(h->id, sizeof(h->id), "%s", r->id);
-		snprintf(h->host, sizeof(h->host), "%s", r->me.host);
-		h->pid = r->me.pid;
-		h->term = r->term;
-		h->acquired_ms = h->renewed_ms = r->acquired_ms;
-		h->lease_ms = r->lease_ns / NS_PER_MS;
-		h->ttl_ms = h->lease_ms;
-		h->local = h->alive = 1;
+		if (saw_fence(r, r->term, "; waiting one lease duration before "
+		    "leading, as a leader from before may still run")) {
+			/* Its lock went with the data, but it learns that only
+			 * at its next renewal, and then stops its command: keep
+			 * the lock, unused, until that is surely done. */
+			int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
+			    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
+
+			conn_close(&r->sc);
+			r->pending = 1;
+			r->pending_until = lease_now_ns() + wait;
+			return hold_back(r, h, retry_ns);
+		}
+		lead(r, h);
 		return LEASE_OK;
 	}
 	/* Held: {0, value, pttl, fence}. */
@@ -653,7 +757,9 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		h->term = fence->num > 0 ? (uint64_t)fence->num : 0;
 		h->ttl_ms = pttl->num >= 0 ? pttl->num : -1;
 		h->waiters = -1;
-		saw_fence(r, h->term);
+		(void)saw_fence(r, h->term, "");
+		if (h->lease_ms > 0)
+			r->seen_lease_ms = h->lease_ms;
 		holder_judge(h, sys, start, &r->me);
 		if (reap_dead(r, h, v->s, v->len)) {
 			*retry_ns = 0;
@@ -673,58 +779,24 @@ static int
 redis_renew(struct lease *l, long job, char *err)
 {
 	struct redis *r = l->data;
-	char req[REQMAX], ms[24], val[VALMAX], key[KEYMAX + 16];
-	struct resp_reply rep;
-	const char *args[3];
-	size_t n = 0, lens[3], vlen = r->vlen;
-	int64_t x;
-	int rewrite = job != r->job;
+	int rc;
 
 	if (!r->leader) {
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
-	    1) / NS_PER_MS));
-	args[0] = r->value, lens[0] = r->tlen;
-	args[1] = ms, lens[1] = strlen(ms);
-	args[2] = NULL, lens[2] = 0;
-	if (rewrite) {
-		/* The first renewal names the job in our value, same token. */
-		memcpy(val, r->value, r->vlen);
-		if (make_value(r, job, 1, err) == -1)
-			return LEASE_ERR;
-		args[2] = r->value, lens[2] = r->vlen;
-	}
-	{
-		const char *a[4] = { r->lock, args[0], args[1], args[2] };
-		size_t al[4] = { strlen(r->lock), lens[0], lens[1], lens[2] };
-
-		if (eval(req, sizeof(req), &n, RENEW, 1, rewrite ? 4 : 3, a,
-		    al) == -1) {
-			seterr(err, "redis request too long");
-			x = -2;
-		} else if (call(r, req, n, &rep, 1, err) == -1 ||
-		    int_reply(r, &rep, "renew", &x, err) == -1)
-			x = -2;
-	}
-	if (x == 1) {
-		if (rewrite)
-			r->job = job;
+	/* The first renewal names the job in our value, same token. */
+	if ((rc = touch(r, job != r->job, job, err)) == 1) {
+		r->job = job;
 		return LEASE_OK;
 	}
-	if (rewrite) {	/* not (known to be) written: keep the old value */
-		memcpy(r->value, val, vlen);
-		r->vlen = vlen;
-	}
-	if (x == -2)
+	if (rc == -2)
 		return LEASE_ERR;
-	snprintf(key, sizeof(key), "%s", r->lock);
-	if (x == 0)
+	if (rc == 0)
 		seterr(err, "redis key %s is gone (deleted, expired, or Redis "
-		    "lost its data)", key);
+		    "lost its data)", r->lock);
 	else
-		seterr(err, "redis key %s now holds another value", key);
+		seterr(err, "redis key %s now holds another value", r->lock);
 	r->leader = 0;
 	return LEASE_LOST;
 }
@@ -779,9 +851,10 @@ redis_withdraw(struct lease *l)
 	if (r->leader)
 		return;
 	conn_close(&r->sc);
-	/* An attempt that got no answer may have left our key behind. */
-	if (r->maybe && cad(r, err) != -2)
-		r->maybe = 0;
+	/* An attempt that got no answer may have left our key behind, or we
+	 * hold one we were waiting to use. */
+	if ((r->maybe || r->pending) && cad(r, err) != -2)
+		r->maybe = r->pending = 0;
 }
 
 static int
@@ -789,7 +862,7 @@ redis_watch_fd(struct lease *l)
 {
 	struct redis *r = l->data;
 
-	return r->leader ? -1 : r->sc.fd;
+	return r->leader || r->pending ? -1 : r->sc.fd;
 }
 
 /* Read what the subscription sent: 1 if a release was announced, or the
