@@ -10,8 +10,9 @@ WARN	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L
 LDLIBS	= -lpthread
 BATS	= bats
-SRCS	= leaderrun.c lease.c store_file.c store_etcd.c net.c http.c json.c
-HDRS	= lease.h store.h net.h http.h json.h
+SRCS	= leaderrun.c lease.c store_file.c store_etcd.c store_redis.c net.c \
+	  http.c json.c resp.c
+HDRS	= lease.h store.h net.h http.h json.h resp.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -53,13 +54,13 @@ chaos: leaderrun
 fuzz/fuzz_record: tests/fuzz_record.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c lease.c \
-	    store_etcd.c net.c http.c json.c $(LDLIBS)
+	    store_etcd.c store_redis.c net.c http.c json.c resp.c $(LDLIBS)
 
 fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -Wno-unused-function -o $@ \
-	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c net.c http.c \
-	    json.c $(LDLIBS)
+	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c \
+	    store_redis.c net.c http.c json.c resp.c $(LDLIBS)
 
 fuzz/fuzz_http: tests/fuzz_http.c http.c net.c json.c http.h net.h json.h lease.h
 	mkdir -p fuzz
@@ -69,10 +70,16 @@ fuzz/fuzz_json: tests/fuzz_json.c json.c json.h
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_json.c json.c
 
+# The RESP reply parser is pure: it needs resp.c alone.
+fuzz/fuzz_resp: tests/fuzz_resp.c resp.c resp.h lease.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_resp.c resp.c
+
 # libFuzzer on every parser of untrusted bytes, FUZZTIME seconds each.
-fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json
+fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json \
+    fuzz/fuzz_resp
 	mkdir -p fuzz/corpus-record fuzz/corpus-duration fuzz/corpus-http \
-	    fuzz/corpus-json
+	    fuzz/corpus-json fuzz/corpus-resp
 	cd fuzz && rc=0; \
 	./fuzz_record -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-record ../tests/corpus/record || rc=1; \
@@ -82,6 +89,8 @@ fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json
 	    corpus-http ../tests/corpus/http || rc=1; \
 	./fuzz_json -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-json ../tests/corpus/json || rc=1; \
+	./fuzz_resp -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-resp ../tests/corpus/resp || rc=1; \
 	exit $$rc
 
 install: leaderrun

@@ -3,8 +3,8 @@
  *
  * A lease is a named, renewable claim that at most one contender holds at a
  * time.  The supervisor (leaderrun.c) only speaks this interface.  A store
- * URL picks the implementation: file:DIR (store_file.c, the default) or
- * etcd://HOST:PORT,... (store_etcd.c).  lease.c dispatches through one ops
+ * URL picks the implementation: file:DIR (store_file.c, the default),
+ * etcd://HOST:PORT,... (store_etcd.c) or redis://HOST:PORT (store_redis.c).  lease.c dispatches through one ops
  * table per store (store.h) and keeps what every store shares: names,
  * clocks, store URLs, and the rules for judging a holder on this host.
  *
@@ -96,13 +96,14 @@ int64_t	lease_now_ns(void);
 
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
- * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]"), else -1 with ERR saying what
- * is wrong with it.  No I/O.
+ * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
+ * [/DB]"), else -1 with ERR saying what is wrong with it.  No I/O.
  */
 int	lease_store_check(const char *url, char *err);
 
 /* lease_store_where: where the lease NAME lives in URL, for people
- * ("/tmp/NAME.lease", "etcd://127.0.0.1:2379 leaderrun/NAME/"). */
+ * ("/tmp/NAME.lease", "etcd://127.0.0.1:2379 leaderrun/NAME/",
+ * "redis://127.0.0.1:6379/0 leaderrun:{NAME}:lock"). */
 void	lease_store_where(const char *url, const char *name, char *buf,
 	    size_t len);
 

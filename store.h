@@ -21,7 +21,9 @@ struct store_url {
 	struct net_ep	 ep[STORE_MAXEPS];	/* etcd: members, tried in turn */
 	int		 neps;
 	char		 prefix[256];		/* etcd: key prefix, no slashes at
-						 * either end */
+						 * either end; redis: "leaderrun" */
+	char		 user[LEASE_IDLEN];	/* redis: ACL user, "" for none */
+	int		 db;			/* redis: database number */
 };
 
 struct lease {
@@ -50,7 +52,7 @@ struct lease_ops {
 		    int *nw, char *err);
 };
 
-extern const struct lease_ops file_ops, etcd_ops;
+extern const struct lease_ops file_ops, etcd_ops, redis_ops;
 
 /* seterr: format a one-line reason into ERR (LEASE_ERRLEN); keeps errno. */
 void	seterr(char *err, const char *fmt, ...)
