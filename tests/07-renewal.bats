@@ -129,8 +129,12 @@ lead() {
 	d=$EXTRA_DIR/locks m=$EXTRA_DIR/marks
 	mkdir "$d" "$m"
 	chown nobody:nogroup "$d" "$m"
+	# A copy nobody can run: the checkout may lie under a directory nobody
+	# cannot enter (a 0700 mktemp -d, /root).
+	cp "$LEADERRUN" "$EXTRA_DIR/leaderrun"
+	chmod 755 "$EXTRA_DIR/leaderrun"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	    env --default-signal=INT,QUIT "$LEADERRUN" -d "$d" -l t -t 1s -r 100ms -- \
+	    env --default-signal=INT,QUIT "$EXTRA_DIR/leaderrun" -d "$d" -l t -t 1s -r 100ms -- \
 	    "${TRAPPER[@]}" TERM "$m/got" "$m/ready" 0 > "$OUT/l.out" 2> "$OUT/l.err" &
 	pid=$!
 	wait_for "$m/ready"
