@@ -30,9 +30,15 @@ all: leaderrun
 leaderrun: $(SRCS) lease.h
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
+# The test files run TEST_JOBS at a time (GNU parallel), the tests of one
+# file one after another.  TEST_JOBS=1: all in a row, no GNU parallel needed.
+TEST_JOBS = 3
+BATS_JOBS = $(if $(filter-out 0 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) \
+	    --no-parallelize-within-files)
+
 test: test-needs leaderrun tests/faultshim.so
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
-	    $(BATS) tests
+	    $(BATS) $(BATS_JOBS) tests
 
 # What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
 # with the one apt-get line that brings all the missing ones (tests/needs.sh).
@@ -40,7 +46,7 @@ test: test-needs leaderrun tests/faultshim.so
 # tests land, when a pair moves up to TEST_NEEDS.
 TEST_NEEDS = bats:bats tmux:tmux setpriv:util-linux unshare:util-linux \
 	     flock:util-linux setsid:util-linux script:bsdutils pgrep:procps \
-	     perl:perl cc:gcc
+	     perl:perl cc:gcc $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server redis-server:redis-server
 
 test-needs:
