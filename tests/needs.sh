@@ -10,7 +10,7 @@
 # skip without them): a missing one gets a note, nothing more.  The command
 # "parallel" must be GNU parallel (bats --jobs needs it, not moreutils').
 # The Makefile keeps the lists (TEST_NEEDS, TEST_WANTS).  BATS: the bats
-# command to check the version of (default bats).
+# command to check the version of (default bats; its first word).
 
 missing() {
 	# missing COMMAND: true if COMMAND is not usable as the suite uses it.
@@ -47,8 +47,10 @@ if [ -n "$need" ]; then
 	status=1
 fi
 # bats_require_minimum_version in helpers.bash; --jobs needs 1.x anyway.
-if ! missing "${BATS:-bats}"; then
-	v=$("${BATS:-bats}" --version 2>/dev/null |
+bats=${BATS:-bats}
+bats=${bats%% *}	# BATS may carry options: make test BATS='bats --timing'
+if ! missing "$bats"; then
+	v=$("$bats" --version 2>/dev/null |
 	    sed -n 's/^Bats \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')
 	case $v in
 	0.*|1.[0-4]|"")
