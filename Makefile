@@ -44,9 +44,10 @@ test: test-needs leaderrun tests/faultshim.so
 # with the one apt-get line that brings all the missing ones (tests/needs.sh).
 # TEST_WANTS are optional (a note if missing): the store servers until their
 # tests land, when a pair moves up to TEST_NEEDS.
-TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux unshare:util-linux \
-	     flock:util-linux setsid:util-linux script:bsdutils pgrep:procps \
-	     perl:perl cc:gcc $(if $(BATS_JOBS),parallel:parallel)
+TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
+	     unshare:util-linux flock:util-linux setsid:util-linux \
+	     script:bsdutils pgrep:procps perl:perl cc:gcc \
+	     $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server redis-server:redis-server
 
 test-needs:
