@@ -151,12 +151,15 @@ EOF
 # ---- a stopped leader ----------------------------------------------------
 
 @test "a stopped leader on the same host is never overtaken" {
-	bg a -l t -t 300ms -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	# A 1s lease: with 300ms (a 150ms renew deadline) a busy machine made
+	# a lose before it was stopped.
+	bg a -l t -t 1s -r 50ms --renew-deadline 500ms -k 300ms -i a -- \
+	    "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	bg b -l t -t 300ms -i b -v -- touch "$OUT/b.started"
+	bg b -l t -t 1s -i b -v -- touch "$OUT/b.started"
 	wait_until 5 has waiting "$OUT/b.err"
 	kill -STOP "$(pid_of a)"
-	sleep 1.5 # five lease durations
+	sleep 1.5 # past the lease, counted from b's last sight of a change
 	[ ! -e "$OUT/b.started" ]
 	[ "$(field holder)" = a ]
 	kill -CONT "$(pid_of a)"
