@@ -94,20 +94,20 @@ teardown() {
 	wait_until 5 has "L start" "$OUT/log"
 	# X waits on this host and queues on the leader lock first; its long
 	# lease keeps it from taking over by expiry itself.
-	bg x -l t -i X -t 5s -r 50ms -- "$OUT/job" X "$OUT/log"
-	sleep 0.2
+	bg x -l t -i X -t 5s -r 50ms -v -- "$OUT/job" X "$OUT/log"
+	wait_until 5 has waiting "$OUT/x.err"
 	# R, on another "host", sees L as remote.
 	env --default-signal=INT,QUIT unshare --pid --fork --mount-proc \
 	    "$LEADERRUN" -d "$DIR" -l t -i R -t 1s -r 400ms --renew-deadline 500ms \
-	    -- "$OUT/job" R "$OUT/log" 2> "$OUT/r.err" &
-	sleep 0.2
+	    -v -- "$OUT/job" R "$OUT/log" 2> "$OUT/r.err" &
+	wait_until 5 has waiting "$OUT/r.err"
 	# L freezes: its watchdog stops its job, R takes over by expiry, but
 	# the leader lock stays with L.
 	kill -STOP "$lp"
 	wait_until 5 has "R start" "$OUT/log"
 	# L wakes, steps down and exits: the leader lock goes to X, not to R.
 	kill -CONT "$lp"
-	sleep 0.3
+	wait_exit l 5
 	# The record is removed while R leads.
 	rm "$DIR/t.lease"
 	wait_until 5 has "R end" "$OUT/log"
