@@ -249,17 +249,17 @@ renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
 	[ "$(field job)" = 0 ]
 }
 
+renewed_since() { [ "$(field renewals)" -gt "$1" ] && [ "$(field renewed)" -gt "$2" ]; }
+
 @test "renewals keep the record changing while the leader runs" {
-	bg a -l t -t 400ms -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	bg a -l t "${SAFE[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
 	r1=$(field renewed)
 	n1=$(field renewals)
-	sleep 0.25
-	r2=$(field renewed)
-	n2=$(field renewals)
-	[ "$n2" -gt "$n1" ]
-	[ "$r2" -gt "$r1" ]
+	wait_until 5 renewed_since "$n1" "$r1"
 	touch "$OUT/go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
 }
 
 @test "no temporary record file is left behind" {
