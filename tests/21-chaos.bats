@@ -4,6 +4,11 @@
 # removal cases the chaos runs found, pinned down.
 load helpers
 
+# The chaos run loads the machine and the removal test is timed: its tests
+# never run at the same time as each other, even under bats --jobs without
+# --no-parallelize-within-files.
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
+
 setup() {
 	lr_setup
 }
