@@ -32,9 +32,29 @@ all: leaderrun
 leaderrun: $(SRCS) $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-test: leaderrun tests/faultshim.so tests/wire_test
+# The test files run TEST_JOBS at a time (GNU parallel), the tests of one
+# file one after another.  TEST_JOBS=1: all in a row, no GNU parallel needed.
+TEST_JOBS = 3
+BATS_JOBS = $(if $(filter-out 0 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) \
+	    --no-parallelize-within-files)
+
+test: test-needs leaderrun tests/faultshim.so tests/wire_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
-	    $(BATS) tests
+	    $(BATS) $(BATS_JOBS) tests
+
+# What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
+# with the one apt-get line that brings all the missing ones (tests/needs.sh).
+# TEST_WANTS are optional (a note if missing): the store servers, whose
+# tests skip without them, naming the package (and fail when CI=true).
+TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
+	     unshare:util-linux flock:util-linux setsid:util-linux \
+	     script:bsdutils pgrep:procps perl:perl cc:gcc \
+	     $(if $(BATS_JOBS),parallel:parallel)
+TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
+	     redis-cli:redis-tools
+
+test-needs:
+	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)
 
 # Unit tests of the plumbing (net, HTTP, JSON), TAP; run by 40-wire.bats.
 tests/wire_test: tests/wire_test.c net.c http.c json.c net.h http.h json.h lease.h
@@ -186,5 +206,6 @@ lint:
 clean:
 	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so tests/wire_test
 
-.PHONY: all test install uninstall clean demo run run-node1 run-node2 \
-	run-node3 demo-parallel kill-demo test-coverage test-race lint bench chaos fuzz
+.PHONY: all test test-needs install uninstall clean demo run run-node1 \
+	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
+	bench chaos fuzz
