@@ -47,7 +47,8 @@ struct lease_config {
 	const char	*node_id;
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
-	int64_t		 io_ns;		/* network stores: time budget of one call */
+	int64_t		 io_ns;		/* network stores: time budget of one call;
+					 * at most half the renew deadline */
 };
 
 /* What a reader learns about the current holder. */

@@ -692,6 +692,7 @@ static int
 etcd_renew(struct lease *l, long job, char *err)
 {
 	struct etcd *e = l->data;
+	int64_t age;
 	int rc;
 
 	if (!e->leader) {
@@ -704,7 +705,12 @@ etcd_renew(struct lease *l, long job, char *err)
 	 * on the way from election to the command's start.  The first renewal
 	 * names the job in our value (one proposal); the others only look that
 	 * our key is still there (none). */
-	if (lease_now_ns() - e->last_ka < e->retry_ns / 2)
+	/* The first renewal, on the way to the command's start, may lean on
+	 * a keepalive up to half a renew-deadline old (io_ns): the deadline
+	 * then runs from that keepalive, and the next renewal, due at once,
+	 * keeps the lease alive after the command has started. */
+	age = lease_now_ns() - e->last_ka;
+	if (age < e->retry_ns / 2 || (job != e->job && age < e->io_ns))
 		rc = 1;
 	else
 		rc = keepalive(e, err);
