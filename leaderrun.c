@@ -697,7 +697,7 @@ fmt_age(char *buf, size_t len, int64_t ms)
 static int
 show_status(const struct opts *o)
 {
-	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S };
+	struct lease_config cfg = { o->name, o->store, "", 0, 0, 0, 2 * NS_PER_S };
 	struct lease_holder h, w[32];
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
 	struct timespec ts;
@@ -899,6 +899,10 @@ worker_main(void *arg)
 			if (rc == LEASE_OK) {
 				contending = 0;
 				leading = 1;
+				/* The lease runs from its last renewal. */
+				if (lease_renewed_from(w->lease) > 0 &&
+				    lease_renewed_from(w->lease) < t0)
+					t0 = lease_renewed_from(w->lease);
 				post(w, R_ACQUIRED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY && once) {
 				contending = 0;
@@ -1073,8 +1077,11 @@ struct job {
 static sigset_t startup_mask;
 
 /*
- * spawn: fork the command, held before exec until we write to J->go, so
- * that the lease record names its process group before it can run.
+ * spawn: fork the command before we contend, held before exec until we
+ * write its term to J->go: the lease is acquired naming its process group,
+ * so the one write that elects us also records the job, and the command
+ * starts the moment we lead.  We have no threads yet, so the child may use
+ * all of libc (setenv) before exec.
  */
 static void
 spawn(struct job *j, const char *path, char **argv, int fg)
@@ -1092,13 +1099,11 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 		die(EXIT_FAIL, "fork: %s", strerror(errno));
 	if (j->pid == 0) {
 		struct sigaction sa;
-		char c;
+		uint64_t term;
+		char num[32];
 		int i, e;
 
 		setpgid(0, 0);
-		/* Signals are blocked, so taking the terminal cannot stop us. */
-		if (fg)
-			tcsetpgrp(STDIN_FILENO, getpid());
 #ifdef __linux__
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -1108,8 +1113,14 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 #endif
 		close(go[1]);
 		close(ee[0]);
-		if (read(go[0], &c, 1) != 1)
+		if (read(go[0], &term, sizeof(term)) != (ssize_t)sizeof(term))
 			_exit(EXIT_FAIL);	/* leaderrun gave up */
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)term);
+		if (setenv("LEADERRUN_TERM", num, 1) == -1)
+			_exit(EXIT_FAIL);
+		/* Signals are blocked, so taking the terminal cannot stop us. */
+		if (fg)
+			tcsetpgrp(STDIN_FILENO, getpid());
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		for (i = 0; i < NCAUGHT; i++)
@@ -1475,7 +1486,6 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 
 enum state {
 	ST_CONTEND,	/* waiting for leadership */
-	ST_STARTING,	/* elected; command forked, record not yet naming it */
 	ST_RUNNING,	/* command running, renewing */
 	ST_STOPPING,	/* stop signal sent; SIGKILL at t_kill */
 	ST_DRAINING,	/* command exited; stopping what it left behind */
@@ -1565,7 +1575,7 @@ heartbeat(struct sup *s, int64_t now)
 	else if (s->state == ST_CONTEND)
 		beat(s, "\xf0\x9f\x91\xa5", "[follower]", "Status: FOLLOWER - "
 		    "Heartbeat at %s - no leader", hms);
-	else if (s->state == ST_STARTING || s->state == ST_RUNNING)
+	else if (s->state == ST_RUNNING)
 		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
 		    "Heartbeat at %s (term %llu)", hms,
 		    (unsigned long long)s->term);
@@ -1599,6 +1609,8 @@ wd_send(struct sup *s, int64_t msg)
 _Noreturn static void
 finish(struct sup *s, int code)
 {
+	if (s->job.go != -1)	/* held, never started: it goes with us */
+		kill(s->job.pid, SIGKILL);
 	if (s->job.fg) {
 		/* Take the terminal back from the job's group. */
 		sigset_t ttou, old;
@@ -1624,23 +1636,12 @@ release(struct sup *s, int64_t now)
 static void
 stop_job(struct sup *s, int64_t now, const char *why)
 {
-	const char *never = s->state == ST_STARTING ?
-	    "the command never started: " : "";
-
-	if (s->state != ST_STARTING && s->state != ST_RUNNING)
+	if (s->state != ST_RUNNING)
 		return;		/* the command has ended already */
-	warnx("%s: lost leadership: %s%s", s->o->name, never, why);
-	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s%s", never,
-	    why);
+	warnx("%s: lost leadership: %s", s->o->name, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
 	s->lost = 1;
 	s->code = EXIT_LOST;
-	if (s->state == ST_STARTING) {
-		/* It never ran: no grace needed. */
-		kill(-s->job.pid, SIGKILL);
-		s->state = ST_STOPPING;
-		s->t_kill = NEVER;
-		return;
-	}
 	s->state = ST_STOPPING;
 	/* SIGKILL is due kill-after from now, whoever sends it, and stays due
 	 * for stragglers if the command itself ends sooner. */
@@ -1656,9 +1657,6 @@ stop_job(struct sup *s, int64_t now, const char *why)
 static void
 elected(struct sup *s, const struct reply *r, int64_t now)
 {
-	char term[32];
-	int fg = s->fg;
-
 	s->term = r->h.term;
 	s->bye = r->bye;
 	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
@@ -1669,19 +1667,43 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	    "leadership duties");
 	snprintf(s->leader, sizeof(s->leader), "%s", s->o->node_id);
 	s->leader_term = s->term;
-	snprintf(term, sizeof(term), "%llu", (unsigned long long)s->term);
-	if (setenv("LEADERRUN_TERM", term, 1) == -1)
-		die(EXIT_FAIL, "setenv: %s", strerror(errno));
-	spawn(&s->job, s->path, s->o->argv, fg);
-	s->state = ST_STARTING;
-	/* The acquire began at r->started: the lease runs from there at best. */
+	s->t_wait = NEVER;
+	/* The acquire began at r->started (or the store's lease was renewed
+	 * then): the lease runs from there at best. */
 	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
-	s->t_wait = NEVER;
-	send_request(&s->w, OP_RENEW, (long)s->job.pid);
-	s->renew_inflight = 1;
-	s->t_renew = NEVER;
-	(void)now;
+	s->state = ST_RUNNING;
+	if (now >= s->t_deadline) {
+		/* Too late to start: the lease may run out under the command.
+		 * It never ran, so it needs no grace. */
+		char d[32], took[32];
+
+		fmt_duration(d, sizeof(d), s->o->deadline_ns);
+		fmt_duration(took, sizeof(took), now - s->t_elected);
+		warnx("%s: lost leadership: the command never started: the "
+		    "election took %s, more than renew-deadline %s", s->o->name,
+		    took, d);
+		beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - the "
+		    "command never started");
+		s->lost = 1;
+		s->code = EXIT_LOST;
+		close(s->job.go);
+		s->job.go = -1;
+		kill(-s->job.pid, SIGKILL);
+		s->state = ST_STOPPING;
+		s->t_kill = NEVER;
+		return;
+	}
+	if (write(s->job.go, &s->term, sizeof(s->term)) != (ssize_t)sizeof(s->term))
+		die(EXIT_FAIL, "start command: %s", strerror(errno));
+	close(s->job.go);
+	s->job.go = -1;
+	/* Off the start path: the command runs already.  The first renewal
+	 * follows at once (a network store completes its claim with it). */
+	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
+	    s->t_deadline, &s->bye);
+	s->renew_inflight = 0;
+	s->t_renew = now;
 }
 
 static void
@@ -1746,20 +1768,11 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 				logv(s, "renewal works again");
 			s->renew_failing = 0;
 			s->last_err[0] = '\0';
-			s->t_deadline = r->started + s->o->deadline_ns;
+			/* Never earlier than it was: a renewal that leaned on
+			 * an older keepalive does not shorten it. */
+			if (r->started + s->o->deadline_ns > s->t_deadline)
+				s->t_deadline = r->started + s->o->deadline_ns;
 			wd_send(s, s->t_deadline);
-			if (s->state == ST_STARTING) {
-				if (write(s->job.go, "", 1) != 1)
-					die(EXIT_FAIL, "start command: %s",
-					    strerror(errno));
-				close(s->job.go);
-				s->job.go = -1;
-				s->state = ST_RUNNING;
-				/* Off the start path: the command runs already. */
-				s->wd = watchdog_start(&s->wdfd, s->job.pid,
-				    s->o->sig, s->o->kill_ns, s->t_deadline,
-				    &s->bye);
-			}
 		} else if (r->rc == LEASE_LOST) {
 			stop_job(s, now, r->msg);
 		} else if (strcmp(r->msg, s->last_err)) {
@@ -1767,7 +1780,7 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
 			s->renew_failing = 1;
 		}
-		if (s->state == ST_RUNNING || s->state == ST_STARTING) {
+		if (s->state == ST_RUNNING) {
 			/* After a failure, try again sooner: several tries fit
 			 * in the renew deadline. */
 			s->t_renew = r->rc == LEASE_OK ?
@@ -1831,7 +1844,21 @@ reap(struct sup *s, int64_t now)
 			ended = 1;
 		}
 	}
-	if (ended)
+	if (ended && s->job.go != -1) {
+		/* The held command died before it could start: someone killed
+		 * it.  Without it there is nothing to lead for. */
+		s->job.exited = 1;
+		close(s->job.go);
+		s->job.go = -1;
+		if (s->state == ST_CONTEND) {
+			warnx("%s: the command's process (pid %ld) ended before it "
+			    "could start", s->o->name, (long)s->job.pid);
+			s->code = EXIT_FAIL;
+			s->state = ST_ABORTING;
+			send_request(&s->w, OP_STOP, 0);
+			s->t_bail = now + s->o->deadline_ns;
+		}
+	} else if (ended)
 		job_exited(s, s->job.status, now);
 	else if (s->state == ST_DRAINING && !signal_job(&s->job, s->wd, 0))
 		release(s, now);
@@ -1852,7 +1879,6 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 		send_request(&s->w, OP_STOP, 0);
 		s->t_bail = now + s->o->deadline_ns;
 		break;
-	case ST_STARTING:
 	case ST_RUNNING:
 	case ST_STOPPING:
 	case ST_DRAINING:
@@ -1875,55 +1901,24 @@ check_exec(struct sup *s)
 	s->job.execerr = -1;
 }
 
-/*
- * deadline_passed: no renewal within renew-deadline: stop the command.
- * If it has not started yet, its first renewal, which lets it start, was
- * too slow for this lease: say how slow, so that the user knows to raise
- * -t.  That renewal's reply may be waiting already: take it, and handle
- * it after the verdict, as the loop would have.
- */
+/* deadline_passed: no renewal within renew-deadline: stop the command. */
 static void
 deadline_passed(struct sup *s, int64_t now)
 {
-	struct reply *r = NULL;
-	char d[32], took[32], why[LEASE_ERRLEN + 96];
+	char d[32], why[LEASE_ERRLEN + 96];
 
 	fmt_duration(d, sizeof(d), s->o->deadline_ns);
-	if (s->state == ST_STARTING && s->renew_inflight &&
-	    read(s->w.rep[0], &r, sizeof(r)) != (ssize_t)sizeof(r))
-		r = NULL;
-	if (r && (r->kind != R_RENEWED || r->rc != LEASE_OK)) {
-		/* It failed, or the lease is gone: that is the news. */
-		on_reply(s, r, now);
-		free(r);
-		r = NULL;
-	}
-	if (s->state != ST_STARTING && s->state != ST_RUNNING)
-		return;		/* the reply stopped it */
 	if (s->last_err[0] && s->renew_failing)
 		snprintf(why, sizeof(why), "%s", s->last_err);
-	else if (r) {
-		/* Counted from where the deadline counts: the acquire. */
-		fmt_duration(took, sizeof(took), now - s->t_elected);
-		snprintf(why, sizeof(why), "the first renewal took %s, more "
-		    "than renew-deadline %s", took, d);
-	} else if (s->state == ST_STARTING)
-		snprintf(why, sizeof(why), "the first renewal did not finish "
-		    "within renew-deadline %s", d);
 	else
 		snprintf(why, sizeof(why), "no renewal within %s", d);
 	stop_job(s, now, why);
-	if (r) {
-		on_reply(s, r, now);
-		free(r);
-	}
 }
 
 static void
 run_timers(struct sup *s, int64_t now)
 {
-	if ((s->state == ST_STARTING || s->state == ST_RUNNING) &&
-	    now >= s->t_deadline)
+	if (s->state == ST_RUNNING && now >= s->t_deadline)
 		deadline_passed(s, now);
 	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
 		char d[32];
@@ -1951,10 +1946,7 @@ run_timers(struct sup *s, int64_t now)
 		else
 			release(s, now);
 	}
-	/* Also while starting: a first renewal that failed is tried again
-	 * (the job is still held before exec), not waited out. */
-	if ((s->state == ST_RUNNING || s->state == ST_STARTING) &&
-	    !s->renew_inflight && now >= s->t_renew) {
+	if (s->state == ST_RUNNING && !s->renew_inflight && now >= s->t_renew) {
 		send_request(&s->w, OP_RENEW, (long)s->job.pid);
 		s->renew_inflight = 1;
 		s->t_renew = NEVER;
@@ -1975,7 +1967,6 @@ earliest(const struct sup *s)
 	case ST_CONTEND:
 		t = s->t_wait;
 		break;
-	case ST_STARTING:
 	case ST_RUNNING:
 		t = s->t_deadline;
 		if (!s->renew_inflight && s->t_renew < t)
@@ -2079,6 +2070,9 @@ supervise(struct opts *o)
 	cfg.retry_ns = o->retry_ns;
 	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
 	setup_signals();
+	/* Before any thread exists: see spawn. */
+	spawn(&s.job, s.path, o->argv, s.fg);
+	cfg.job = (long)s.job.pid;
 	start_worker(&s, &cfg);
 
 	s.state = ST_CONTEND;

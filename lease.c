@@ -324,6 +324,7 @@ int
 lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
 {
+	l->renewed_from = 0;
 	return l->ops->acquire(l, h, retry_ns, err);
 }
 

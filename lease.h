@@ -47,6 +47,8 @@ struct lease_config {
 	const char	*node_id;
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
+	long		 job;		/* the command's process group, held before
+					 * exec: named with the acquisition */
 	int64_t		 io_ns;		/* network stores: time budget of one call;
 					 * at most half the renew deadline */
 };
@@ -134,7 +136,8 @@ int	lease_acquire(struct lease *l, struct lease_holder *h,
 int	lease_renew(struct lease *l, long job, char *err);
 
 /*
- * lease_renewed_from: after a successful lease_renew, the time (on
+ * lease_renewed_from: after a successful lease_acquire or lease_renew, the
+ * time (on
  * lease_now_ns's clock, at most the time the call began) from which the
  * renewed lease runs; a store that renewed in advance, or needed not to
  * renew at all this time, reports when it did.  0: from the call's start.

@@ -64,6 +64,8 @@ struct etcd {
 	int64_t		 rev;		/* create_revision of our key */
 	int64_t		 last_ka;	/* send time of the last good keepalive */
 	int		 leader;
+	int		 marked;	/* our PREFIX/NAME.leader is written */
+	long		 cfg_job;	/* the held command, named from the join */
 	int		 first;		/* join found our key the lowest */
 	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
@@ -434,7 +436,7 @@ join(struct etcd *e, char *err)
 			return -1;
 		}
 		e->acquired_ms = 0;
-		rc = put_value(e, 0, 1, err);
+		rc = put_value(e, e->cfg_job, 1, err);
 		if (rc == 1) {
 			e->joined = 1;
 			return 0;
@@ -518,6 +520,7 @@ etcd_open(struct lease *l, const struct store_url *u,
 	e->lease_ns = cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
+	e->cfg_job = cfg->job;
 	e->ttl = (cfg->lease_ns + NS_PER_S - 1) / NS_PER_S;
 	snprintf(e->prefix, sizeof(e->prefix), "%s/%s/", u->prefix, cfg->name);
 	/* Every key under PREFIX/NAME/ sorts below PREFIX/NAME0 ('/' + 1). */
@@ -602,7 +605,11 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	watch(e, e->key64, e->rev, from);
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
-	e->job = -1;	/* the first renewal names the job */
+	/* Our value names the held command since the join; the leader's mark
+	 * follows with the first renewal, right after the command starts. */
+	e->job = e->cfg_job;
+	e->marked = 0;
+	e->lease->renewed_from = e->last_ka;
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", e->id);
 	snprintf(h->host, sizeof(h->host), "%s", e->me.host);
@@ -699,24 +706,22 @@ etcd_renew(struct lease *l, long job, char *err)
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* A keepalive sent less than half a period ago (by the join, or a
-	 * waiter's own) still counts: lease_renewed_from says since when, and
-	 * the supervisor's deadline runs from there.  It saves a round trip
-	 * on the way from election to the command's start.  The first renewal
-	 * names the job in our value (one proposal); the others only look that
-	 * our key is still there (none). */
-	/* The first renewal, on the way to the command's start, may lean on
-	 * a keepalive up to half a renew-deadline old (io_ns): the deadline
-	 * then runs from that keepalive, and the next renewal, due at once,
-	 * keeps the lease alive after the command has started. */
+	/* A keepalive sent less than half a period ago still counts:
+	 * lease_renewed_from says since when, and the supervisor's deadline
+	 * runs from there.  The first renewal writes the leader's mark (one
+	 * proposal, after the command has started); the others only look
+	 * that our key is still there (none). */
 	age = lease_now_ns() - e->last_ka;
-	if (age < e->retry_ns / 2 || (job != e->job && age < e->io_ns))
+	if (age < e->retry_ns / 2)
 		rc = 1;
 	else
 		rc = keepalive(e, err);
 	l->renewed_from = e->last_ka;
-	if (rc == 1)
-		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
+	if (rc == 1 && (!e->marked || job != e->job)) {
+		if ((rc = put_value(e, job, 0, err)) == 1)
+			e->marked = 1;
+	} else if (rc == 1)
+		rc = still_ours(e, err);
 	if (rc == 0) {
 		e->leader = e->joined = 0;
 		return LEASE_LOST;

@@ -74,6 +74,7 @@ struct flease {
 	char		 dir[PATH_MAX];
 	int64_t		 lease_ns;
 	int64_t		 retry_ns;
+	long		 job;		/* held command, named when we acquire */
 	int		 dirfd;
 	int		 lockfd;
 	int		 ofd;		/* 1: OFD locks, 0: classic fcntl locks */
@@ -576,6 +577,7 @@ file_open(struct lease *lease, const struct store_url *u,
 	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
 	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
 	l->lease_ns = cfg->lease_ns;
+	l->job = cfg->job;
 	l->retry_ns = cfg->retry_ns;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
@@ -770,7 +772,7 @@ file_acquire(struct lease *lease, struct lease_holder *h, int64_t *retry_ns,
 	l->term = l->max_term + 1;
 	l->acquired_ms = wall_ms();
 	l->renewals = 0;
-	if (write_record(l, LEASE_HELD, 0, err) == -1)
+	if (write_record(l, LEASE_HELD, l->job, err) == -1)
 		goto unlock_err;
 	/* After the record, so that a failed write uses up no term; the mark
 	 * is a safeguard for a removed record, so its own failure is not
