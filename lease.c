@@ -464,10 +464,11 @@ size_t
 holder_format(char *buf, size_t len, const struct local_self *me,
     const char *id, long job, int64_t lease_ms, int64_t acquired_ms)
 {
+	int done = job == LEASE_JOB_DONE;
 	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
-	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n", id, me->host,
-	    me->sys, me->pid, me->start, job, (long long)lease_ms,
-	    (long long)acquired_ms);
+	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n%s", id,
+	    me->host, me->sys, me->pid, me->start, done ? 0 : job,
+	    (long long)lease_ms, (long long)acquired_ms, done ? "done=1\n" : "");
 
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
@@ -528,6 +529,8 @@ holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
 			    0 : x;
 		else if (!strcmp(line, "acquired"))
 			h->acquired_ms = (x = decimal(v, INT64_MAX)) < 0 ? 0 : x;
+		else if (!strcmp(line, "done"))
+			h->done = !strcmp(v, "1");
 		/* unknown keys: a newer writer; ignore */
 	}
 	return 0;

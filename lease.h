@@ -66,7 +66,17 @@ struct lease_holder {
 	int		 alive;		/* local holder: 1 if any of its processes exist */
 	int64_t		 ttl_ms;	/* server-side time left, -1 if unknown */
 	int		 waiters;	/* queued contenders, -1 if unknown */
+	int		 done;		/* 1: the holder's command has finished
+					 * and it holds on (--min-hold) */
 };
+
+/*
+ * lease_renew's JOB when the command has finished but the leader keeps the
+ * lease (--min-hold): the record then says done and names no process group.
+ * Stores write job 0 and a separate mark, as older readers refuse a
+ * negative job.
+ */
+#define LEASE_JOB_DONE	(-1L)
 
 /*
  * Last words: what the watchdog sends when the supervisor died and the job
@@ -125,7 +135,7 @@ int	lease_acquire(struct lease *l, struct lease_holder *h,
 
 /*
  * lease_renew: extend our hold, recording JOB (the command's process group,
- * 0 if none).  Returns LEASE_OK, LEASE_LOST if the record is gone or no
+ * 0 if none, LEASE_JOB_DONE once it has finished).  Returns LEASE_OK, LEASE_LOST if the record is gone or no
  * longer ours (it is then left untouched), or LEASE_ERR (still ours as far
  * as we know; the caller's renew deadline decides).
  */

@@ -81,8 +81,9 @@ int	local_group_alive(long pgid);
 
 /*
  * The holder value of a network store: "key=value" lines (holder, host,
- * sys, pid, start, job, lease_ms, acquired), so that --status can name the
- * holder and a contender on the same host can judge it.  holder_format
+ * sys, pid, start, job, lease_ms, acquired, and done=1 when JOB is
+ * LEASE_JOB_DONE), so that --status can name the holder and a contender on
+ * the same host can judge it.  holder_format
  * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
  */
 size_t	holder_format(char *buf, size_t len, const struct local_self *me,

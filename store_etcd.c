@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
 #define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
 #define VALMAX		1024
+/* Our value names no job yet (LEASE_JOB_DONE, -1, is a job value). */
+#define JOB_UNNAMED	LONG_MIN
 
 struct etcd {
 	struct lease	*lease;
@@ -62,7 +65,7 @@ struct etcd {
 	int64_t		 rev;		/* create_revision of our key */
 	int64_t		 last_ka;	/* send time of the last good keepalive */
 	int		 leader;
-	long		 job;		/* the job our value names */
+	long		 job;		/* the job our value names, or JOB_UNNAMED */
 	int64_t		 acquired_ms;
 };
 
@@ -595,7 +598,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		watch(e, e->key64, e->rev, rev + 1);
 		e->leader = 1;
 		e->acquired_ms = wall_ms();
-		e->job = -1;	/* the first renewal names the job */
+		e->job = JOB_UNNAMED;	/* the first renewal names the job */
 		h->state = LEASE_HELD;
 		snprintf(h->id, sizeof(h->id), "%s", e->id);
 		snprintf(h->host, sizeof(h->host), "%s", e->me.host);
@@ -633,8 +636,9 @@ etcd_renew(struct lease *l, long job, char *err)
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* The first renewal names the job in our value (one proposal); the
-	 * others only look that our key is still there (none). */
+	/* The first renewal names the job in our value (one proposal), and so
+	 * does the first after the job has finished (done=1); the others only
+	 * look that our key is still there (none). */
 	if ((rc = keepalive(e, err)) == 1)
 		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
 	if (rc == 0) {

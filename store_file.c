@@ -282,6 +282,8 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 			    num(v, INT64_MAX) : 0);
 		else if (!strcmp(line, "lease_ms"))
 			r->h.lease_ms = num(v, INT64_MAX / 1000000);
+		else if (!strcmp(line, "done"))
+			r->h.done = !strcmp(v, "1");
 		/* unknown keys: a newer writer; ignore */
 	}
 }
@@ -437,24 +439,32 @@ load(struct flease *l, struct record *r, int *ok, uint64_t *version, char *err)
 /*
  * write_record: write our record into the slot the current one is not in,
  * so that a write that fails half way leaves the current record readable.
- * In place (no rename): a renewal costs one pwrite.
+ * In place (no rename): a renewal costs one pwrite.  JOB LEASE_JOB_DONE
+ * writes job=0 and done=1 (older readers ignore the key; they would refuse
+ * a negative job).
  */
 static int
 write_record(struct flease *l, int state, long job, char *err)
 {
 	char buf[SLOT];
 	uint64_t seq = l->seq + 1;
-	int n;
+	int n, done = job == LEASE_JOB_DONE && state == LEASE_HELD;
 	ssize_t w;
 
 	n = snprintf(buf, sizeof(buf),
 	    MAGIC "\nseq=%llu\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\n"
 	    "start=%llu\njob=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\n"
-	    "renewals=%llu\nlease_ms=%lld\n", (unsigned long long)seq,
+	    "renewals=%llu\nlease_ms=%lld\n%s", (unsigned long long)seq,
 	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
-	    l->pid, l->start, job, (unsigned long long)l->term,
+	    l->pid, l->start, job < 0 ? 0 : job, (unsigned long long)l->term,
 	    (long long)l->acquired_ms, (long long)wall_ms(),
-	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000));
+	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000),
+	    done ? "done=1\n" : "");
+	/* The sum line (21 bytes) and the final newline must fit too. */
+	if (n < 0 || n > SLOT - 22) {
+		seterr(err, "%s/%s: record too long", l->dir, l->lease_file);
+		return -1;
+	}
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "sum=%016llx\n",
 	    (unsigned long long)fnv1a(buf, (size_t)n, 14695981039346656037ULL));
 	/* Pad with one line of spaces, so that cat(1) shows both slots. */
