@@ -100,6 +100,7 @@ struct opts {
 	const char	*store;		/* -S URL, or LEADERRUN_STORE */
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
+	int64_t		 min_hold_ns;	/* 0: release when the command ends */
 	int		 sig;
 	int		 nonblock;
 	int		 conflict_code;
@@ -113,8 +114,8 @@ struct opts {
 static const char usage_line[] =
     "usage: leaderrun [-nv] [-d dir | -S url] [-E code] [-i id] [-k dur] "
     "[-l name]\n"
-    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--renew-deadline dur]\n"
-    "                 [--] command [arg ...]\n"
+    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--min-hold dur]\n"
+    "                 [--renew-deadline dur] [--] command [arg ...]\n"
     "       leaderrun --status [-d dir | -S url] [-l name]\n";
 
 _Noreturn static void
@@ -151,6 +152,8 @@ help(void)
 "  -n, --nonblock             fail at once if another instance leads\n"
 "  -w, --timeout DUR          give up waiting for leadership after DUR\n"
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
+"      --min-hold DUR         keep the lease until DUR after the election,\n"
+"                             also when the command ends sooner\n"
 "  -v, --verbose              report leadership changes on stderr\n"
 "      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
 "                             and an event line at each change, on stderr;\n"
@@ -511,7 +514,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -521,6 +524,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "lock-dir", required_argument, NULL, 'd' },
 		{ "lock-name", required_argument, NULL, 'l' },
 		{ "lease-duration", required_argument, NULL, 't' },
+		{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
 		{ "no-emoji", no_argument, NULL, OPT_NO_EMOJI },
 		{ "nonblock", no_argument, NULL, 'n' },
 		{ "renew-deadline", required_argument, NULL, OPT_RENEW_DEADLINE },
@@ -621,6 +625,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NO_EMOJI:
 			o->no_emoji = 1;
+			break;
+		case OPT_MIN_HOLD:
+			o->min_hold_ns = duration_arg("min-hold", arg);
 			break;
 		case ':':
 			warnx("option '%s' requires an argument",
@@ -725,6 +732,12 @@ show_status(const struct opts *o)
 		    (unsigned long long)h.term, age, left);
 		if (h.local)
 			printf("alive:      %s\n", h.alive ? "yes" : "no");
+		if (h.done)
+			printf("command:    done (holding until min-hold ends)\n");
+		else if (h.job > 0)
+			printf("command:    running (process group %ld)\n", h.job);
+		else
+			printf("command:    starting\n");
 	}
 	if (h.waiters >= 0)
 		printf("waiters:    %d\n", h.waiters);
@@ -1473,6 +1486,7 @@ enum state {
 	ST_RUNNING,	/* command running, renewing */
 	ST_STOPPING,	/* stop signal sent; SIGKILL at t_kill */
 	ST_DRAINING,	/* command exited; stopping what it left behind */
+	ST_HOLDING,	/* command done; renewing until t_hold (--min-hold) */
 	ST_RELEASING,	/* release in flight */
 	ST_ABORTING	/* giving up before running: waiting for the worker */
 };
@@ -1487,6 +1501,8 @@ struct sup {
 	uint64_t	 term;
 	int		 code;		/* exit status, once known */
 	int		 lost;
+	int		 signalled;	/* INT/TERM/HUP/QUIT forwarded: no hold */
+	long		 renew_job;	/* the job named by the renewal in flight */
 	pid_t		 wd;		/* the watchdog, 0 when gone */
 	int		 wdfd;
 	int		 renew_inflight;
@@ -1500,6 +1516,7 @@ struct sup {
 	char		 last_err[LEASE_ERRLEN];
 	int64_t		 t_elected;	/* start of the acquire that won */
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
+	int64_t		 t_hold;	/* end of --min-hold */
 };
 
 static void
@@ -1563,6 +1580,10 @@ heartbeat(struct sup *s, int64_t now)
 		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
 		    "Heartbeat at %s (term %llu)", hms,
 		    (unsigned long long)s->term);
+	else if (s->state == ST_HOLDING)
+		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
+		    "Heartbeat at %s (term %llu) - command done, holding",
+		    hms, (unsigned long long)s->term);
 	else
 		beat(s, "\xe2\x8f\xb3", "[stopping]", "Status: STEPPING DOWN - "
 		    "Heartbeat at %s (term %llu)", hms,
@@ -1647,6 +1668,74 @@ stop_job(struct sup *s, int64_t now, const char *why)
 	}
 }
 
+/* Send a renewal naming the job, or saying it is done while we hold on. */
+static void
+renew(struct sup *s)
+{
+	s->renew_job = s->state == ST_HOLDING ? LEASE_JOB_DONE : (long)s->job.pid;
+	send_request(&s->w, OP_RENEW, s->renew_job);
+	s->renew_inflight = 1;
+	s->t_renew = NEVER;
+}
+
+/*
+ * hold_lost: the lease went while we held on after the command (--min-hold).
+ * The command's work is done and its status stands: say so and leave.
+ */
+_Noreturn static void
+hold_lost(struct sup *s, const char *why)
+{
+	warnx("%s: lost the lease during min-hold: %s", s->o->name, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - during "
+	    "min-hold: %s", why);
+	finish(s, s->code);
+}
+
+/*
+ * hold_or_release: the command and all it left behind are gone.  With
+ * --min-hold, keep the lease, renewing it with the record saying done,
+ * until min-hold after the election (on our clock); else release now.  A
+ * command that was lost or signalled to stop is not held for.
+ */
+static void
+hold_or_release(struct sup *s, int64_t now)
+{
+	int64_t hold = s->o->min_hold_ns;
+	char d[32];
+
+	if (s->lost || s->signalled || hold == 0) {
+		release(s, now);
+		return;
+	}
+	s->t_hold = hold >= NEVER - s->t_elected ? NEVER - 1 : s->t_elected + hold;
+	if (now >= s->t_hold) {
+		release(s, now);
+		return;
+	}
+	s->state = ST_HOLDING;
+	/* To the millisecond: a message, not a measurement. */
+	fmt_duration(d, sizeof(d), (s->t_hold - now + NS_PER_MS - 1) /
+	    NS_PER_MS * NS_PER_MS);
+	logv(s, "command done; holding the lease for %s more (min-hold)", d);
+	/* The record says done at once, or right after the renewal in flight. */
+	if (s->renew_inflight)
+		s->t_renew = now;
+	else
+		renew(s);
+}
+
+/* Renewals failed for renew-deadline while holding: let the lease go. */
+static void
+hold_deadline(struct sup *s, int64_t now)
+{
+	char d[32];
+
+	fmt_duration(d, sizeof(d), s->o->deadline_ns);
+	warnx("%s: min-hold: no renewal within %s%s%s; releasing", s->o->name, d,
+	    s->last_err[0] ? ": " : "", s->last_err);
+	release(s, now);
+}
+
 static void
 elected(struct sup *s, const struct reply *r, int64_t now)
 {
@@ -1672,9 +1761,7 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
 	s->t_wait = NEVER;
-	send_request(&s->w, OP_RENEW, (long)s->job.pid);
-	s->renew_inflight = 1;
-	s->t_renew = NEVER;
+	renew(s);
 	(void)now;
 }
 
@@ -1686,6 +1773,8 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		warnx("warning: %s", r->msg);
 		break;
 	case R_LOST:
+		if (s->state == ST_HOLDING)
+			hold_lost(s, r->msg);
 		stop_job(s, now, r->msg);
 		break;
 	case R_BUSY:
@@ -1755,18 +1844,24 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 				    &s->bye);
 			}
 		} else if (r->rc == LEASE_LOST) {
+			if (s->state == ST_HOLDING)
+				hold_lost(s, r->msg);
 			stop_job(s, now, r->msg);
 		} else if (strcmp(r->msg, s->last_err)) {
 			warnx("%s: renew: %s", s->o->name, r->msg);
 			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
 			s->renew_failing = 1;
 		}
-		if (s->state == ST_RUNNING || s->state == ST_STARTING) {
+		if (s->state == ST_RUNNING || s->state == ST_STARTING ||
+		    s->state == ST_HOLDING) {
 			/* After a failure, try again sooner: several tries fit
 			 * in the renew deadline. */
 			s->t_renew = r->rc == LEASE_OK ?
 			    r->started + s->o->retry_ns : now + s->o->retry_ns / 4;
 		}
+		/* Holding, and that one still named the job: say done now. */
+		if (s->state == ST_HOLDING && s->renew_job != LEASE_JOB_DONE)
+			s->t_renew = now;
 		break;
 	case R_RELEASED:
 		if (r->rc == LEASE_OK) {
@@ -1805,7 +1900,7 @@ job_exited(struct sup *s, int status, int64_t now)
 		s->t_poll = now + STRAGGLER_POLL_NS;
 		return;
 	}
-	release(s, now);
+	hold_or_release(s, now);
 }
 
 static void
@@ -1828,7 +1923,7 @@ reap(struct sup *s, int64_t now)
 	if (ended)
 		job_exited(s, s->job.status, now);
 	else if (s->state == ST_DRAINING && !signal_job(&s->job, s->wd, 0))
-		release(s, now);
+		hold_or_release(s, now);
 }
 
 static void
@@ -1848,9 +1943,20 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 		break;
 	case ST_STARTING:
 	case ST_RUNNING:
+		/* Asked to stop: once the command is done, do not hold on. */
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+		    sig == SIGQUIT)
+			s->signalled = 1;
+		signal_job(&s->job, s->wd, sig);
+		break;
 	case ST_STOPPING:
 	case ST_DRAINING:
 		signal_job(&s->job, s->wd, sig);
+		break;
+	case ST_HOLDING:
+		/* The command is done: a signal ends the hold at once. */
+		logv(s, "got signal %d: ending min-hold", sig);
+		release(s, now);
 		break;
 	default:
 		break;
@@ -1943,16 +2049,19 @@ run_timers(struct sup *s, int64_t now)
 		if (signal_job(&s->job, s->wd, 0))
 			s->t_poll = now + STRAGGLER_POLL_NS;
 		else
-			release(s, now);
+			hold_or_release(s, now);
 	}
 	/* Also while starting: a first renewal that failed is tried again
 	 * (the job is still held before exec), not waited out. */
-	if ((s->state == ST_RUNNING || s->state == ST_STARTING) &&
-	    !s->renew_inflight && now >= s->t_renew) {
-		send_request(&s->w, OP_RENEW, (long)s->job.pid);
-		s->renew_inflight = 1;
-		s->t_renew = NEVER;
+	if (s->state == ST_HOLDING && now >= s->t_hold) {
+		logv(s, "min-hold over");
+		release(s, now);
 	}
+	if (s->state == ST_HOLDING && now >= s->t_deadline)
+		hold_deadline(s, now);
+	if ((s->state == ST_RUNNING || s->state == ST_STARTING ||
+	    s->state == ST_HOLDING) && !s->renew_inflight && now >= s->t_renew)
+		renew(s);
 	if ((s->state == ST_RELEASING || s->state == ST_ABORTING) &&
 	    now >= s->t_bail)
 		finish(s, s->code);	/* the store hangs; the job is gone */
@@ -1980,6 +2089,11 @@ earliest(const struct sup *s)
 		break;
 	case ST_DRAINING:
 		t = s->t_kill < s->t_poll ? s->t_kill : s->t_poll;
+		break;
+	case ST_HOLDING:
+		t = s->t_hold < s->t_deadline ? s->t_hold : s->t_deadline;
+		if (!s->renew_inflight && s->t_renew < t)
+			t = s->t_renew;
 		break;
 	case ST_RELEASING:
 	case ST_ABORTING:
