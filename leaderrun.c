@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "lease.h"
 #include "net.h"
 
@@ -106,6 +107,7 @@ struct opts {
 	int		 conflict_code;
 	int		 verbose;
 	int		 status;
+	int		 json;		/* --status as one JSON object */
 	int64_t		 heartbeat_ns;	/* 0: no heartbeat lines */
 	int		 no_emoji;
 	char	       **argv;
@@ -116,7 +118,7 @@ static const char usage_line[] =
     "[-l name]\n"
     "                 [-r dur] [-s sig] [-t dur] [-w dur] [--min-hold dur]\n"
     "                 [--renew-deadline dur] [--] command [arg ...]\n"
-    "       leaderrun --status [-d dir | -S url] [-l name]\n";
+    "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n";
 
 _Noreturn static void
 try_help(void)
@@ -160,6 +162,7 @@ help(void)
 "                             DUR needs the =, as in --heartbeat=2s\n"
 "      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
+"      --json                 with --status: one JSON object on stdout\n"
 "  -h, --help                 show this help, then exit\n"
 "  -V, --version              show the version, then exit\n"
 "\n"
@@ -514,11 +517,12 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI, OPT_MIN_HOLD };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "node-id", required_argument, NULL, 'i' },
 		{ "kill-after", required_argument, NULL, 'k' },
 		{ "lock-dir", required_argument, NULL, 'd' },
@@ -629,6 +633,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_MIN_HOLD:
 			o->min_hold_ns = duration_arg("min-hold", arg);
 			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
 		case ':':
 			warnx("option '%s' requires an argument",
 			    quote(argv[optind - 1]));
@@ -650,6 +657,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->argv = argv + optind;
+	if (o->json && !o->status) {
+		warnx("--json goes with --status");
+		try_help();
+	}
 	store_arg(o);
 	if (o->status) {
 		if (*o->argv) {
@@ -688,6 +699,16 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- --status --------------------------------------------------------- */
 
+/* wall_now_ms: the wall clock, for display only. */
+static int64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* fmt_age: MS milliseconds, as fmt_duration does it.  A record's time
  * stamps can be anything: past 292 years, plain milliseconds. */
 static void
@@ -699,21 +720,146 @@ fmt_age(char *buf, size_t len, int64_t ms)
 		fmt_duration(buf, len, ms * NS_PER_MS);
 }
 
+/* How many waiters --status shows, in queue order. */
+#define MAXWAITERS	64
+
+/* json_str: S as a JSON string literal on stdout, any bytes escaped, or
+ * null when S is NULL or empty. */
+static void
+json_str(const char *s)
+{
+	size_t n;
+	char *buf;
+
+	if (s == NULL || *s == '\0') {
+		fputs("null", stdout);
+		return;
+	}
+	n = strlen(s) * 6 + 3;		/* \u00XX for each byte at worst */
+	if ((buf = malloc(n)) == NULL || json_quote(s, buf, n) == 0)
+		die(EXIT_FAIL, "json: %s", strerror(ENOMEM));
+	fputs(buf, stdout);
+	free(buf);
+}
+
+/* time_known: a record's wall-clock time stamp MS is one we show: set (not
+ * 0), and within the years 1970-9999. */
+static int
+time_known(int64_t ms)
+{
+	return ms > 0 && ms <= 253402300799999LL;
+}
+
+/* json_time: wall-clock MS as an RFC 3339 UTC string with milliseconds
+ * ("2026-12-01T04:14:28.123Z"), or null unless time_known. */
+static void
+json_time(int64_t ms)
+{
+	char buf[32];
+	time_t t;
+	struct tm tm;
+
+	if (!time_known(ms)) {
+		fputs("null", stdout);
+		return;
+	}
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		fputs("null", stdout);
+		return;
+	}
+	printf("\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+/*
+ * status_json: the lease NAME of store STORE (WHERE: where it lives) as one
+ * JSON object, no newline.  The field names are documented (man page,
+ * Status) and stable: add fields, never rename or drop them.
+ */
+static void
+status_json(const char *name, const char *store, const char *where,
+    const struct lease_holder *h, const struct lease_holder *w, int nw,
+    int64_t now_ms)
+{
+	static const char *const states[] = { "free", "held", "released" };
+	int known = h->state != LEASE_FREE, held = h->state == LEASE_HELD, i;
+
+	fputs("{\"name\":", stdout);
+	json_str(name);
+	fputs(",\"lease\":", stdout);
+	json_str(where);
+	fputs(",\"store\":", stdout);
+	json_str(store);
+	printf(",\"state\":\"%s\",\"holder\":", states[held ? 1 :
+	    h->state == LEASE_RELEASED ? 2 : 0]);
+	json_str(known ? h->id : NULL);
+	fputs(",\"host\":", stdout);
+	json_str(known ? h->host : NULL);
+	if (known && h->pid > 0)
+		printf(",\"pid\":%ld", h->pid);
+	else
+		fputs(",\"pid\":null", stdout);
+	if (known)
+		printf(",\"term\":%llu", (unsigned long long)h->term);
+	else
+		fputs(",\"term\":null", stdout);
+	fputs(",\"acquired\":", stdout);
+	json_time(known ? h->acquired_ms : 0);
+	fputs(",\"renewed\":", stdout);
+	json_time(known ? h->renewed_ms : 0);
+	if (held && h->ttl_ms >= 0)	/* the server's count, not our guess */
+		printf(",\"expires_in_ms\":%lld", (long long)h->ttl_ms);
+	else if (held && time_known(h->renewed_ms) && h->lease_ms > 0 &&
+	    h->lease_ms < INT64_MAX / 4)
+		printf(",\"expires_in_ms\":%lld",
+		    (long long)(h->renewed_ms + h->lease_ms - now_ms));
+	else
+		fputs(",\"expires_in_ms\":null", stdout);
+	if (held && h->local)
+		printf(",\"alive\":%s", h->alive ? "true" : "false");
+	else
+		fputs(",\"alive\":null", stdout);
+	printf(",\"command\":%s", !held ? "null" : h->done ? "\"done\"" :
+	    h->job > 0 ? "\"running\"" : "\"starting\"");
+	if (h->waiters < 0) {
+		fputs(",\"waiters\":null}", stdout);
+		return;
+	}
+	fputs(",\"waiters\":[", stdout);
+	for (i = 0; i < nw; i++) {
+		fputs(i ? ",{\"holder\":" : "{\"holder\":", stdout);
+		json_str(w[i].id);
+		fputs(",\"host\":", stdout);
+		json_str(w[i].host);
+		if (w[i].pid > 0)
+			printf(",\"pid\":%ld}", w[i].pid);
+		else
+			fputs(",\"pid\":null}", stdout);
+	}
+	fputs("]}", stdout);
+}
+
 static int
 show_status(const struct opts *o)
 {
 	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S };
-	struct lease_holder h, w[32];
+	struct lease_holder h, w[MAXWAITERS];
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
-	struct timespec ts;
 	int64_t now_ms;
 	int nw, i;
 
-	if (lease_status(&cfg, &h, w, 32, &nw, err) != LEASE_OK)
+	if (lease_status(&cfg, &h, w, MAXWAITERS, &nw, err) != LEASE_OK)
 		die(EXIT_FAIL, "status: %s", err);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now_ms = wall_now_ms();
 	lease_store_where(o->store, o->name, where, sizeof(where));
+	if (o->json) {
+		status_json(o->name, o->store, where, &h, w, nw, now_ms);
+		putchar('\n');
+		if (fflush(stdout) == EOF || ferror(stdout))
+			die(EXIT_FAIL, "write error: %s", strerror(errno));
+		return h.state == LEASE_HELD ? 0 : 1;
+	}
 	printf("lease:      %s\n", where);
 	if (h.state == LEASE_FREE) {
 		printf("state:      free\n");
