@@ -107,7 +107,9 @@ struct opts {
 	int		 conflict_code;
 	int		 verbose;
 	int		 status;
-	int		 json;		/* --status as one JSON object */
+	int		 json;		/* --status/--list as JSON */
+	int		 list;		/* --list */
+	int		 named;		/* -l was given */
 	int64_t		 heartbeat_ns;	/* 0: no heartbeat lines */
 	int		 no_emoji;
 	char	       **argv;
@@ -118,7 +120,8 @@ static const char usage_line[] =
     "[-l name]\n"
     "                 [-r dur] [-s sig] [-t dur] [-w dur] [--min-hold dur]\n"
     "                 [--renew-deadline dur] [--] command [arg ...]\n"
-    "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n";
+    "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n"
+    "       leaderrun --list [--json] [-d dir | -S url]\n";
 
 _Noreturn static void
 try_help(void)
@@ -162,7 +165,9 @@ help(void)
 "                             DUR needs the =, as in --heartbeat=2s\n"
 "      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
-"      --json                 with --status: one JSON object on stdout\n"
+"      --list                 show every lease of the store, then exit\n"
+"      --json                 with --status: one JSON object on stdout;\n"
+"                             with --list: an array of them\n"
 "  -h, --help                 show this help, then exit\n"
 "  -V, --version              show the version, then exit\n"
 "\n"
@@ -318,26 +323,38 @@ node_id_ok(const char *s)
 	return 1;
 }
 
+/*
+ * escape: VAL made safe to print into BUF (LEN bytes): its first MAX bytes,
+ * those outside printable ASCII (and the backslash, and the space if
+ * NOSPACE) shown as \xNN, "..." if it was longer.  Returns BUF.
+ */
+static const char *
+escape(const char *val, size_t max, int nospace, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < max && val[i] && o + 8 < len; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c >= ' ' && c < 127 && c != '\\' && !(nospace && c == ' '))
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	if (val[i])
+		o += (size_t)snprintf(buf + o, len - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 /* quote: VAL made safe to print: at most 64 bytes, bytes outside
  * printable ASCII shown as \xNN.  Returns a static buffer. */
 static const char *
 quote(const char *val)
 {
 	static char buf[64 * 4 + 8];
-	size_t i, o = 0;
 
-	for (i = 0; i < 64 && val[i]; i++) {
-		unsigned char c = (unsigned char)val[i];
-
-		if (c >= ' ' && c < 127 && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", c);
-	}
-	if (val[i])
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "...");
-	buf[o] = '\0';
-	return buf;
+	return escape(val, 64, 0, buf, sizeof(buf));
 }
 
 _Noreturn static void
@@ -517,7 +534,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -528,6 +545,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "lock-dir", required_argument, NULL, 'd' },
 		{ "lock-name", required_argument, NULL, 'l' },
 		{ "lease-duration", required_argument, NULL, 't' },
+		{ "list", no_argument, NULL, OPT_LIST },
 		{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
 		{ "no-emoji", no_argument, NULL, OPT_NO_EMOJI },
 		{ "nonblock", no_argument, NULL, 'n' },
@@ -597,6 +615,7 @@ parse_args(int argc, char **argv, struct opts *o)
 				bad_value("lock name", arg, "1-128 characters of "
 				    "A-Z a-z 0-9 . _ @ + : -, not . or ..");
 			o->name = arg;
+			o->named = 1;
 			break;
 		case 'n':
 			o->nonblock = 1;
@@ -636,6 +655,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_JSON:
 			o->json = 1;
 			break;
+		case OPT_LIST:
+			o->list = 1;
+			break;
 		case ':':
 			warnx("option '%s' requires an argument",
 			    quote(argv[optind - 1]));
@@ -657,14 +679,22 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->argv = argv + optind;
-	if (o->json && !o->status) {
-		warnx("--json goes with --status");
+	if (o->json && !o->status && !o->list) {
+		warnx("--json goes with --status or --list");
+		try_help();
+	}
+	if (o->list && o->status) {
+		warnx("--list and --status: use one");
+		try_help();
+	}
+	if (o->list && o->named) {
+		warnx("--list shows every lease; -l names one (use --status)");
 		try_help();
 	}
 	store_arg(o);
-	if (o->status) {
+	if (o->status || o->list) {
 		if (*o->argv) {
-			warnx("--status takes no command");
+			warnx("%s takes no command", o->list ? "--list" : "--status");
 			try_help();
 		}
 		return;
@@ -723,22 +753,22 @@ fmt_age(char *buf, size_t len, int64_t ms)
 /* How many waiters --status shows, in queue order. */
 #define MAXWAITERS	64
 
-/* json_str: S as a JSON string literal on stdout, any bytes escaped, or
+/* json_str: S as a JSON string literal on F, any bytes escaped, or
  * null when S is NULL or empty. */
 static void
-json_str(const char *s)
+json_str(FILE *f, const char *s)
 {
 	size_t n;
 	char *buf;
 
 	if (s == NULL || *s == '\0') {
-		fputs("null", stdout);
+		fputs("null", f);
 		return;
 	}
 	n = strlen(s) * 6 + 3;		/* \u00XX for each byte at worst */
 	if ((buf = malloc(n)) == NULL || json_quote(s, buf, n) == 0)
 		die(EXIT_FAIL, "json: %s", strerror(ENOMEM));
-	fputs(buf, stdout);
+	fputs(buf, f);
 	free(buf);
 }
 
@@ -753,91 +783,91 @@ time_known(int64_t ms)
 /* json_time: wall-clock MS as an RFC 3339 UTC string with milliseconds
  * ("2026-12-01T04:14:28.123Z"), or null unless time_known. */
 static void
-json_time(int64_t ms)
+json_time(FILE *f, int64_t ms)
 {
 	char buf[32];
 	time_t t;
 	struct tm tm;
 
 	if (!time_known(ms)) {
-		fputs("null", stdout);
+		fputs("null", f);
 		return;
 	}
 	t = (time_t)(ms / 1000);
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		fputs("null", stdout);
+		fputs("null", f);
 		return;
 	}
-	printf("\"%s.%03dZ\"", buf, (int)(ms % 1000));
+	fprintf(f, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }
 
 /*
  * status_json: the lease NAME of store STORE (WHERE: where it lives) as one
- * JSON object, no newline.  The field names are documented (man page,
+ * JSON object on F, no newline.  The field names are documented (man page,
  * Status) and stable: add fields, never rename or drop them.
  */
 static void
-status_json(const char *name, const char *store, const char *where,
+status_json(FILE *f, const char *name, const char *store, const char *where,
     const struct lease_holder *h, const struct lease_holder *w, int nw,
     int64_t now_ms)
 {
 	static const char *const states[] = { "free", "held", "released" };
 	int known = h->state != LEASE_FREE, held = h->state == LEASE_HELD, i;
 
-	fputs("{\"name\":", stdout);
-	json_str(name);
-	fputs(",\"lease\":", stdout);
-	json_str(where);
-	fputs(",\"store\":", stdout);
-	json_str(store);
-	printf(",\"state\":\"%s\",\"holder\":", states[held ? 1 :
+	fputs("{\"name\":", f);
+	json_str(f, name);
+	fputs(",\"lease\":", f);
+	json_str(f, where);
+	fputs(",\"store\":", f);
+	json_str(f, store);
+	fprintf(f, ",\"state\":\"%s\",\"holder\":", states[held ? 1 :
 	    h->state == LEASE_RELEASED ? 2 : 0]);
-	json_str(known ? h->id : NULL);
-	fputs(",\"host\":", stdout);
-	json_str(known ? h->host : NULL);
+	json_str(f, known ? h->id : NULL);
+	fputs(",\"host\":", f);
+	json_str(f, known ? h->host : NULL);
 	if (known && h->pid > 0)
-		printf(",\"pid\":%ld", h->pid);
+		fprintf(f, ",\"pid\":%ld", h->pid);
 	else
-		fputs(",\"pid\":null", stdout);
+		fputs(",\"pid\":null", f);
 	if (known)
-		printf(",\"term\":%llu", (unsigned long long)h->term);
+		fprintf(f, ",\"term\":%llu", (unsigned long long)h->term);
 	else
-		fputs(",\"term\":null", stdout);
-	fputs(",\"acquired\":", stdout);
-	json_time(known ? h->acquired_ms : 0);
-	fputs(",\"renewed\":", stdout);
-	json_time(known ? h->renewed_ms : 0);
+		fputs(",\"term\":null", f);
+	fputs(",\"acquired\":", f);
+	json_time(f, known ? h->acquired_ms : 0);
+	fputs(",\"renewed\":", f);
+	json_time(f, known ? h->renewed_ms : 0);
 	if (held && h->ttl_ms >= 0)	/* the server's count, not our guess */
-		printf(",\"expires_in_ms\":%lld", (long long)h->ttl_ms);
+		fprintf(f, ",\"expires_in_ms\":%lld", (long long)h->ttl_ms);
 	else if (held && time_known(h->renewed_ms) && h->lease_ms > 0 &&
 	    h->lease_ms < INT64_MAX / 4)
-		printf(",\"expires_in_ms\":%lld",
+		fprintf(f, ",\"expires_in_ms\":%lld",
 		    (long long)(h->renewed_ms + h->lease_ms - now_ms));
 	else
-		fputs(",\"expires_in_ms\":null", stdout);
+		fputs(",\"expires_in_ms\":null", f);
 	if (held && h->local)
-		printf(",\"alive\":%s", h->alive ? "true" : "false");
+		fprintf(f, ",\"alive\":%s", h->alive ? "true" : "false");
 	else
-		fputs(",\"alive\":null", stdout);
-	printf(",\"command\":%s", !held ? "null" : h->done ? "\"done\"" :
+		fputs(",\"alive\":null", f);
+	fprintf(f, ",\"command\":%s", !held ? "null" : h->done ? "\"done\"" :
 	    h->job > 0 ? "\"running\"" : "\"starting\"");
 	if (h->waiters < 0) {
-		fputs(",\"waiters\":null}", stdout);
+		fputs(",\"waiters\":null}", f);
 		return;
 	}
-	fputs(",\"waiters\":[", stdout);
+	fputs(",\"waiters\":[", f);
 	for (i = 0; i < nw; i++) {
-		fputs(i ? ",{\"holder\":" : "{\"holder\":", stdout);
-		json_str(w[i].id);
-		fputs(",\"host\":", stdout);
-		json_str(w[i].host);
+		fputs(i ? ",{\"holder\":" : "{\"holder\":", f);
+		json_str(f, w[i].id);
+		fputs(",\"host\":", f);
+		json_str(f, w[i].host);
 		if (w[i].pid > 0)
-			printf(",\"pid\":%ld}", w[i].pid);
+			fprintf(f, ",\"pid\":%ld}", w[i].pid);
 		else
-			fputs(",\"pid\":null}", stdout);
+			fputs(",\"pid\":null}", f);
 	}
-	fputs("]}", stdout);
+	fputs("]}", f);
 }
 
 static int
@@ -854,7 +884,7 @@ show_status(const struct opts *o)
 	now_ms = wall_now_ms();
 	lease_store_where(o->store, o->name, where, sizeof(where));
 	if (o->json) {
-		status_json(o->name, o->store, where, &h, w, nw, now_ms);
+		status_json(stdout, o->name, o->store, where, &h, w, nw, now_ms);
 		putchar('\n');
 		if (fflush(stdout) == EOF || ferror(stdout))
 			die(EXIT_FAIL, "write error: %s", strerror(errno));
@@ -893,6 +923,143 @@ show_status(const struct opts *o)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EXIT_FAIL, "write error: %s", strerror(errno));
 	return h.state == LEASE_HELD ? 0 : 1;
+}
+
+/* ---- --list ----------------------------------------------------------- */
+
+/* One line of the --list table, escaped: no spaces, printable ASCII. */
+struct row {
+	char		 name[LEASE_IDLEN];
+	char		 state[12];
+	char		 holder[LEASE_IDLEN * 4 + 8];
+	char		 host[LEASE_HOSTLEN * 4 + 8];
+	char		 term[24];
+	char		 age[48];
+};
+
+struct listing {
+	const struct opts *o;
+	int64_t		 now_ms;
+	int		 n;		/* leases so far */
+	struct row	*rows;		/* the table, unless --json */
+	size_t		 cap;
+	FILE		*json;		/* --json: the array so far */
+};
+
+/* list_item: one entry of lease_list: a warning, a JSON object, or a row. */
+static void
+list_item(void *arg, const struct lease_item *it)
+{
+	struct listing *ls = arg;
+	const struct lease_holder *h = &it->h;
+	char where[PATH_MAX + 300], ebuf[256 * 4 + 8];
+	struct row *r;
+	int64_t since;
+
+	if (it->why && it->name) {
+		warnx("warning: skipped lease %s: %s", it->name, it->why);
+		return;
+	}
+	if (it->why) {
+		warnx("warning: skipped '%s': %s", escape(it->entry, 256, 0,
+		    ebuf, sizeof(ebuf)), it->why);
+		return;
+	}
+	if (ls->json) {
+		lease_store_where(ls->o->store, it->name, where, sizeof(where));
+		fputs(ls->n ? ",\n" : "\n", ls->json);
+		status_json(ls->json, it->name, ls->o->store, where, h, it->w,
+		    it->nw, ls->now_ms);
+		ls->n++;
+		return;
+	}
+	if ((size_t)ls->n == ls->cap) {
+		struct row *more;
+
+		ls->cap = ls->cap ? 2 * ls->cap : 64;
+		if ((more = realloc(ls->rows, ls->cap * sizeof(*more))) == NULL)
+			die(EXIT_FAIL, "list: %s", strerror(errno));
+		ls->rows = more;
+	}
+	r = &ls->rows[ls->n++];
+	snprintf(r->name, sizeof(r->name), "%s", it->name);
+	snprintf(r->state, sizeof(r->state), "%s", h->state == LEASE_HELD ?
+	    "held" : h->state == LEASE_RELEASED ? "released" : "free");
+	strcpy(r->holder, "-");
+	strcpy(r->host, "-");
+	strcpy(r->term, "-");
+	strcpy(r->age, "-");
+	if (h->state == LEASE_FREE)
+		return;
+	if (h->id[0])
+		escape(h->id, sizeof(h->id), 1, r->holder, sizeof(r->holder));
+	if (h->host[0])
+		escape(h->host, sizeof(h->host), 1, r->host, sizeof(r->host));
+	snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)h->term);
+	/* Held: since it was acquired; released: since the release. */
+	since = h->state == LEASE_HELD ? h->acquired_ms : h->renewed_ms;
+	if (time_known(since))
+		fmt_age(r->age, sizeof(r->age), ls->now_ms - since);
+}
+
+/*
+ * show_list: every lease of the store, as an aligned table (NAME STATE
+ * HOLDER HOST TERM AGE) or, with --json, an array of --status objects.
+ * 0 when the store could be listed, whatever the leases' states; 125 if it
+ * could not.  Entries that were skipped are warnings on stderr.
+ */
+static int
+show_list(const struct opts *o)
+{
+	static const char *const head[] = { "NAME", "STATE", "HOLDER", "HOST",
+	    "TERM", "AGE" };
+	struct lease_config cfg = { NULL, o->store, "", 0, 0, 2 * NS_PER_S };
+	struct listing ls;
+	char err[LEASE_ERRLEN], *buf = NULL;
+	size_t wd[6], i, len = 0;
+	int k;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.o = o;
+	ls.now_ms = wall_now_ms();
+	/* All or nothing on stdout: a store that fails half way through
+	 * must not leave half an array. */
+	if (o->json && (ls.json = open_memstream(&buf, &len)) == NULL)
+		die(EXIT_FAIL, "list: %s", strerror(errno));
+	if (lease_list(&cfg, list_item, &ls, MAXWAITERS, err) != LEASE_OK)
+		die(EXIT_FAIL, "list: %s", err);
+	if (o->json) {
+		if (fclose(ls.json) == EOF)
+			die(EXIT_FAIL, "list: %s", strerror(errno));
+		printf("[%s%s]\n", buf, ls.n ? "\n" : "");
+		free(buf);
+	} else {
+		for (k = 0; k < 6; k++)
+			wd[k] = strlen(head[k]);
+		for (i = 0; i < (size_t)ls.n; i++) {
+			const char *c[6] = { ls.rows[i].name, ls.rows[i].state,
+			    ls.rows[i].holder, ls.rows[i].host, ls.rows[i].term,
+			    ls.rows[i].age };
+
+			for (k = 0; k < 6; k++)
+				if (strlen(c[k]) > wd[k])
+					wd[k] = strlen(c[k]);
+		}
+		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wd[0], head[0],
+		    (int)wd[1], head[1], (int)wd[2], head[2], (int)wd[3],
+		    head[3], (int)wd[4], head[4], head[5]);
+		for (i = 0; i < (size_t)ls.n; i++) {
+			const struct row *r = &ls.rows[i];
+
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wd[0],
+			    r->name, (int)wd[1], r->state, (int)wd[2], r->holder,
+			    (int)wd[3], r->host, (int)wd[4], r->term, r->age);
+		}
+		free(ls.rows);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die(EXIT_FAIL, "write error: %s", strerror(errno));
+	return 0;
 }
 
 /* ---- the lease worker thread ------------------------------------------ */
@@ -2403,5 +2570,7 @@ main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.status)
 		return show_status(&o);
+	if (o.list)
+		return show_list(&o);
 	return supervise(&o);
 }

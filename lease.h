@@ -184,6 +184,30 @@ void	lease_close(struct lease *l);
 int	lease_status(const struct lease_config *cfg, struct lease_holder *h,
 	    struct lease_holder *w, int maxw, int *nw, char *err);
 
+/* One entry of lease_list, valid during the call that gets it. */
+struct lease_item {
+	const char	*name;	/* a lease; NULL for an entry that is not one */
+	const char	*entry;	/* no NAME: what the store skipped (a file name,
+				 * a key), raw bytes: escape before printing */
+	const char	*why;	/* NULL, or why NAME could not be read or ENTRY
+				 * was skipped (no raw bytes of ENTRY in it) */
+	struct lease_holder h;	/* NAME and no WHY: as lease_status gives it */
+	const struct lease_holder *w;
+	int		 nw;
+};
+
+/*
+ * lease_list: every lease in the store of CFG (CFG->name is not used), in
+ * byte order of the names: FN(ARG, ITEM) for each, with the first MAXW
+ * waiters where the store queues them; also for what the store skips (a
+ * file that fails the safety checks, a key that names no lease), with
+ * ITEM->why set.  Returns LEASE_OK, or LEASE_ERR when the store cannot be
+ * listed at all (or cannot list, as a store may).
+ */
+int	lease_list(const struct lease_config *cfg,
+	    void (*fn)(void *, const struct lease_item *), void *arg, int maxw,
+	    char *err);
+
 /* lease_warning: the last non-fatal oddity seen (a corrupt record), or NULL;
  * reading it clears it. */
 const char *lease_warning(struct lease *l);

@@ -47,6 +47,16 @@ struct lease_ops {
 	int	(*status)(const struct store_url *, const struct lease_config *,
 		    struct lease_holder *, struct lease_holder *w, int maxw,
 		    int *nw, char *err);
+	/*
+	 * list: the names of every lease in the store, in byte order:
+	 * FN(ARG, NAME, NULL, NULL) for each, FN(ARG, NULL, ENTRY, WHY) for
+	 * an entry that looks like a lease but names none.  lease.c reads
+	 * each NAME with status.  LEASE_OK or LEASE_ERR.  NULL: the store
+	 * cannot list.
+	 */
+	int	(*list)(const struct store_url *, const struct lease_config *,
+		    void (*fn)(void *, const char *name, const char *entry,
+		    const char *why), void *arg, char *err);
 };
 
 extern const struct lease_ops file_ops, etcd_ops;

@@ -1029,6 +1029,90 @@ file_status(const struct store_url *u, const struct lease_config *cfg,
 	return LEASE_OK;
 }
 
+/* Lease files by name, leaving out the ".lease" both end with. */
+static int
+stem_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t nx = strlen(x) - 6, ny = strlen(y) - 6;
+	int c = memcmp(x, y, nx < ny ? nx : ny);
+
+	return c ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * file_list: the NAME.lease files of the directory.  Only the names are
+ * looked at here; lease.c reads each with file_status, which opens it
+ * with O_NOFOLLOW and refuses what fails check_file, as contenders do.
+ */
+static int
+file_list(const struct store_url *u, const struct lease_config *cfg,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg,
+    char *err)
+{
+	struct dirent *e;
+	char **names = NULL, **more, *copy;
+	size_t n = 0, cap = 0, i, len;
+	DIR *d = NULL;
+	int fd, rc = LEASE_OK;
+
+	(void)cfg;
+	if ((fd = open(u->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		seterr(err, "open %s: %s", u->dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return LEASE_ERR;
+	}
+	for (;;) {
+		errno = 0;
+		if ((e = readdir(d)) == NULL) {
+			if (errno) {
+				seterr(err, "read %s: %s", u->dir, strerror(errno));
+				rc = LEASE_ERR;
+			}
+			break;
+		}
+		len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 6, ".lease") != 0)
+			continue;
+		if ((copy = strdup(e->d_name)) == NULL) {
+			seterr(err, "%s", strerror(errno));
+			rc = LEASE_ERR;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if ((more = realloc(names, cap * sizeof(*names))) == NULL) {
+				seterr(err, "%s", strerror(errno));
+				free(copy);
+				rc = LEASE_ERR;
+				break;
+			}
+			names = more;
+		}
+		names[n++] = copy;
+	}
+	closedir(d);
+	if (rc == LEASE_OK && n > 0)
+		qsort(names, n, sizeof(*names), stem_cmp);
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		if (rc == LEASE_OK) {
+			names[i][len - 6] = '\0';
+			if (lease_name_ok(names[i]))
+				fn(arg, names[i], NULL, NULL);
+			else {
+				names[i][len - 6] = '.';
+				fn(arg, NULL, names[i], "not a lease name");
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
 const struct lease_ops file_ops = {
 	.scheme = "file",
 	.open = file_open,
@@ -1041,4 +1125,5 @@ const struct lease_ops file_ops = {
 	.farewell = NULL,
 	.close = file_close,
 	.status = file_status,
+	.list = file_list,
 };

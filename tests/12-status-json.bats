@@ -136,7 +136,7 @@ one_object() {
 
 @test "--json without --status is refused (125)" {
 	run --separate-stderr -125 lr -l t --json -- touch "$OUT/ran"
-	[ "${stderr_lines[0]}" = "leaderrun: --json goes with --status" ]
+	[ "${stderr_lines[0]}" = "leaderrun: --json goes with --status or --list" ]
 	[ ! -e "$OUT/ran" ]
 	run -0 "$LEADERRUN" --help
 	[[ "$output" == *"--json "* ]]
