@@ -15,6 +15,9 @@ SLACK=1500
 # done_marked [NAME]: the record of NAME (default t) says the command is done.
 done_marked() { [ "$(field done "${1:-t}")" = 1 ]; }
 
+# job_named: the record of t names the command's process group.
+job_named() { [ "$(field job)" -gt 0 ] 2> /dev/null; }
+
 # hold NAME ARG...: leader NAME on lease t that holds for 10s after its
 # command (exit status 3); returns once the record says done.
 hold() {
@@ -56,7 +59,7 @@ hold() {
 @test "min-hold: while the command runs, --status says running with its process group" {
 	bg a -l t "${FAST[@]}" --min-hold 10s -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	wait_until 5 test "$(field job)" -gt 0
+	wait_until 5 job_named
 	run -0 lr -l t --status
 	grep -qx "command:    running (process group $(field job))" <<< "$output"
 	touch "$OUT/go"

@@ -18,6 +18,11 @@ pyjson() {
 	    "$output" "$1"
 }
 
+# job_named, done_marked: the record of t names the command's process
+# group, says the command is done.
+job_named() { [ "$(field job)" -gt 0 ] 2> /dev/null; }
+done_marked() { [ "$(field done)" = 1 ]; }
+
 # jqr FILTER: jq -r FILTER of $output.
 jqr() { jq -r "$1" <<< "$output"; }
 
@@ -44,7 +49,7 @@ one_object() {
 @test "--status --json on a held lease: holder, pid, term, times, alive, command, exit 0" {
 	bg a -l t -i node-j -t 10s -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	wait_until 5 test "$(field job)" -gt 0
+	wait_until 5 job_named
 	run --separate-stderr -0 lr -l t --status --json
 	echo "$output"
 	one_object
@@ -77,7 +82,7 @@ one_object() {
 
 @test "--status --json during --min-hold: command done" {
 	bg a -l t "${FAST[@]}" --min-hold 10s -- true
-	wait_until 5 test "$(field done)" = 1
+	wait_until 5 done_marked
 	run -0 lr -l t --status --json
 	[ "$(jqr .command)" = done ]
 	[ "$(jqr .state)" = held ]

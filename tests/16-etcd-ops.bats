@@ -71,6 +71,8 @@ etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_EP" "$@"; }
 # keys NAME: the contenders' keys of lease NAME.
 keys() { etcdctl_ get --prefix "leaderrun/$1/" --keys-only | sed '/^$/d'; }
 nkeys() { keys "$1" | wc -l; }
+# nkeys_is NAME N: lease NAME has N keys.
+nkeys_is() { [ "$(nkeys "$1")" = "$2" ]; }
 
 # ebg NAME ARG...: bg on this test's etcd.
 ebg() {
@@ -103,9 +105,9 @@ value_done() { etcdctl_ get --prefix "leaderrun/$1/" --print-value-only | grep -
 	ebg l -l t -t 2s -i lead -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready" 10
 	ebg w1 -l t -t 2s -i w1 -- true
-	wait_until 10 test "$(nkeys t)" = 2
+	wait_until 10 nkeys_is t 2
 	ebg w2 -l t -t 2s -i w2 -- true
-	wait_until 10 test "$(nkeys t)" = 3
+	wait_until 10 nkeys_is t 3
 	run --separate-stderr -0 "$LEADERRUN" --status --json -S "$ETCD_URL" -l t
 	echo "$output"
 	[ "$(jq -c '[.state, .holder, .alive, .command]' <<< "$output")" = '["held","lead",true,"running"]' ]
@@ -124,7 +126,7 @@ value_done() { etcdctl_ get --prefix "leaderrun/$1/" --print-value-only | grep -
 	wait_for "$OUT/ready-a" 10
 	wait_for "$OUT/ready-b" 10
 	ebg w -l alpha -t 2s -i node-w -- true
-	wait_until 10 test "$(nkeys alpha)" = 2
+	wait_until 10 nkeys_is alpha 2
 	etcdctl_ put leaderrun/junk x > /dev/null
 	etcdctl_ put "leaderrun/bad name/1" x > /dev/null
 	etcdctl_ put other/x/1 x > /dev/null
