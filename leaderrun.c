@@ -102,6 +102,7 @@ struct opts {
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
 	int64_t		 min_hold_ns;	/* 0: release when the command ends */
+	const char	*metrics;	/* --metrics FILE, or NULL */
 	int		 sig;
 	int		 nonblock;
 	int		 conflict_code;
@@ -118,8 +119,8 @@ struct opts {
 static const char usage_line[] =
     "usage: leaderrun [-nv] [-d dir | -S url] [-E code] [-i id] [-k dur] "
     "[-l name]\n"
-    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--min-hold dur]\n"
-    "                 [--renew-deadline dur] [--] command [arg ...]\n"
+    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--metrics file]\n"
+    "                 [--min-hold dur] [--renew-deadline dur] [--] command [arg ...]\n"
     "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n"
     "       leaderrun --list [--json] [-d dir | -S url]\n";
 
@@ -159,6 +160,8 @@ help(void)
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
 "      --min-hold DUR         keep the lease until DUR after the election,\n"
 "                             also when the command ends sooner\n"
+"      --metrics FILE         keep Prometheus metrics in FILE (for\n"
+"                             node_exporter's textfile collector)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
 "      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
 "                             and an event line at each change, on stderr;\n"
@@ -534,7 +537,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST, OPT_METRICS };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -544,6 +547,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "kill-after", required_argument, NULL, 'k' },
 		{ "lock-dir", required_argument, NULL, 'd' },
 		{ "lock-name", required_argument, NULL, 'l' },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "lease-duration", required_argument, NULL, 't' },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
@@ -657,6 +661,11 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LIST:
 			o->list = 1;
+			break;
+		case OPT_METRICS:
+			if (*arg == '\0')
+				bad_value("metrics file", arg, "empty");
+			o->metrics = arg;
 			break;
 		case ':':
 			warnx("option '%s' requires an argument",
@@ -1793,6 +1802,22 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 
 /* ---- the supervisor --------------------------------------------------- */
 
+/* What --metrics reports; counts are for this process's lifetime. */
+struct metrics {
+	int		 leader;	/* we hold the lease */
+	uint64_t	 term;		/* of the current or last leadership */
+	uint64_t	 elections;
+	uint64_t	 lost_deadline;	/* reason="renew_deadline" */
+	uint64_t	 lost_lost;	/* reason="lost" */
+	uint64_t	 renewals;
+	uint64_t	 renew_failures;
+	int64_t		 renewed_ms;	/* wall clock of the last renewal, 0 */
+	int64_t		 led_ns;	/* time led, up to lead_since */
+	int64_t		 lead_since;	/* lease clock, while leader */
+	int		 exit_status;	/* -1 until the command has ended */
+	char		 last_err[LEASE_ERRLEN + PATH_MAX];
+};
+
 enum state {
 	ST_CONTEND,	/* waiting for leadership */
 	ST_STARTING,	/* elected; command forked, record not yet naming it */
@@ -1830,6 +1855,8 @@ struct sup {
 	int64_t		 t_elected;	/* start of the acquire that won */
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
 	int64_t		 t_hold;	/* end of --min-hold */
+	int64_t		 t_metrics;	/* next periodic --metrics write */
+	struct metrics	 m;
 };
 
 static void
@@ -1940,23 +1967,248 @@ finish(struct sup *s, int code)
 	exit(code);
 }
 
+/* label_value: V escaped for a Prometheus label value, on F. */
+static void
+label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* metrics_text: the exposition of S's metrics into F at NOW. */
+static void
+metrics_text(FILE *f, const struct sup *s, int64_t now)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "leaderrun_leader", "gauge",
+		    "1 while this instance holds the lease, else 0." },
+		{ "leaderrun_term", "gauge",
+		    "Term (fencing token) of this instance's current or last "
+		    "leadership; 0 before the first." },
+		{ "leaderrun_elections_total", "counter",
+		    "Times this instance was elected." },
+		{ "leaderrun_losses_total", "counter",
+		    "Leaderships lost, by reason: renew_deadline (no renewal "
+		    "within renew-deadline), lost (the store says the lease is "
+		    "gone or taken)." },
+		{ "leaderrun_renewals_total", "counter",
+		    "Successful renewals of the lease." },
+		{ "leaderrun_renew_failures_total", "counter",
+		    "Renewals that failed with an error." },
+		{ "leaderrun_last_renewal_timestamp_seconds", "gauge",
+		    "Wall-clock time of the last successful renewal, for "
+		    "display; absent before the first." },
+		{ "leaderrun_leader_seconds_total", "counter",
+		    "Time this instance held the lease, on its monotonic clock." },
+		{ "leaderrun_command_exit_status", "gauge",
+		    "Exit status leaderrun gives for the command (124: stopped "
+		    "on a lost lease); absent until it has ended." },
+	};
+	const struct metrics *m = &s->m;
+	int64_t led = m->led_ns + (m->leader ? now - m->lead_since : 0);
+	size_t i;
+
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		if ((i == 6 && m->renewed_ms == 0) || (i == 8 && m->exit_status < 0))
+			continue;
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam[i].name,
+		    fam[i].help, fam[i].name, fam[i].type);
+		fprintf(f, "%s{lease=\"", fam[i].name);
+		label_value(f, s->o->name);
+		fputs("\",node=\"", f);
+		label_value(f, s->o->node_id);
+		fputc('"', f);
+		switch (i) {
+		case 0:
+			fprintf(f, "} %d\n", m->leader);
+			break;
+		case 1:
+			fprintf(f, "} %llu\n", (unsigned long long)m->term);
+			break;
+		case 2:
+			fprintf(f, "} %llu\n", (unsigned long long)m->elections);
+			break;
+		case 3:
+			fprintf(f, ",reason=\"renew_deadline\"} %llu\n",
+			    (unsigned long long)m->lost_deadline);
+			fprintf(f, "%s{lease=\"", fam[i].name);
+			label_value(f, s->o->name);
+			fputs("\",node=\"", f);
+			label_value(f, s->o->node_id);
+			fprintf(f, "\",reason=\"lost\"} %llu\n",
+			    (unsigned long long)m->lost_lost);
+			break;
+		case 4:
+			fprintf(f, "} %llu\n", (unsigned long long)m->renewals);
+			break;
+		case 5:
+			fprintf(f, "} %llu\n", (unsigned long long)m->renew_failures);
+			break;
+		case 6:
+			fprintf(f, "} %lld.%03d\n", (long long)(m->renewed_ms / 1000),
+			    (int)(m->renewed_ms % 1000));
+			break;
+		case 7:
+			fprintf(f, "} %lld.%03d\n", (long long)(led / NS_PER_S),
+			    (int)(led % NS_PER_S / NS_PER_MS));
+			break;
+		case 8:
+			fprintf(f, "} %d\n", m->exit_status);
+			break;
+		}
+	}
+}
+
+/* metrics_fail: a write of the metrics file failed; say so once per error. */
+static void
+metrics_fail(struct sup *s, const char *what, const char *file, int e)
+{
+	char msg[sizeof(s->m.last_err)];
+
+	snprintf(msg, sizeof(msg), "%s %s: %s", what, file, strerror(e));
+	if (strcmp(msg, s->m.last_err) != 0)
+		warnx("warning: metrics: %s", msg);
+	snprintf(s->m.last_err, sizeof(s->m.last_err), "%s", msg);
+}
+
+/*
+ * metrics_write: write the --metrics file as node_exporter's textfile
+ * collector wants it: a new file (mode 0644) beside it, renamed over it, so
+ * a reader never sees half of one.  Called on the event loop: a local file
+ * takes microseconds; the file must not sit on a file system that can hang
+ * (the watchdog still stops the command on time if it does).  A failure is
+ * a warning, never a reason to stop.
+ */
+static void
+metrics_write(struct sup *s, int64_t now)
+{
+	char tmp[PATH_MAX + 32], *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *f;
+	int fd, e;
+	ssize_t w;
+
+	if (s->o->metrics == NULL)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->o->metrics,
+	    (long)getpid()) >= (int)sizeof(tmp)) {
+		metrics_fail(s, "write", s->o->metrics, ENAMETOOLONG);
+		return;
+	}
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		metrics_fail(s, "write", s->o->metrics, errno);
+		return;
+	}
+	metrics_text(f, s, now);
+	if (fclose(f) == EOF) {
+		metrics_fail(s, "write", s->o->metrics, errno);
+		free(buf);
+		return;
+	}
+	/* A leftover of ours, or a link someone planted: never write through. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		metrics_fail(s, "remove", tmp, errno);
+		free(buf);
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0644);
+	if (fd == -1) {
+		metrics_fail(s, "create", tmp, errno);
+		free(buf);
+		return;
+	}
+	e = fchmod(fd, 0644) == -1 ? errno : 0;	/* whatever the umask */
+	while (!e && off < len) {
+		if ((w = write(fd, buf + off, len - off)) == -1 && errno != EINTR)
+			e = errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	free(buf);
+	if (close(fd) == -1 && !e)
+		e = errno;
+	if (e) {
+		metrics_fail(s, "write", tmp, e);
+		unlink(tmp);
+		return;
+	}
+	if (rename(tmp, s->o->metrics) == -1) {
+		metrics_fail(s, "rename", s->o->metrics, errno);
+		unlink(tmp);
+		return;
+	}
+	s->m.last_err[0] = '\0';
+}
+
+/* metrics_lead: leadership begins (ON) or ends at NOW, for the gauges. */
+static void
+metrics_lead(struct sup *s, int on, int64_t now)
+{
+	if (on && !s->m.leader)
+		s->m.lead_since = now;
+	else if (!on && s->m.leader)
+		s->m.led_ns += now - s->m.lead_since;
+	s->m.leader = on;
+}
+
+/* On every exit: the file says we no longer lead (marked, not removed). */
+static struct sup *metrics_sup;
+
+static void
+metrics_at_exit(void)
+{
+	int64_t now = lease_now_ns();
+
+	if (metrics_sup == NULL)
+		return;
+	metrics_lead(metrics_sup, 0, now);
+	metrics_write(metrics_sup, now);
+}
+
 /* Ask the worker to release; exit when it answers or t_bail passes. */
 static void
 release(struct sup *s, int64_t now)
 {
+	metrics_lead(s, 0, now);
 	s->state = ST_RELEASING;
 	send_request(&s->w, OP_RELEASE, 0);
 	s->t_bail = now + s->o->deadline_ns;
 }
 
+/* metrics_loss: leadership lost at NOW, by the renew deadline or not. */
 static void
-stop_job(struct sup *s, int64_t now, const char *why)
+metrics_loss(struct sup *s, int deadline, int64_t now)
+{
+	if (deadline)
+		s->m.lost_deadline++;
+	else
+		s->m.lost_lost++;
+	metrics_lead(s, 0, now);
+	metrics_write(s, now);
+}
+
+/* stop_job: leadership is lost (DEADLINE: by the renew deadline): stop
+ * the command. */
+static void
+stop_job(struct sup *s, int64_t now, const char *why, int deadline)
 {
 	const char *never = s->state == ST_STARTING ?
 	    "the command never started: " : "";
 
 	if (s->state != ST_STARTING && s->state != ST_RUNNING)
 		return;		/* the command has ended already */
+	metrics_loss(s, deadline, now);
 	warnx("%s: lost leadership: %s%s", s->o->name, never, why);
 	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s%s", never,
 	    why);
@@ -1996,8 +2248,9 @@ renew(struct sup *s)
  * The command's work is done and its status stands: say so and leave.
  */
 _Noreturn static void
-hold_lost(struct sup *s, const char *why)
+hold_lost(struct sup *s, const char *why, int64_t now)
 {
+	metrics_loss(s, 0, now);
 	warnx("%s: lost the lease during min-hold: %s", s->o->name, why);
 	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - during "
 	    "min-hold: %s", why);
@@ -2046,6 +2299,7 @@ hold_deadline(struct sup *s, int64_t now)
 	fmt_duration(d, sizeof(d), s->o->deadline_ns);
 	warnx("%s: min-hold: no renewal within %s%s%s; releasing", s->o->name, d,
 	    s->last_err[0] ? ": " : "", s->last_err);
+	metrics_loss(s, 1, now);
 	release(s, now);
 }
 
@@ -2057,6 +2311,10 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 
 	s->term = r->h.term;
 	s->bye = r->bye;
+	s->m.elections++;
+	s->m.term = s->term;
+	metrics_lead(s, 1, r->started);
+	metrics_write(s, now);
 	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
 	    s->o->node_id);
 	beat(s, NULL, NULL, "Successfully acquired leadership (term %llu)",
@@ -2087,8 +2345,8 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		break;
 	case R_LOST:
 		if (s->state == ST_HOLDING)
-			hold_lost(s, r->msg);
-		stop_job(s, now, r->msg);
+			hold_lost(s, r->msg, now);
+		stop_job(s, now, r->msg, 0);
 		break;
 	case R_BUSY:
 		s->contacted = 1;
@@ -2138,6 +2396,8 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 	case R_RENEWED:
 		s->renew_inflight = 0;
 		if (r->rc == LEASE_OK) {
+			s->m.renewals++;
+			s->m.renewed_ms = wall_now_ms();
 			if (s->renew_failing)
 				logv(s, "renewal works again");
 			s->renew_failing = 0;
@@ -2158,12 +2418,17 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 			}
 		} else if (r->rc == LEASE_LOST) {
 			if (s->state == ST_HOLDING)
-				hold_lost(s, r->msg);
-			stop_job(s, now, r->msg);
-		} else if (strcmp(r->msg, s->last_err)) {
-			warnx("%s: renew: %s", s->o->name, r->msg);
-			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
-			s->renew_failing = 1;
+				hold_lost(s, r->msg, now);
+			stop_job(s, now, r->msg, 0);
+		} else {
+			s->m.renew_failures++;
+			metrics_write(s, now);
+			if (strcmp(r->msg, s->last_err)) {
+				warnx("%s: renew: %s", s->o->name, r->msg);
+				snprintf(s->last_err, sizeof(s->last_err), "%s",
+				    r->msg);
+				s->renew_failing = 1;
+			}
 		}
 		if (s->state == ST_RUNNING || s->state == ST_STARTING ||
 		    s->state == ST_HOLDING) {
@@ -2203,6 +2468,8 @@ job_exited(struct sup *s, int status, int64_t now)
 		s->code = exit_code(status);
 		logv(s, "command exited (status %d)", s->code);
 	}
+	s->m.exit_status = s->code;
+	metrics_write(s, now);
 	if (signal_job(&s->job, s->wd, 0)) {
 		logv(s, "stopping the processes the command left behind");
 		signal_job(&s->job, s->wd, s->o->sig);
@@ -2325,7 +2592,7 @@ deadline_passed(struct sup *s, int64_t now)
 		    "within renew-deadline %s", d);
 	else
 		snprintf(why, sizeof(why), "no renewal within %s", d);
-	stop_job(s, now, why);
+	stop_job(s, now, why, 1);
 	if (r) {
 		on_reply(s, r, now);
 		free(r);
@@ -2380,6 +2647,10 @@ run_timers(struct sup *s, int64_t now)
 		finish(s, s->code);	/* the store hangs; the job is gone */
 	if (s->o->heartbeat_ns && now >= s->t_beat)
 		heartbeat(s, now);
+	if (s->o->metrics && now >= s->t_metrics) {
+		metrics_write(s, now);
+		s->t_metrics = now + s->o->retry_ns;
+	}
 }
 
 static int64_t
@@ -2415,6 +2686,8 @@ earliest(const struct sup *s)
 	}
 	if (s->o->heartbeat_ns && s->t_beat < t)
 		t = s->t_beat;
+	if (s->o->metrics && s->t_metrics < t)
+		t = s->t_metrics;
 	return t;
 }
 
@@ -2513,6 +2786,14 @@ supervise(struct opts *o)
 	if (o->nonblock)	/* one attempt, but never an endless one */
 		s.t_wait = lease_now_ns() + o->deadline_ns;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
+	s.m.exit_status = -1;
+	s.t_metrics = lease_now_ns() + o->retry_ns;
+	if (o->metrics) {
+		metrics_write(&s, lease_now_ns());
+		metrics_sup = &s;
+		if (atexit(metrics_at_exit) != 0)
+			die(EXIT_FAIL, "atexit: %s", strerror(errno));
+	}
 	send_request(&s.w, OP_CONTEND, o->nonblock);
 
 	for (;;) {
