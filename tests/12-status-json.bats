@@ -81,7 +81,7 @@ one_object() {
 }
 
 @test "--status --json during --min-hold: command done" {
-	bg a -l t "${FAST[@]}" --min-hold 10s -- true
+	bg a -l t "${SAFE[@]}" --min-hold 10s -- true
 	wait_until 5 done_marked
 	run -0 lr -l t --status --json
 	[ "$(jqr .command)" = done ]

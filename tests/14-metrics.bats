@@ -67,7 +67,7 @@ rewritten_since() { [ "$(stat -c %y "$M")" != "$1" ]; }
 done_marked() { [ "$(field done)" = 1 ]; }
 
 @test "metrics: a leader's file, parsed by prometheus_client: leader 1, then 0 with the exit status" {
-	bg a -l t -i node-1 "${FAST[@]}" --metrics "$M" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	bg a -l t -i node-1 "${SAFE[@]}" --metrics "$M" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
 	wait_until 5 is_leader 1
 	prom
@@ -98,9 +98,9 @@ done_marked() { [ "$(field done)" = 1 ]; }
 }
 
 @test "metrics: a waiting follower says leader 0 and rewrites the file every retry-period" {
-	bg a -l t "${FAST[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	bg a -l t "${SAFE[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	bg b -l t -i follower "${FAST[@]}" --metrics "$M" -- true
+	bg b -l t -i follower "${SAFE[@]}" --metrics "$M" -- true
 	wait_for "$M"
 	[ "$(metric leaderrun_leader)" = 0 ]
 	[ "$(metric leaderrun_elections_total)" = 0 ]
@@ -152,7 +152,7 @@ done_marked() { [ "$(field done)" = 1 ]; }
 }
 
 @test "metrics: during --min-hold the leader still says 1; the exit status is there" {
-	bg a -l t "${FAST[@]}" --min-hold 10s --metrics "$M" -- sh -c 'exit 5'
+	bg a -l t "${SAFE[@]}" --min-hold 10s --metrics "$M" -- sh -c 'exit 5'
 	wait_until 5 done_marked
 	wait_until 5 metric leaderrun_command_exit_status
 	[ "$(metric leaderrun_command_exit_status)" = 5 ]
