@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,7 +710,8 @@ etcd_renew(struct lease *l, long job, char *err)
 	/* A keepalive sent less than half a period ago still counts:
 	 * lease_renewed_from says since when, and the supervisor's deadline
 	 * runs from there.  The first renewal writes the leader's mark (one
-	 * proposal, after the command has started); the others only look
+	 * proposal, after the command has started), and the first after the
+	 * job has finished rewrites the value (done=1); the others only look
 	 * that our key is still there (none). */
 	age = lease_now_ns() - e->last_ka;
 	if (age < e->retry_ns / 2)
@@ -898,6 +900,130 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	return LEASE_OK;
 }
 
+/*
+ * etcd_list: the lease names under PREFIX/, one range per name: the first
+ * key (keys only) from a cursor that then skips every key of that name
+ * (PREFIX/NAME/ ... sort below PREFIX/NAME0).  A key that is not
+ * PREFIX/NAME/ID is skipped, with a word.  lease.c reads each name with
+ * etcd_status.
+ */
+#define LISTKEYMAX	8192
+static int
+etcd_list(const struct store_url *u, const struct lease_config *cfg,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg,
+    char *err)
+{
+	struct lease l;
+	struct lease_config c = *cfg;
+	struct http_resp r;
+	struct etcd *e;
+	char *cur, *key, *raw, *body, *c64, end64[B64MAX], name[LEASE_IDLEN];
+	size_t plen, clen, nlen;
+	ssize_t n;
+	int rc = LEASE_OK, got, i;
+
+	c.name = "list";	/* etcd_open wants one; not used */
+	c.node_id = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(&l, 0, sizeof(l));
+	if (etcd_open(&l, u, &c, err) != LEASE_OK)
+		return LEASE_ERR;
+	e = l.data;
+	cur = malloc(LISTKEYMAX + 2);
+	key = malloc(LISTKEYMAX + 2);
+	raw = malloc(LISTKEYMAX * 2);
+	c64 = malloc(LISTKEYMAX * 2);
+	body = malloc(LISTKEYMAX * 2 + 2 * B64MAX);
+	if (!cur || !key || !raw || !c64 || !body) {
+		seterr(err, "%s", strerror(errno));
+		rc = LEASE_ERR;
+		goto out;
+	}
+	plen = (size_t)snprintf(cur, LISTKEYMAX, "%s/", u->prefix);
+	clen = plen;
+	/* Every key under PREFIX/ sorts below PREFIX0 ('/' + 1). */
+	memcpy(key, cur, plen);
+	key[plen - 1] = '0';
+	if (b64_encode(key, plen, end64, sizeof(end64)) == 0) {
+		seterr(err, "etcd prefix too long");
+		rc = LEASE_ERR;
+		goto out;
+	}
+	for (i = 0; i < 1000000; i++) {
+		const char *rest, *slash;
+
+		if (b64_encode(cur, clen, c64, LISTKEYMAX * 2) == 0) {
+			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
+			rc = LEASE_ERR;
+			break;
+		}
+		snprintf(body, LISTKEYMAX * 2 + 2 * B64MAX, "{\"key\":\"%s\","
+		    "\"range_end\":\"%s\",\"limit\":1,\"keys_only\":true}", c64,
+		    end64);
+		if (call(e, "/v3/kv/range", body, &r, err) != 0) {
+			free(r.body);
+			rc = LEASE_ERR;
+			break;
+		}
+		got = json_get(r.body, r.len, "kvs.0.key", raw, LISTKEYMAX * 2);
+		free(r.body);
+		if (got == 0)
+			break;		/* no more keys */
+		if (got == -1 || (n = b64_decode(raw, strlen(raw), key,
+		    LISTKEYMAX)) < (ssize_t)plen) {
+			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
+			rc = LEASE_ERR;
+			break;
+		}
+		key[n] = '\0';
+		rest = key + plen;
+		slash = memchr(rest, '/', (size_t)n - plen);
+		nlen = slash ? (size_t)(slash - rest) : 0;
+		if (slash && nlen < sizeof(name) && !memchr(rest, '\0', nlen)) {
+			memcpy(name, rest, nlen);
+			name[nlen] = '\0';
+		} else
+			name[0] = '\0';
+		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
+		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {
+			/* A leader's mark, PREFIX/NAME.leader: ours, and its
+			 * NAME is listed by its queue keys. */
+			memcpy(name, rest, nlen);
+			name[nlen] = '\0';
+			if (lease_name_ok(name)) {
+				memcpy(cur, key, (size_t)n);
+				cur[n] = '\0';	/* past this one key */
+				clen = (size_t)n + 1;
+				continue;
+			}
+			name[0] = '\0';
+		}
+		if (name[0] && lease_name_ok(name)) {
+			fn(arg, name, NULL, NULL);
+			/* Past every key of NAME: PREFIX/NAME0. */
+			memcpy(cur + plen, name, nlen);
+			cur[plen + nlen] = '0';
+			clen = plen + nlen + 1;
+		} else {
+			fn(arg, NULL, key, slash ? "not a lease name" :
+			    "not a leaderrun key (PREFIX/NAME/ID)");
+			/* Past this key alone: KEY followed by a NUL byte. */
+			memcpy(cur, key, (size_t)n);
+			cur[n] = '\0';
+			clen = (size_t)n + 1;
+		}
+	}
+out:
+	free(cur);
+	free(key);
+	free(raw);
+	free(c64);
+	free(body);
+	etcd_close(&l);
+	return rc;
+}
+
 const struct lease_ops etcd_ops = {
 	.scheme = "etcd",
 	.open = etcd_open,
@@ -910,4 +1036,5 @@ const struct lease_ops etcd_ops = {
 	.farewell = etcd_farewell,
 	.close = etcd_close,
 	.status = etcd_status,
+	.list = etcd_list,
 };
