@@ -1096,6 +1096,7 @@ struct reply {
 	int64_t		 started;	/* when the call began */
 	struct lease_holder h;
 	struct lease_farewell bye;	/* R_ACQUIRED: the watchdog's last words */
+	int		 renew_now;	/* R_ACQUIRED: see lease_renew_now */
 	char		 msg[LEASE_ERRLEN];
 };
 
@@ -1120,8 +1121,10 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 	r->started = started;
 	if (h)
 		r->h = *h;
-	if (kind == R_ACQUIRED)
+	if (kind == R_ACQUIRED) {
 		lease_farewell(w->lease, &r->bye);
+		r->renew_now = lease_renew_now(w->lease);
+	}
 	if (msg)
 		snprintf(r->msg, sizeof(r->msg), "%s", msg);
 	while (write(w->rep[1], &r, sizeof(r)) == -1 && errno == EINTR)
@@ -2360,10 +2363,13 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	close(s->job.go);
 	s->job.go = -1;
 	/* Off the start path: the command runs already.  The first renewal
-	 * follows at once (a network store completes its claim with it). */
+	 * follows at once if the store completes its claim with it. */
 	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
 	    s->t_deadline, &s->bye);
-	renew(s);
+	if (r->renew_now)
+		renew(s);
+	else
+		s->t_renew = r->started + s->o->retry_ns;
 }
 
 static void

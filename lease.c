@@ -325,7 +325,14 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
 {
 	l->renewed_from = 0;
+	l->renew_now = 0;
 	return l->ops->acquire(l, h, retry_ns, err);
+}
+
+int
+lease_renew_now(struct lease *l)
+{
+	return l->renew_now;
 }
 
 int

@@ -155,6 +155,13 @@ int	lease_renew(struct lease *l, long job, char *err);
 int64_t	lease_renewed_from(struct lease *l);
 
 /*
+ * lease_renew_now: after lease_acquire returned LEASE_OK, 1 if the store
+ * completes its claim with a renewal, to be sent as soon as the command
+ * runs (etcd: the leader's mark); 0 if the next one can wait its period.
+ */
+int	lease_renew_now(struct lease *l);
+
+/*
  * lease_release: give the lease back so that a waiter can take it at once.
  * Never touches a record that is not ours.  Returns LEASE_OK, LEASE_LOST or
  * LEASE_ERR.

@@ -32,6 +32,7 @@ struct lease {
 	char		 warning[LEASE_ERRLEN];
 	int		 has_warning;
 	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
+	int		 renew_now;	/* see lease_renew_now; 0 by default */
 };
 
 struct lease_ops {

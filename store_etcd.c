@@ -611,6 +611,7 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	e->job = e->cfg_job;
 	e->marked = 0;
 	e->lease->renewed_from = e->last_ka;
+	e->lease->renew_now = 1;
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", e->id);
 	snprintf(h->host, sizeof(h->host), "%s", e->me.host);

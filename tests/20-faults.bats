@@ -463,11 +463,11 @@ never_started() {
 
 # ---- a failed renewal or two is not the end --------------------------------
 
-@test "faults: a first renewal that fails once is tried again, and the command runs" {
-	# Regression: it was never retried, and the loop spun until the
-	# deadline, then stopped a command that could have run.
+@test "faults: a first renewal that fails once is tried again, and the command runs on" {
+	# Regression: a failed first renewal was never retried, and the loop
+	# spun until the deadline, then stopped a command that could have run.
 	touch "$TRIG"
-	fbg a "write:EIO:after=1:count=1" -l t -t 2s -- touch "$OUT/ran"
+	fbg a "write:EIO:after=1:count=1" -l t -t 2s -- sh -c 'touch "$0"; sleep 1' "$OUT/ran"
 	wait_exit a 5
 	rm -f "$TRIG"
 	[ "$STATUS" = 0 ]
