@@ -468,3 +468,85 @@ etcd_teardown() {
 	fi
 	return 0
 }
+
+# ---- shared by 50-etcd.bats and 51-etcd-faults.bats -----------------------
+
+# lre ARG...: leaderrun on this test's etcd.
+lre() { "$LEADERRUN" -S "$ETCD_URL" "$@"; }
+
+# bge NAME ARG...: bg (helpers.bash) on this test's etcd.
+bge() {
+	local n=$1
+	shift
+	env --default-signal=INT,QUIT "$LEADERRUN" -S "$ETCD_URL" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
+# keys [NAME] [PREFIX]: the contenders' keys PREFIX/NAME/..., oldest first.
+keys() {
+	etcdctl_ get --prefix "${2:-leaderrun}/${1:-t}/" --sort-by=CREATE \
+	    --order=ASCEND --keys-only | sed '/^$/d'
+}
+
+# holder_key [NAME] [PREFIX]: the key with the lowest create_revision.
+holder_key() { keys "$@" | head -n 1; }
+
+# efield FIELD [NAME] [PREFIX]: line FIELD=... of the holder key's value.
+efield() {
+	local k
+	k=$(holder_key "${2:-t}" "${3:-leaderrun}")
+	[ -n "$k" ] || return 0
+	etcdctl_ get "$k" --print-value-only | sed -n "s/^$1=//p"
+}
+
+# knum KEY FIELD: a number (create_revision, mod_revision, lease) of KEY.
+knum() {
+	etcdctl_ get "$1" -w json | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+
+# nkeys [NAME]: how many contenders' keys lease NAME has.
+nkeys() { keys "$@" | wc -l; }
+
+# nleases: how many leases etcd has.
+nleases() { etcdctl_ lease list | sed -n 's/^found \([0-9]*\) leases\{0,1\}$/\1/p'; }
+
+# granted_ttl HEX: the TTL etcd granted lease HEX, in seconds.
+granted_ttl() {
+	etcdctl_ lease timetolive "$1" | sed -n 's/.*granted with TTL(\([0-9]*\)s).*/\1/p'
+}
+
+# lead_hold NAME ARG...: contender NAME (bge) on lease t running HOLD with
+# READY=$OUT/NAME.ready GO=$OUT/NAME.go; returns once its command runs.
+lead_hold() {
+	local n=$1
+	shift
+	bge "$n" -l t "$@" -- "${HOLD[@]}" "$OUT/$n.ready" "$OUT/$n.go"
+	wait_for "$OUT/$n.ready" 10
+}
+
+# no_leftovers: etcd holds no key and no lease of ours.
+no_leftovers() {
+	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d' | wc -l)" = 0 ] &&
+	    [ "$(nleases)" = 0 ]
+}
+
+# used_etcd: this etcd granted leases (so leaderrun really ran on it).
+used_etcd() {
+	local n
+	n=$(etcd_metric etcd_debugging_lease_granted_total)
+	echo "etcd granted $n leases"
+	[ "$n" -gt 0 ]
+}
+
+# one_line_error: $stderr (run --separate-stderr) is one "leaderrun: " line,
+# plus at most the --help hint (as for every bad option, see 04-bad-input).
+one_line_error() {
+	printf 'stderr: %s\n' "${stderr_lines[@]}"
+	[[ "${stderr_lines[0]}" == "leaderrun: "* ]]
+	case ${#stderr_lines[@]} in
+	1) ;;
+	2) [ "${stderr_lines[1]}" = "Try 'leaderrun --help' for more information." ] ;;
+	*) false ;;
+	esac
+}
