@@ -96,8 +96,9 @@ int64_t	lease_now_ns(void);
 
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
- * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]"), else -1 with ERR saying what
- * is wrong with it.  No I/O.
+ * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]"), else -1 with ERR saying
+ * what is wrong with it.  A URL holding a password ("scheme://user:pw@...")
+ * is refused, and ERR shows it masked.  No I/O.
  */
 int	lease_store_check(const char *url, char *err);
 

@@ -22,6 +22,7 @@ struct store_url {
 	int		 neps;
 	char		 prefix[256];		/* etcd: key prefix, no slashes at
 						 * either end */
+	char		 user[256];		/* the URL's USER@, "" if none */
 };
 
 struct lease {
