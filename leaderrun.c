@@ -98,6 +98,8 @@ struct opts {
 	const char	*name;
 	const char	*dir;		/* -d DIR, the short form of -S file:DIR */
 	const char	*store;		/* -S URL, or LEADERRUN_STORE */
+	const char	*password_file;	/* --store-password-file FILE */
+	const char	*password;	/* the store user's, NULL if none */
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
 	int		 sig;
@@ -138,8 +140,12 @@ help(void)
 "  -d, --lock-dir DIR         directory of the lease files (default: /tmp);\n"
 "                             short for -S file:DIR\n"
 "  -S, --store URL            the lease store: file:DIR or\n"
-"                             etcd://HOST:PORT[,HOST:PORT...][/PREFIX]\n"
+"                             etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]\n"
 "                             (default: $LEADERRUN_STORE, else file:/tmp)\n"
+"      --store-password-file FILE\n"
+"                             the store user's password: the first line of\n"
+"                             FILE, which only its owner may access\n"
+"                             (default: $LEADERRUN_STORE_PASSWORD)\n"
 "  -i, --node-id ID           this contender's identity (default: HOST:PID)\n"
 "  -t, --lease-duration DUR   how long a lease lasts unrenewed (default: 10s)\n"
 "  -r, --retry-period DUR     renew / re-check period (default: lease/5)\n"
@@ -507,11 +513,90 @@ store_arg(struct opts *o)
 	}
 }
 
+/*
+ * password_file: the first line of PATH (without its newline) into BUF
+ * (LEN bytes).  PATH must be a regular file, or a symlink to one (as
+ * Kubernetes mounts secrets), that only its owner may access; a missing,
+ * empty or open file exits 125.  Never prints what it read.
+ */
+static void
+password_file(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	size_t n = 0, line;
+	ssize_t got;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		die(EXIT_FAIL, "store password file %s: %s", quote(path),
+		    strerror(errno));
+	if (fstat(fd, &st) == -1)
+		die(EXIT_FAIL, "store password file %s: %s", quote(path),
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EXIT_FAIL, "store password file %s: not a regular file",
+		    quote(path));
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		die(EXIT_FAIL, "store password file %s: mode %04o lets group or "
+		    "others at it; it must be private to its owner (chmod 600)",
+		    quote(path), (unsigned)(st.st_mode & 07777));
+	while (n < len - 1 && (got = read(fd, buf + n, len - 1 - n)) != 0) {
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			die(EXIT_FAIL, "store password file %s: %s", quote(path),
+			    strerror(errno));
+		n += (size_t)got;
+		if (memchr(buf, '\n', n))
+			break;
+	}
+	close(fd);
+	for (line = 0; line < n && buf[line] != '\n'; line++)
+		;
+	if (line == len - 1)
+		die(EXIT_FAIL, "store password file %s: first line longer than "
+		    "%zu bytes", quote(path), len - 2);
+	if (line > 0 && buf[line - 1] == '\r')
+		line--;
+	memset(buf + line, 0, len - line);
+	if (line == 0)
+		die(EXIT_FAIL, "store password file %s: no password on its first "
+		    "line", quote(path));
+	if (strlen(buf) != line)
+		die(EXIT_FAIL, "store password file %s: NUL byte in the password",
+		    quote(path));
+}
+
+/*
+ * store_password: the store user's password, from --store-password-file
+ * (which wins) or LEADERRUN_STORE_PASSWORD, into O->password (NULL if
+ * neither).  The variable leaves our environment, so the command does not
+ * inherit it.
+ */
+static void
+store_password(struct opts *o)
+{
+	static char pw[4096];
+	const char *env = getenv("LEADERRUN_STORE_PASSWORD");
+
+	if (env && !o->password_file) {
+		if (strlen(env) >= sizeof(pw))
+			die(EXIT_FAIL, "LEADERRUN_STORE_PASSWORD: longer than %zu "
+			    "bytes", sizeof(pw) - 1);
+		strcpy(pw, env);
+	}
+	if (unsetenv("LEADERRUN_STORE_PASSWORD") == -1)
+		die(EXIT_FAIL, "unsetenv: %s", strerror(errno));
+	if (o->password_file)
+		password_file(o->password_file, pw, sizeof(pw));
+	o->password = pw[0] ? pw : NULL;
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI };
+	    OPT_NO_EMOJI, OPT_PASSWORD_FILE };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -528,6 +613,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "signal", required_argument, NULL, 's' },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "store", required_argument, NULL, 'S' },
+		{ "store-password-file", required_argument, NULL,
+		    OPT_PASSWORD_FILE },
 		{ "timeout", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -622,6 +709,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_EMOJI:
 			o->no_emoji = 1;
 			break;
+		case OPT_PASSWORD_FILE:
+			o->password_file = arg;
+			break;
 		case ':':
 			warnx("option '%s' requires an argument",
 			    quote(argv[optind - 1]));
@@ -644,6 +734,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	o->argv = argv + optind;
 	store_arg(o);
+	store_password(o);
 	if (o->status) {
 		if (*o->argv) {
 			warnx("--status takes no command");
@@ -695,7 +786,8 @@ fmt_age(char *buf, size_t len, int64_t ms)
 static int
 show_status(const struct opts *o)
 {
-	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S };
+	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S,
+	    o->password };
 	struct lease_holder h, w[32];
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
 	struct timespec ts;
@@ -2071,6 +2163,7 @@ supervise(struct opts *o)
 	cfg.node_id = o->node_id;
 	cfg.lease_ns = o->lease_ns;
 	cfg.retry_ns = o->retry_ns;
+	cfg.password = o->password;
 	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
 	setup_signals();
 	start_worker(&s, &cfg);

@@ -48,6 +48,8 @@ struct lease_config {
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
 	int64_t		 io_ns;		/* network stores: time budget of one call */
+	const char	*password;	/* the store user's password, or NULL;
+					 * a store copies it and never shows it */
 };
 
 /* What a reader learns about the current holder. */
@@ -80,7 +82,8 @@ struct lease_farewell {
 	struct sockaddr_storage addr[LEASE_FAREWELL_ADDRS];
 	socklen_t	 addrlen[LEASE_FAREWELL_ADDRS];
 	size_t		 len;
-	char		 req[512];	/* the request, sent as is */
+	char		 req[2048];	/* the request, sent as is (an etcd token
+					 * included: a JWT takes ~500 bytes) */
 };
 
 enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };
