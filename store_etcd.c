@@ -143,7 +143,14 @@ reply_error(const struct etcd *e, const struct http_resp *r, char *err)
 			    "--store-password-file)", ep);
 		else
 			seterr(err, "etcd %s: %s", ep, msg);
-	} else if (r->body && strstr(r->body, "HTTP request to an HTTPS server"))
+	} else if (r->body && strstr(r->body, "CommonName of client sending"))
+		/* etcd's gateway cannot pass a certificate's name on as the
+		 * user, so with auth on it refuses any that has one. */
+		seterr(err, "etcd %s: refused the TLS client certificate: with "
+		    "authentication on, etcd's JSON gateway takes none that has a "
+		    "Common Name; issue one without (leaderrun(1), TLS)",
+		    where(e, ep, sizeof(ep)));
+	else if (r->body && strstr(r->body, "HTTP request to an HTTPS server"))
 		seterr(err, "etcd %s: the server speaks only TLS: reach it "
 		    "through a TLS tunnel such as stunnel (leaderrun(1), TLS)",
 		    where(e, ep, sizeof(ep)));
