@@ -26,6 +26,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #endif
 
 #include <ctype.h>
@@ -514,10 +515,50 @@ store_arg(struct opts *o)
 }
 
 /*
+ * acl_private: -1 if FD has no POSIX ACL (or we cannot tell); 1 if it has
+ * one under which nobody but its owner and we (our effective uid) may
+ * access it, so that its group bits are only the ACL's mask: systemd hands
+ * a service its credentials (LoadCredential=) as 0400 files with an entry
+ * user:SERVICE:r, which stat shows as mode 0440; 0 if the ACL lets anyone
+ * else at it.
+ */
+static int
+acl_private(int fd)
+{
+#ifdef __linux__
+	/* Linux's xattr form: a version (2), then {tag, perm, id} entries,
+	 * all little-endian. */
+	unsigned char a[4 + 8 * 64];
+	ssize_t n = fgetxattr(fd, "system.posix_acl_access", a, sizeof(a)), i;
+
+	if (n < 4 || (n - 4) % 8 != 0 || a[0] != 2 || a[1] || a[2] || a[3])
+		return -1;
+	for (i = 4; i < n; i += 8) {
+		unsigned tag = a[i] | (unsigned)a[i + 1] << 8;
+		unsigned perm = a[i + 2] | (unsigned)a[i + 3] << 8;
+		unsigned long id = a[i + 4] | (unsigned long)a[i + 5] << 8 |
+		    (unsigned long)a[i + 6] << 16 | (unsigned long)a[i + 7] << 24;
+
+		if (tag == 0x01 || tag == 0x10)		/* the owner, the mask */
+			continue;
+		if (tag == 0x02 && id == (unsigned long)geteuid())
+			continue;			/* user:US */
+		if (perm & 7)	/* another user, a group, the others */
+			return 0;
+	}
+	return 1;
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+/*
  * password_file: the first line of PATH (without its newline) into BUF
  * (LEN bytes).  PATH must be a regular file, or a symlink to one (as
- * Kubernetes mounts secrets), that only its owner may access; a missing,
- * empty or open file exits 125.  Never prints what it read.
+ * Kubernetes mounts secrets), that only its owner may access (and we, by
+ * an ACL: see acl_private); a missing, empty or open file exits 125.
+ * Never prints what it read.
  */
 static void
 password_file(const char *path, char *buf, size_t len)
@@ -525,7 +566,8 @@ password_file(const char *path, char *buf, size_t len)
 	struct stat st;
 	size_t n = 0, line;
 	ssize_t got;
-	int fd;
+	int fd, acl = -1;
+	char mode[16];
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
 		die(EXIT_FAIL, "store password file %s: %s", quote(path),
@@ -536,10 +578,12 @@ password_file(const char *path, char *buf, size_t len)
 	if (!S_ISREG(st.st_mode))
 		die(EXIT_FAIL, "store password file %s: not a regular file",
 		    quote(path));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		die(EXIT_FAIL, "store password file %s: mode %04o lets group or "
-		    "others at it; it must be private to its owner (chmod 600)",
-		    quote(path), (unsigned)(st.st_mode & 07777));
+	snprintf(mode, sizeof(mode), "mode %04o", (unsigned)(st.st_mode & 07777));
+	if ((st.st_mode & S_IRWXO) ||
+	    ((st.st_mode & S_IRWXG) && (acl = acl_private(fd)) != 1))
+		die(EXIT_FAIL, "store password file %s: %s lets group or others "
+		    "at it; it must be private to its owner (chmod 600)",
+		    quote(path), acl == 0 ? "its ACL" : mode);
 	while (n < len - 1 && (got = read(fd, buf + n, len - 1 - n)) != 0) {
 		if (got == -1 && errno == EINTR)
 			continue;

@@ -275,6 +275,34 @@ one_error() {
 	[ ! -e "$OUT/ran" ]
 }
 
+# set_acl FILE UID: FILE 0400 with the ACL user:UID:r (so stat says 0440),
+# as systemd writes a LoadCredential= file for a service's user.
+set_acl() {
+	chmod 400 "$1"
+	"$ETCD_PYTHON" -c '
+import os, struct, sys
+u = 0xffffffff
+acl = [(1, 4, u), (2, 4, int(sys.argv[2])), (4, 0, u), (0x10, 4, u), (0x20, 0, u)]
+os.setxattr(sys.argv[1], "system.posix_acl_access",
+    struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in acl))' "$1" "$2"
+}
+
+@test "secrets: a credential as systemd writes it (0400, ACL user:US:r, stat 0440) is ours; an ACL for anyone else is not" {
+	need_python3
+	printf 'pw\n' > "$OUT/cred"
+	set_acl "$OUT/cred" "$(id -u)" || skip "no POSIX ACLs on $OUT"
+	[ "$(stat -c %a "$OUT/cred")" = 440 ]
+	# Accepted: leaderrun goes on to contact the (absent) server.
+	run -125 --separate-stderr "$LEADERRUN" -S etcd://alice@127.0.0.1:1 \
+	    --store-password-file "$OUT/cred" -l t -t 2s -- touch "$OUT/ran"
+	one_error "connect 127.0.0.1:1:"
+	set_acl "$OUT/cred" $(($(id -u) + 4242))
+	run -125 --separate-stderr "$LEADERRUN" -S etcd://alice@127.0.0.1:1 \
+	    --store-password-file "$OUT/cred" -l t -t 2s -- touch "$OUT/ran"
+	one_error "store password file $OUT/cred: its ACL lets group or others at it; it must be private to its owner (chmod 600)"
+	[ ! -e "$OUT/ran" ]
+}
+
 @test "secrets: --store-password-file 0600 works (first line, CRLF or not, through a symlink) and wins over the variable" {
 	etcd_start
 	etcd_auth
