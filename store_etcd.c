@@ -273,6 +273,16 @@ login(struct etcd *e, int64_t deadline, char *err)
 	return rc;
 }
 
+/* auth_header: the header line that carries our token into BUF, or "". */
+static void
+auth_header(const struct etcd *e, char *buf, size_t len)
+{
+	if (e->token[0])
+		snprintf(buf, len, "Authorization: %s\r\n", e->token);
+	else
+		buf[0] = '\0';
+}
+
 /*
  * post: one request to the member we talk to, before DEADLINE, carrying
  * our token: with a user but no token yet, log in first; when etcd refuses
@@ -293,10 +303,8 @@ post(struct etcd *e, const char *path, const char *body, struct http_resp *r,
 		if (e->user[0] && !e->token[0] && !e->auth_off &&
 		    (rc = login(e, deadline, err)) != 0)
 			return rc;
-		if (e->token[0])
-			snprintf(hdr, sizeof(hdr), "Authorization: %s\r\n",
-			    e->token);
-		if (http_post(&e->c, path, e->token[0] ? hdr : NULL, body,
+		auth_header(e, hdr, sizeof(hdr));
+		if (http_post(&e->c, path, hdr[0] ? hdr : NULL, body,
 		    strlen(body), r, deadline, err) == -1)
 			return -1;
 		e->answered = 1;
@@ -633,10 +641,9 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	    key64, from);
 	/* A refused token cancels the watch at once: the look that follows
 	 * logs in again. */
-	if (e->token[0])
-		snprintf(hdr, sizeof(hdr), "Authorization: %s\r\n", e->token);
+	auth_header(e, hdr, sizeof(hdr));
 	http_init(&e->wc, &e->ep[e->cur]);
-	if (http_stream_open(&e->wc, "/v3/watch", e->token[0] ? hdr : NULL,
+	if (http_stream_open(&e->wc, "/v3/watch", hdr[0] ? hdr : NULL,
 	    body, strlen(body), lease_now_ns() + e->io_ns, err) == -1) {
 		http_close(&e->wc);
 		return;		/* the periodic look covers for it */
