@@ -26,7 +26,7 @@
  * by default), and a JWT at its expiry: a request refused for its token
  * logs in again and is sent once more, inside the same call and its time
  * budget, so a lapsed token never costs a renewal.  The login is a raft
- * proposal and a bcrypt check on the server (0.1-0.4 s measured).
+ * proposal and a bcrypt check on the server (0.07-0.4 s measured).
  */
 #include <sys/types.h>
 
