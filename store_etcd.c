@@ -555,7 +555,9 @@ static int
 join(struct etcd *e, char *err)
 {
 	struct http_resp r;
-	char body[96], key[KEYMAX + 24];
+	/* The undoing revokes report into a buffer of their own: an error
+	 * fills up to LEASE_ERRLEN bytes, and ERR keeps the first failure. */
+	char body[96], key[KEYMAX + 24], scratch[LEASE_ERRLEN];
 	int64_t ttl = 0, t0;
 	int rc, tries;
 
@@ -572,13 +574,13 @@ join(struct etcd *e, char *err)
 		if (rc != 0) {
 			free(r.body);
 			if (rc == -1)	/* it may have been granted */
-				(void)revoke(e, e->lease_id, body);
+				(void)revoke(e, e->lease_id, scratch);
 			return -1;
 		}
 		if (json_get_int(r.body, r.len, "TTL", &ttl) != 1 ||
 		    ttl * NS_PER_S < e->lease_ns) {
 			free(r.body);
-			(void)revoke(e, e->lease_id, body);
+			(void)revoke(e, e->lease_id, scratch);
 			seterr(err, "etcd granted a TTL of %" PRId64 "s, less than "
 			    "the lease duration", ttl);
 			return -1;
@@ -598,7 +600,7 @@ join(struct etcd *e, char *err)
 			return 0;
 		}
 		/* Maybe created: undo by revoking, which deletes the key. */
-		(void)revoke(e, e->lease_id, body);
+		(void)revoke(e, e->lease_id, scratch);
 		if (rc == -1)
 			return -1;
 		/* 0: the lease expired between grant and create: again. */
