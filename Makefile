@@ -10,8 +10,9 @@ WARN	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L
 LDLIBS	= -lpthread
 BATS	= bats
-SRCS	= leaderrun.c lease.c store_file.c store_etcd.c net.c http.c json.c
-HDRS	= lease.h store.h net.h http.h json.h
+SRCS	= leaderrun.c lease.c store_file.c store_etcd.c store_redis.c net.c \
+	  http.c json.c resp.c
+HDRS	= lease.h store.h net.h http.h json.h resp.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -31,9 +32,29 @@ all: leaderrun
 leaderrun: $(SRCS) $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-test: leaderrun tests/faultshim.so tests/wire_test
+# The test files run TEST_JOBS at a time (GNU parallel), the tests of one
+# file one after another.  TEST_JOBS=1: all in a row, no GNU parallel needed.
+TEST_JOBS = 3
+BATS_JOBS = $(if $(filter-out 0 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) \
+	    --no-parallelize-within-files)
+
+test: test-needs leaderrun tests/faultshim.so tests/wire_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
-	    $(BATS) tests
+	    $(BATS) $(BATS_JOBS) tests
+
+# What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
+# with the one apt-get line that brings all the missing ones (tests/needs.sh).
+# TEST_WANTS are optional (a note if missing): the store servers, whose
+# tests skip without them, naming the package (and fail when CI=true).
+TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
+	     unshare:util-linux flock:util-linux setsid:util-linux \
+	     script:bsdutils pgrep:procps perl:perl cc:gcc \
+	     $(if $(BATS_JOBS),parallel:parallel)
+TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
+	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl
+
+test-needs:
+	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)
 
 # Unit tests of the plumbing (net, HTTP, JSON), TAP; run by 40-wire.bats.
 tests/wire_test: tests/wire_test.c net.c http.c json.c net.h http.h json.h lease.h
@@ -45,19 +66,21 @@ tests/faultshim.so: tests/faultshim.c
 	    tests/faultshim.c -ldl
 
 # Contenders under random faults; proves no overlap, ordered terms, no leak.
+# STORE=etcd: on an etcd of its own, with etcd stopped and killed as well.
 chaos: leaderrun
-	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -T $(TERMS)
+	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -s '$(or $(STORE),file)' \
+	    -T $(TERMS)
 
 fuzz/fuzz_record: tests/fuzz_record.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c lease.c \
-	    store_etcd.c net.c http.c json.c $(LDLIBS)
+	    store_etcd.c store_redis.c net.c http.c json.c resp.c $(LDLIBS)
 
 fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -Wno-unused-function -o $@ \
-	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c net.c http.c \
-	    json.c $(LDLIBS)
+	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c \
+	    store_redis.c net.c http.c json.c resp.c $(LDLIBS)
 
 fuzz/fuzz_http: tests/fuzz_http.c http.c net.c json.c http.h net.h json.h lease.h
 	mkdir -p fuzz
@@ -67,10 +90,16 @@ fuzz/fuzz_json: tests/fuzz_json.c json.c json.h
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_json.c json.c
 
+# The RESP reply parser is pure: it needs resp.c alone.
+fuzz/fuzz_resp: tests/fuzz_resp.c resp.c resp.h lease.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_resp.c resp.c
+
 # libFuzzer on every parser of untrusted bytes, FUZZTIME seconds each.
-fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json
+fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json \
+    fuzz/fuzz_resp
 	mkdir -p fuzz/corpus-record fuzz/corpus-duration fuzz/corpus-http \
-	    fuzz/corpus-json
+	    fuzz/corpus-json fuzz/corpus-resp
 	cd fuzz && rc=0; \
 	./fuzz_record -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-record ../tests/corpus/record || rc=1; \
@@ -80,6 +109,8 @@ fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json
 	    corpus-http ../tests/corpus/http || rc=1; \
 	./fuzz_json -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-json ../tests/corpus/json || rc=1; \
+	./fuzz_resp -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-resp ../tests/corpus/resp || rc=1; \
 	exit $$rc
 
 install: leaderrun
@@ -149,9 +180,11 @@ test-race: tests/faultshim.so
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 
-# Benchmark against flock(1): one table, about two minutes.  Needs bash,
+# Benchmark against flock(1), and on etcd against etcdctl lock: two tables,
+# about four minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
 # flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
-# case needs root and is skipped otherwise.
+# case needs root, the etcd one etcd and etcdctl (Debian: etcd-server
+# etcd-client), and each is skipped otherwise.
 bench: leaderrun
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun'
 
@@ -173,5 +206,6 @@ lint:
 clean:
 	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so tests/wire_test
 
-.PHONY: all test install uninstall clean demo run run-node1 run-node2 \
-	run-node3 demo-parallel kill-demo test-coverage test-race lint bench chaos fuzz
+.PHONY: all test test-needs install uninstall clean demo run run-node1 \
+	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
+	bench chaos fuzz

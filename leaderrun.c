@@ -140,8 +140,9 @@ help(void)
 "  -l, --lock-name NAME       lease name (default: leader-election-demo)\n"
 "  -d, --lock-dir DIR         directory of the lease files (default: /tmp);\n"
 "                             short for -S file:DIR\n"
-"  -S, --store URL            the lease store: file:DIR or\n"
-"                             etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]\n"
+"  -S, --store URL            the lease store: file:DIR,\n"
+"                             etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] or\n"
+"                             redis://[USER@]HOST:PORT[/DB]\n"
 "                             (default: $LEADERRUN_STORE, else file:/tmp)\n"
 "      --store-password-file FILE\n"
 "                             the store user's password: the first line of\n"
@@ -1004,6 +1005,10 @@ worker_main(void *arg)
 				rc = lease_renew(w->lease, job, err);
 				if (rc == LEASE_LOST)
 					leading = 0;
+				/* The deadline runs from when the lease was renewed. */
+				if (rc == LEASE_OK && lease_renewed_from(w->lease) > 0 &&
+				    lease_renewed_from(w->lease) < t0)
+					t0 = lease_renewed_from(w->lease);
 				post(w, R_RENEWED, rc, t0, NULL, err);
 				break;
 			case OP_RELEASE:

@@ -156,11 +156,77 @@ url_user(const char *url, const char *p, const char *at, struct store_url *u,
 }
 
 /*
+ * redis_url: "redis://[USER@]HOST:PORT[/DB]" into *U.  A password in the
+ * URL is refused without echoing it: every local user can read a command
+ * line, so it comes from LEADERRUN_STORE_PASSWORD.  Returns 0, or -1 with
+ * ERR.
+ */
+static int
+redis_url(const char *url, struct store_url *u, char *err)
+{
+	const char *p = url + 8, *at = strrchr(url + 8, '@'), *slash, *q, *why;
+	long db = 0;
+
+	u->ops = &redis_ops;
+	strcpy(u->prefix, "leaderrun");
+	if (at != NULL) {
+		size_t n = (size_t)(at - p);
+
+		if (memchr(p, ':', n) != NULL) {
+			seterr(err, "store 'redis://...': a password in the URL is "
+			    "refused: every local user can read a command line; "
+			    "put it in LEADERRUN_STORE_PASSWORD");
+			return -1;
+		}
+		if (n == 0 || n >= sizeof(u->user)) {
+			seterr(err, "store '%.64s': %s user name before '@'", url,
+			    n ? "too long a" : "empty");
+			return -1;
+		}
+		for (q = p; q < at; q++)
+			if (!(isalnum((unsigned char)*q) && (unsigned char)*q < 128) &&
+			    !strchr("._@+-", *q)) {
+				seterr(err, "store '%.64s': the user name may hold "
+				    "only A-Z a-z 0-9 . _ @ + -", url);
+				return -1;
+			}
+		memcpy(u->user, p, n);
+		p = at + 1;
+	}
+	for (slash = p; *slash && *slash != '/'; slash++)
+		if (*slash == '[')
+			while (slash[1] && slash[1] != ']')
+				slash++;
+	if (slash == p) {
+		seterr(err, "store '%.64s': no HOST:PORT after redis://", url);
+		return -1;
+	}
+	if ((why = net_parse_hostport(p, (size_t)(slash - p), &u->ep[0])) != NULL) {
+		seterr(err, "store '%.64s': endpoint '%.*s': %s", url,
+		    (int)(slash - p > 64 ? 64 : slash - p), p, why);
+		return -1;
+	}
+	u->neps = 1;
+	if (*slash == '/' && slash[1] != '\0') {
+		for (q = slash + 1; *q; q++)
+			if (*q < '0' || *q > '9' || q - slash > 5) {
+				seterr(err, "store '%.64s': the database after '/' "
+				    "must be a number (0-99999)", url);
+				return -1;
+			}
+		db = strtol(slash + 1, NULL, 10);
+	}
+	u->db = (int)db;
+	return 0;
+}
+
+/*
  * url_parse: URL into *U.  "file:DIR"; "etcd://[USER@]HOST:PORT
- * [,HOST:PORT...][/PREFIX]".  Returns 0, or -1 with ERR.  A password in
- * the URL is refused before anything else, whatever the scheme: a command
- * line is there for every local user to read (ps, /proc/PID/cmdline), and
- * the command inherits LEADERRUN_STORE.  ERR never shows it.
+ * [,HOST:PORT...][/PREFIX]"; "redis://[USER@]HOST:PORT[/DB]".  Returns 0,
+ * or -1 with ERR.  A password in the URL is refused before anything else,
+ * whatever the scheme: a command line is there for every local user to
+ * read (ps, /proc/PID/cmdline), and the command inherits LEADERRUN_STORE.
+ * ERR never shows it.
  */
 static int
 url_parse(const char *url, struct store_url *u, char *err)
@@ -192,16 +258,18 @@ url_parse(const char *url, struct store_url *u, char *err)
 		u->ops = &file_ops;
 		return 0;
 	}
+	if (!strncmp(url, "redis://", 8))
+		return redis_url(url, u, err);
 	if (strncmp(url, "etcd://", 7) != 0) {
 		const char *colon = strchr(url, ':');
 
 		if (colon && colon > url && colon - url < 16)
 			seterr(err, "store '%.64s': unknown scheme '%.*s' (use "
-			    "file:DIR or etcd://HOST:PORT)", url,
-			    (int)(colon - url), url);
+			    "file:DIR, etcd://HOST:PORT or redis://HOST:PORT)",
+			    url, (int)(colon - url), url);
 		else
-			seterr(err, "store '%.64s': not a store URL (use file:DIR "
-			    "or etcd://HOST:PORT)", url);
+			seterr(err, "store '%.64s': not a store URL (use file:DIR, "
+			    "etcd://HOST:PORT or redis://HOST:PORT)", url);
 		return -1;
 	}
 	u->ops = &etcd_ops;
@@ -301,6 +369,9 @@ lease_store_where(const char *url, const char *name, char *buf, size_t len)
 		snprintf(buf, len, "%s", name);
 	else if (u->ops == &file_ops)
 		snprintf(buf, len, "%s/%s.lease", u->dir, name);
+	else if (u->ops == &redis_ops)
+		snprintf(buf, len, "redis://%s/%d %s:{%s}:lock",
+		    net_name(&u->ep[0], ep, sizeof(ep)), u->db, u->prefix, name);
 	else
 		snprintf(buf, len, "etcd://%s%s%s %s/%s/", u->user,
 		    u->user[0] ? "@" : "", net_name(&u->ep[0], ep, sizeof(ep)),
@@ -352,7 +423,14 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 int
 lease_renew(struct lease *l, long job, char *err)
 {
+	l->renewed_from = 0;
 	return l->ops->renew(l, job, err);
+}
+
+int64_t
+lease_renewed_from(struct lease *l)
+{
+	return l->renewed_from;
 }
 
 int

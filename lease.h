@@ -3,8 +3,8 @@
  *
  * A lease is a named, renewable claim that at most one contender holds at a
  * time.  The supervisor (leaderrun.c) only speaks this interface.  A store
- * URL picks the implementation: file:DIR (store_file.c, the default) or
- * etcd://HOST:PORT,... (store_etcd.c).  lease.c dispatches through one ops
+ * URL picks the implementation: file:DIR (store_file.c, the default),
+ * etcd://HOST:PORT,... (store_etcd.c) or redis://HOST:PORT (store_redis.c).  lease.c dispatches through one ops
  * table per store (store.h) and keeps what every store shares: names,
  * clocks, store URLs, and the rules for judging a holder on this host.
  *
@@ -47,7 +47,8 @@ struct lease_config {
 	const char	*node_id;
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
-	int64_t		 io_ns;		/* network stores: time budget of one call */
+	int64_t		 io_ns;		/* network stores: time budget of one call;
+					 * at most half the renew deadline */
 	const char	*password;	/* the store user's password, or NULL;
 					 * a store copies it and never shows it */
 };
@@ -99,14 +100,16 @@ int64_t	lease_now_ns(void);
 
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
- * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]"), else -1 with ERR saying
- * what is wrong with it.  A URL holding a password ("scheme://user:pw@...")
- * is refused, and ERR shows it masked.  No I/O.
+ * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
+ * [/DB]"), else -1 with ERR saying what is wrong with it.  A URL holding a
+ * password ("scheme://user:pw@...") is refused, and ERR shows it masked.
+ * No I/O.
  */
 int	lease_store_check(const char *url, char *err);
 
 /* lease_store_where: where the lease NAME lives in URL, for people
- * ("/tmp/NAME.lease", "etcd://127.0.0.1:2379 leaderrun/NAME/"). */
+ * ("/tmp/NAME.lease", "etcd://127.0.0.1:2379 leaderrun/NAME/",
+ * "redis://127.0.0.1:6379/0 leaderrun:{NAME}:lock"). */
 void	lease_store_where(const char *url, const char *name, char *buf,
 	    size_t len);
 
@@ -134,6 +137,14 @@ int	lease_acquire(struct lease *l, struct lease_holder *h,
  * as we know; the caller's renew deadline decides).
  */
 int	lease_renew(struct lease *l, long job, char *err);
+
+/*
+ * lease_renewed_from: after a successful lease_renew, the time (on
+ * lease_now_ns's clock, at most the time the call began) from which the
+ * renewed lease runs; a store that renewed in advance, or needed not to
+ * renew at all this time, reports when it did.  0: from the call's start.
+ */
+int64_t	lease_renewed_from(struct lease *l);
 
 /*
  * lease_release: give the lease back so that a waiter can take it at once.

@@ -21,8 +21,10 @@ struct store_url {
 	struct net_ep	 ep[STORE_MAXEPS];	/* etcd: members, tried in turn */
 	int		 neps;
 	char		 prefix[256];		/* etcd: key prefix, no slashes at
-						 * either end */
-	char		 user[256];		/* the URL's USER@, "" if none */
+						 * either end; redis: "leaderrun" */
+	char		 user[LEASE_IDLEN];	/* the URL's USER@ (etcd, redis;
+						 * an ACL user), "" for none */
+	int		 db;			/* redis: database number */
 };
 
 struct lease {
@@ -30,6 +32,7 @@ struct lease {
 	void		*data;		/* the store's own state */
 	char		 warning[LEASE_ERRLEN];
 	int		 has_warning;
+	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
 };
 
 struct lease_ops {
@@ -50,7 +53,7 @@ struct lease_ops {
 		    int *nw, char *err);
 };
 
-extern const struct lease_ops file_ops, etcd_ops;
+extern const struct lease_ops file_ops, etcd_ops, redis_ops;
 
 /* seterr: format a one-line reason into ERR (LEASE_ERRLEN); keeps errno. */
 void	seterr(char *err, const char *fmt, ...)

@@ -60,12 +60,14 @@ struct etcd {
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
+	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
+	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 id[LEASE_IDLEN];
 	struct local_self me;
 	int64_t		 lease_ns, retry_ns, io_ns, ttl;
 
 	/* authentication: none when user is "" */
-	char		 user[256];
+	char		 user[LEASE_IDLEN];
 	char		*password;	/* malloc'd, wiped on close */
 	char		 token[TOKENMAX];	/* "" until we log in */
 	int		 auth_off;	/* the server said it has no auth on */
@@ -78,6 +80,8 @@ struct etcd {
 	int64_t		 rev;		/* create_revision of our key */
 	int64_t		 last_ka;	/* send time of the last good keepalive */
 	int		 leader;
+	int		 first;		/* join found our key the lowest */
+	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
 	int64_t		 acquired_ms;
 };
@@ -469,12 +473,28 @@ keepalive(struct etcd *e, char *err)
 	return 1;
 }
 
+/*
+ * The leader's mark, PREFIX/NAME.leader, is put with the job-naming write
+ * and bound to the leader's etcd lease: it goes when that lease goes (a
+ * release, the watchdog's revoke, a same-host reaper, expiry), and stays
+ * when the leader's queue key is deleted by hand while its holder may
+ * still be stopping its command.  Nobody leads while another's mark stands.
+ */
+static void
+mark_read(struct etcd *e, const struct http_resp *r, const char *path)
+{
+	struct kv kv;
+
+	/* A mark without a lease was not ours to make: ignore it. */
+	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
+}
+
 /* put_value: (re)write our key's value naming JOB, if the key is still
  * ours.  1 done, 0 the key is gone, -1 with ERR. */
 static int
 put_value(struct etcd *e, long job, int create, char *err)
 {
-	char val[VALMAX], val64[VALMAX * 2], body[8192];
+	char val[VALMAX], val64[VALMAX * 2], body[8192], head[3 * B64MAX + 256];
 	struct http_resp r;
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
@@ -485,14 +505,25 @@ put_value(struct etcd *e, long job, int create, char *err)
 		seterr(err, "holder value too long");
 		return -1;
 	}
-	/* Create: only if the key is new.  Rewrite: only if it is the key we
-	 * created.  Either way the failure branch tells us who is there. */
+	/* Create: only if the key is new, and then read the head of the
+	 * queue in the same round trip (alone, we lead at once).  Rewrite:
+	 * only if it is the key we created.  Either way the failure branch
+	 * tells us who is there. */
+	if (create)
+		snprintf(head, sizeof(head), ",{\"request_range\":{\"key\":\"%s\","
+		    "\"range_end\":\"%s\",\"limit\":1,\"sort_order\":\"ASCEND\","
+		    "\"sort_target\":\"CREATE\"}},{\"request_range\":{\"key\":"
+		    "\"%s\"}}", e->prefix64, e->end64, e->mark64);
+	else	/* the leader's mark lives and dies with its lease */
+		snprintf(head, sizeof(head), ",{\"request_put\":{\"key\":\"%s\","
+		    "\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}", e->mark64,
+		    e->key64, e->lease_id);
 	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
 	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
 	    "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\","
-	    "\"lease\":\"%" PRId64 "\"}}],\"failure\":[{\"request_range\":"
+	    "\"lease\":\"%" PRId64 "\"}}%s],\"failure\":[{\"request_range\":"
 	    "{\"key\":\"%s\"}}]}", e->key64, create ? (int64_t)0 : e->rev,
-	    e->key64, val64, e->lease_id, e->key64);
+	    e->key64, val64, e->lease_id, head, e->key64);
 	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
 		if (rc == 1 && is_error(&r, "lease not found")) {
 			seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
@@ -510,6 +541,14 @@ put_value(struct etcd *e, long job, int create, char *err)
 			rc = -1;
 		} else
 			rc = 1;
+		if (create && rc == 1 && kv_get(&r,
+		    "responses.1.response_range.kvs.0", &kv)) {
+			e->first = kv.rev == e->rev;
+			if (json_get_int(r.body, r.len,
+			    "responses.1.response_range.count", &e->count) != 1)
+				e->count = 1;
+			mark_read(e, &r, "responses.2.response_range.kvs.0");
+		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
 		e->rev = kv.rev;	/* a create that timed out did happen */
@@ -663,7 +702,7 @@ etcd_open(struct lease *l, const struct store_url *u,
     const struct lease_config *cfg, char *err)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
-	char end[KEYMAX];
+	char end[KEYMAX], mark[KEYMAX + 16];
 	size_t n;
 
 	if (e == NULL) {
@@ -706,8 +745,10 @@ etcd_open(struct lease *l, const struct store_url *u,
 	n = strlen(e->prefix);
 	memcpy(end, e->prefix, n + 1);
 	end[n - 1] = '0';
+	snprintf(mark, sizeof(mark), "%s/%s.leader", u->prefix, cfg->name);
 	if (b64(e->prefix, e->prefix64, sizeof(e->prefix64)) == -1 ||
-	    b64(end, e->end64, sizeof(e->end64)) == -1) {
+	    b64(end, e->end64, sizeof(e->end64)) == -1 ||
+	    b64(mark, e->mark64, sizeof(e->mark64)) == -1) {
 		seterr(err, "etcd prefix too long");
 		etcd_close(l);
 		return LEASE_ERR;
@@ -735,9 +776,10 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
 	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
 	    "\"max_create_revision\":\"%" PRId64 "\"}},"
-	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}}]}",
+	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}},"
+	    "{\"request_range\":{\"key\":\"%s\"}}]}",
 	    e->prefix64, e->end64, e->prefix64, e->end64,
-	    e->rev > 1 ? e->rev - 1 : 1, e->key64);
+	    e->rev > 1 ? e->rev - 1 : 1, e->key64, e->mark64);
 	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
 		free(r.body);
 		return -1;
@@ -749,6 +791,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
+	mark_read(e, &r, "responses.3.response_range.kvs.0");
 	if (json_get_int(r.body, r.len, "header.revision", rev) != 1) {
 		seterr(err, "etcd: txn reply without a revision");
 		rc = -1;
@@ -769,6 +812,28 @@ reap_dead(struct etcd *e, struct kv *kv)
 	if (!kv->h.local || kv->h.alive)
 		return 0;
 	return revoke(e, kv->lease, err) == 0;
+}
+
+/* Our key is the lowest: we lead.  FROM: where a watch on it may start. */
+static int
+lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
+{
+	unwatch(e);
+	/* A deletion of our key tells the worker at once. */
+	watch(e, e->key64, e->rev, from);
+	e->leader = 1;
+	e->acquired_ms = wall_ms();
+	e->job = -1;	/* the first renewal names the job */
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", e->id);
+	snprintf(h->host, sizeof(h->host), "%s", e->me.host);
+	h->pid = e->me.pid;
+	h->term = (uint64_t)e->rev;
+	h->acquired_ms = h->renewed_ms = e->acquired_ms;
+	h->lease_ms = e->lease_ns / 1000000;
+	h->local = h->alive = 1;
+	h->waiters = (int)(count > 0 ? count - 1 : 0);
+	return LEASE_OK;
 }
 
 static int
@@ -797,8 +862,14 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (rc == 0)
 			leave(e);	/* our place expired: queue up again */
 	}
-	if (!e->joined && join(e, err) == -1)
-		return LEASE_ERR;
+	if (!e->joined) {
+		e->first = 0;
+		if (join(e, err) == -1)
+			return LEASE_ERR;
+		if (e->first && (e->mark_lease == 0 || e->mark_lease ==
+		    e->lease_id))	/* alone in the queue: no need to look */
+			return lead_now(e, h, e->count, e->rev + 1);
+	}
 	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
@@ -810,24 +881,18 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			*h = lead.h;
 		return LEASE_BUSY;
 	}
-	if (lead.rev == e->rev) {
-		unwatch(e);
-		/* A deletion of our key tells the worker at once. */
-		watch(e, e->key64, e->rev, rev + 1);
-		e->leader = 1;
-		e->acquired_ms = wall_ms();
-		e->job = -1;	/* the first renewal names the job */
-		h->state = LEASE_HELD;
-		snprintf(h->id, sizeof(h->id), "%s", e->id);
-		snprintf(h->host, sizeof(h->host), "%s", e->me.host);
-		h->pid = e->me.pid;
-		h->term = (uint64_t)e->rev;
-		h->acquired_ms = h->renewed_ms = e->acquired_ms;
-		h->lease_ms = e->lease_ns / 1000000;
-		h->local = h->alive = 1;
-		h->waiters = (int)(count > 0 ? count - 1 : 0);
-		return LEASE_OK;
+	if (lead.rev == e->rev && e->mark_lease != 0 &&
+	    e->mark_lease != e->lease_id) {
+		/* First in line, but the last leader's lease still runs: its
+		 * key was deleted by hand, and it may still be stopping its
+		 * command.  It revokes that lease once the command is dead. */
+		h->state = LEASE_HELD;	/* by someone we cannot name */
+		if (*retry_ns > e->retry_ns / 4)
+			*retry_ns = e->retry_ns / 4;
+		return LEASE_BUSY;
 	}
+	if (lead.rev == e->rev)
+		return lead_now(e, h, count, rev + 1);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
@@ -848,15 +913,30 @@ static int
 etcd_renew(struct lease *l, long job, char *err)
 {
 	struct etcd *e = l->data;
+	int64_t age;
 	int rc;
 
 	if (!e->leader) {
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* The first renewal names the job in our value (one proposal); the
-	 * others only look that our key is still there (none). */
-	if ((rc = keepalive(e, err)) == 1)
+	/* A keepalive sent less than half a period ago (by the join, or a
+	 * waiter's own) still counts: lease_renewed_from says since when, and
+	 * the supervisor's deadline runs from there.  It saves a round trip
+	 * on the way from election to the command's start.  The first renewal
+	 * names the job in our value (one proposal); the others only look that
+	 * our key is still there (none). */
+	/* The first renewal, on the way to the command's start, may lean on
+	 * a keepalive up to half a renew-deadline old (io_ns): the deadline
+	 * then runs from that keepalive, and the next renewal, due at once,
+	 * keeps the lease alive after the command has started. */
+	age = lease_now_ns() - e->last_ka;
+	if (age < e->retry_ns / 2 || (job != e->job && age < e->io_ns))
+		rc = 1;
+	else
+		rc = keepalive(e, err);
+	l->renewed_from = e->last_ka;
+	if (rc == 1)
 		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
 	if (rc == 0) {
 		e->leader = e->joined = 0;

@@ -383,8 +383,9 @@ stop_signal() {
 @test "-w accepts the largest duration and still waits" {
 	bg a -l t "${SAFE[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	bg b -l t "${FAST[@]}" -w 9223372036s -- touch "$OUT/ran"
-	sleep 0.3
+	bg b -l t "${FAST[@]}" -w 9223372036s -v -- touch "$OUT/ran"
+	wait_until 5 has waiting "$OUT/b.err"
+	sleep 0.3	# a few retry periods
 	alive "$(pid_of b)" || { wait_exit b; echo "gave up at once with $STATUS"; false; }
 	touch "$OUT/go"
 	wait_exit b 5

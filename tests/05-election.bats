@@ -151,12 +151,15 @@ EOF
 # ---- a stopped leader ----------------------------------------------------
 
 @test "a stopped leader on the same host is never overtaken" {
-	bg a -l t -t 300ms -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	# A 1s lease: with 300ms (a 150ms renew deadline) a busy machine made
+	# a lose before it was stopped.
+	bg a -l t -t 1s -r 50ms --renew-deadline 500ms -k 300ms -i a -- \
+	    "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
-	bg b -l t -t 300ms -i b -v -- touch "$OUT/b.started"
+	bg b -l t -t 1s -i b -v -- touch "$OUT/b.started"
 	wait_until 5 has waiting "$OUT/b.err"
 	kill -STOP "$(pid_of a)"
-	sleep 1.5 # five lease durations
+	sleep 1.5 # past the lease, counted from b's last sight of a change
 	[ ! -e "$OUT/b.started" ]
 	[ "$(field holder)" = a ]
 	kill -CONT "$(pid_of a)"
@@ -246,17 +249,17 @@ renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
 	[ "$(field job)" = 0 ]
 }
 
+renewed_since() { [ "$(field renewals)" -gt "$1" ] && [ "$(field renewed)" -gt "$2" ]; }
+
 @test "renewals keep the record changing while the leader runs" {
-	bg a -l t -t 400ms -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	bg a -l t "${SAFE[@]}" -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
 	r1=$(field renewed)
 	n1=$(field renewals)
-	sleep 0.25
-	r2=$(field renewed)
-	n2=$(field renewals)
-	[ "$n2" -gt "$n1" ]
-	[ "$r2" -gt "$r1" ]
+	wait_until 5 renewed_since "$n1" "$r1"
 	touch "$OUT/go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
 }
 
 @test "no temporary record file is left behind" {
@@ -272,16 +275,17 @@ renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
 	# contender must start counting again, not take over when the first
 	# wait ends: the new leader may still be running.
 	printf 'term=1\n' > "$DIR/t.lock"
-	t0=$(date +%s%N)
-	"$LEADERRUN" -d "$DIR" -l t -t 2s -r 900ms --renew-deadline 1s -k 500ms \
-	    -- sh -c "date +%s%N > $OUT/started" &
-	pid=$!
+	bg c -l t -t 1s -r 400ms --renew-deadline 500ms -k 300ms -v \
+	    -- sh -c 'date +%s%3N > "$1"' sh "$OUT/started"
+	wait_until 5 has waiting "$OUT/c.err"	# it has seen mark 1
 	sleep 0.3
+	t1=$(now_ms)
 	printf 'term=2\n' > "$DIR/t.lock"	# a leader came in, unseen
-	wait_for "$OUT/started" 10
-	took=$(( ($(cat "$OUT/started") - t0) / 1000000 ))
-	echo "started after ${took}ms (lease 2s; the mark moved at 300ms)"
-	[ "$took" -ge 2700 ]
-	wait "$pid"
+	wait_exit c 10
+	[ "$STATUS" = 0 ]
+	# Counting from its first sight it would have started 300ms sooner.
+	took=$(($(cat "$OUT/started") - t1))
+	echo "started ${took}ms after the mark moved (lease 1s)"
+	[ "$took" -ge 1000 ]
 	[ "$(field term)" = 3 ]
 }

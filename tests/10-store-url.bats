@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # -S URL and LEADERRUN_STORE choose the store; a bad URL is refused (125)
-# before anything else happens.  The etcd store itself: 50-etcd.bats.
+# before anything else happens.  The etcd store itself: 50-etcd.bats; the
+# Redis store: 60-redis.bats.
 load helpers
 
 setup() { lr_setup; unset LEADERRUN_STORE; }
@@ -47,7 +48,8 @@ refused_url() {
 }
 
 @test "bad store URLs are refused with one clear message before anything runs" {
-	refused_url "zk://x:1" "leaderrun: store 'zk://x:1': unknown scheme 'zk' (use file:DIR or etcd://HOST:PORT)"
+	refused_url "zk://x:1" "leaderrun: store 'zk://x:1': unknown scheme 'zk' (use file:DIR, etcd://HOST:PORT or redis://HOST:PORT)"
+	refused_url "/tmp" "leaderrun: store '/tmp': not a store URL (use file:DIR, etcd://HOST:PORT or redis://HOST:PORT)"
 	refused_url "/tmp" "leaderrun: store '/tmp': not a store URL *"
 	refused_url "file:" "leaderrun: store 'file:': no directory after file:"
 	refused_url "etcd://" "leaderrun: store 'etcd://': no HOST:PORT after etcd://"
@@ -63,6 +65,30 @@ refused_url() {
 	refused_url "etcd://a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9" "*more than 8 endpoints*"
 	refused_url "etcd://a:1/bad prefix" "*prefix may hold only*"
 	refused_url "etcd://a:1/x//y" "*empty segment*"
+	refused_url "redis://" "leaderrun: store 'redis://': no HOST:PORT after redis://"
+	refused_url "redis://127.0.0.1" "leaderrun: store 'redis://127.0.0.1': endpoint '127.0.0.1': *port*"
+	refused_url "redis://127.0.0.1:0" "*endpoint '127.0.0.1:0': *port*"
+	refused_url "redis://:6379" "*endpoint ':6379': empty host"
+	refused_url "redis://::1:6379" "*bracket*"
+	refused_url "redis://127.0.0.1:6379/x" "*database after '/' must be a number*"
+	refused_url "redis://127.0.0.1:6379/123456" "*database after '/' must be a number*"
+	refused_url "redis://@127.0.0.1:6379" "*empty user name before '@'"
+	refused_url "redis://a b@127.0.0.1:6379" "*user name may hold only*"
+	refused_url "redis://u:pw@127.0.0.1:6379" "leaderrun: store 'redis://u:***@127.0.0.1:6379': a password in the URL is refused: every local user can read command lines (ps), and the command inherits LEADERRUN_STORE; use LEADERRUN_STORE_PASSWORD or --store-password-file"
+}
+
+@test "good redis URLs are accepted: IPv4, IPv6 in brackets, names, a user, a database" {
+	for url in "redis://127.0.0.1:1" "redis://[::1]:1" "redis://localhost:1" \
+	    "redis://127.0.0.1:1/" "redis://127.0.0.1:1/15" "redis://app@127.0.0.1:1/2"; do
+		LEADERRUN_STORE_PASSWORD=x run --separate-stderr "$LEADERRUN" --status -S "$url" -l t
+		echo "$url: $status $stderr"
+		[ "$status" = 125 ]
+		[[ "$stderr" == "leaderrun: status: "* ]]
+		[[ "$stderr" != *"store '"* ]]
+	done
+	# A user needs a password.
+	run --separate-stderr -125 env -u LEADERRUN_STORE_PASSWORD "$LEADERRUN" --status -S redis://app@127.0.0.1:1 -l t
+	[[ "$stderr" == *"a user needs a password: set LEADERRUN_STORE_PASSWORD or use --store-password-file"* ]]
 }
 
 @test "good etcd URLs are accepted: IPv4, IPv6 in brackets, names, lists, prefixes" {

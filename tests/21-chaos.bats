@@ -1,8 +1,13 @@
 #!/usr/bin/env bats
 # Never two leaders: a short chaos run (tests/chaos.sh, a few hundred terms
-# under random faults), the checker's own test, and the two lease-file
-# removal cases the chaos runs found, pinned down.
+# under random faults), a shorter one on etcd, the checker's own test, and
+# the two lease-file removal cases the chaos runs found, pinned down.
 load helpers
+
+# The chaos run loads the machine and the removal test is timed: its tests
+# never run at the same time as each other, even under bats --jobs without
+# --no-parallelize-within-files.
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
 
 setup() {
 	lr_setup
@@ -21,6 +26,27 @@ teardown() {
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+}
+
+@test "chaos on etcd: a short run with etcd stopped and killed too: no overlap, nothing left behind" {
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
+	if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
+		# In CI the etcd tests must run: a missing etcd fails.
+		if [ "${CI:-}" = true ]; then
+			echo "CI: etcd and etcdctl are missing (packages etcd-server, etcd-client)" >&2
+			return 1
+		fi
+		skip "needs etcd and etcdctl (packages etcd-server, etcd-client)"
+	fi
+	# chaos.sh starts an etcd of its own on free ports and stops it; the
+	# run begins with an etcd kill and restart, then an etcd stop.
+	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="etcd-kill etcd-stop" \
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 15
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+	[[ "${lines[1]}" == *"etcd-kill "[1-9]* ]]
+	[[ "${lines[1]}" == *"etcd-stop "[1-9]* ]]
 }
 
 @test "chaos: the checker names overlapping intervals, term regressions and unended processes" {
@@ -63,15 +89,16 @@ teardown() {
 }
 
 @test "chaos: after the lease file is removed, the next leader's term is still higher" {
-	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	# A short lease: the removed record is waited out for one lease.
+	run -0 lr -l t "${FAST[@]}" -- sh -c 'echo $LEADERRUN_TERM'
 	[ "$output" = 1 ]
-	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	run -0 lr -l t "${FAST[@]}" -- sh -c 'echo $LEADERRUN_TERM'
 	[ "$output" = 2 ]
 	rm "$DIR/t.lease"
 	# The fencing token must not go back to 1: whoever saw term 2 (a
 	# database fencing on it) would take the new leader for a stale one, or
 	# two leaders for one.
-	run -0 lr -l t -- sh -c 'echo $LEADERRUN_TERM'
+	run -0 lr -l t "${FAST[@]}" -- sh -c 'echo $LEADERRUN_TERM'
 	[ "$output" -gt 2 ]
 }
 
@@ -93,20 +120,20 @@ teardown() {
 	wait_until 5 has "L start" "$OUT/log"
 	# X waits on this host and queues on the leader lock first; its long
 	# lease keeps it from taking over by expiry itself.
-	bg x -l t -i X -t 5s -r 50ms -- "$OUT/job" X "$OUT/log"
-	sleep 0.2
+	bg x -l t -i X -t 5s -r 50ms -v -- "$OUT/job" X "$OUT/log"
+	wait_until 5 has waiting "$OUT/x.err"
 	# R, on another "host", sees L as remote.
 	env --default-signal=INT,QUIT unshare --pid --fork --mount-proc \
 	    "$LEADERRUN" -d "$DIR" -l t -i R -t 1s -r 400ms --renew-deadline 500ms \
-	    -- "$OUT/job" R "$OUT/log" 2> "$OUT/r.err" &
-	sleep 0.2
+	    -v -- "$OUT/job" R "$OUT/log" 2> "$OUT/r.err" &
+	wait_until 5 has waiting "$OUT/r.err"
 	# L freezes: its watchdog stops its job, R takes over by expiry, but
 	# the leader lock stays with L.
 	kill -STOP "$lp"
 	wait_until 5 has "R start" "$OUT/log"
 	# L wakes, steps down and exits: the leader lock goes to X, not to R.
 	kill -CONT "$lp"
-	sleep 0.3
+	wait_exit l 5
 	# The record is removed while R leads.
 	rm "$DIR/t.lease"
 	wait_until 5 has "R end" "$OUT/log"

@@ -740,6 +740,27 @@ EOF
 	wait_until 5 no_leftovers
 }
 
+@test "the key deleted by hand: the next leader starts only once the old command is dead" {
+	# The old leader's mark (leaderrun/t.leader) lives on its etcd lease,
+	# which the old leader revokes only when its command is dead: a waiter
+	# and a contender that arrives later both wait for that.
+	etcd_start
+	bge a -l t -t 3s -r 300ms -- sh -c 'trap "sleep 0.5; date +%s%N > $0/a.end; exit 1" TERM
+	    date +%s%N > $0/a.start; sleep 30 & wait' "$OUT"
+	wait_for "$OUT/a.start" 10
+	bge b -l t -t 3s -r 300ms -- sh -c 'date +%s%N > $0/b.start' "$OUT"
+	wait_until 5 test "$(nkeys)" = 2
+	etcdctl_ del --prefix leaderrun/t/
+	bge c -l t -t 3s -r 300ms -- sh -c 'date +%s%N > $0/c.start' "$OUT"
+	wait_for "$OUT/b.start" 10
+	wait_for "$OUT/c.start" 10
+	wait_exit a 5
+	[ "$STATUS" = 124 ]
+	echo "a ended $(cat "$OUT/a.end"), b started $(cat "$OUT/b.start"), c $(cat "$OUT/c.start")"
+	[ "$(cat "$OUT/b.start")" -gt "$(cat "$OUT/a.end")" ]
+	[ "$(cat "$OUT/c.start")" -gt "$(cat "$OUT/a.end")" ]
+}
+
 @test "the lease revoked with etcdctl: the leader loses at once (124)" {
 	etcd_start
 	bge l -l t -t 3s -r 300ms -- "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0

@@ -1,16 +1,23 @@
 #!/bin/bash
-# tests/bench.sh - benchmark leaderrun against flock(1) in one run and print
-# one table (metric | leaderrun | flock | ratio | target | pass/fail).
+# tests/bench.sh - benchmark leaderrun against flock(1), and leaderrun on etcd
+# against `etcdctl lock` on the same etcd, in one run; print one table per
+# baseline (metric | leaderrun | flock or etcdctl lock | ratio | target |
+# pass/fail).
 #
 # usage: tests/bench.sh [LEADERRUN]	(make bench; default ../leaderrun)
 #
 # Needs bash, flock, setsid, unshare (util-linux), coreutils, awk and a C
 # compiler for tests/bench_clock.c (timestamps, waits, process cleanup).
 # The frozen-leader test needs root (unshare of PID and UTS namespaces); it
-# is reported as skipped otherwise.  Environment:
-#	BENCH_QUICK=1	fewer trials, shorter windows (a smoke test, ~1 min)
+# is reported as skipped otherwise.  The etcd section needs etcd and
+# etcdctl (3.4 or later; Debian: etcd-server etcd-client) and is skipped
+# with a note without them; it starts its own etcd on 127.0.0.1 (free ports,
+# a data directory under the work directory) and stops it by its PID.
+# Environment:
+#	BENCH_QUICK=1	fewer trials, shorter windows (a smoke test, ~2 min)
 #	BENCH_ONLY="..."	only these sections: uncontended handover crash
-#			frozen idle
+#			frozen idle etcd
+#	BENCH_ETCD_ONLY=1	only the etcd section (BENCH_ONLY=etcd)
 #	TMPDIR		where the lock files go (default /tmp)
 #	BENCH_KEEP=1	keep the work directory (logs) for inspection
 #	BENCH_VERBOSE=1	run the contenders with -v (their stderr: DIR/err)
@@ -41,7 +48,8 @@ export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
 LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle}
+ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd}
+[ "${BENCH_ETCD_ONLY:-0}" = 1 ] && ONLY=etcd
 T_START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -60,6 +68,7 @@ LR=$W/leaderrun		# a private copy: a rebuild mid-run cannot change it
 
 cleanup() {
 	trap - EXIT INT TERM HUP
+	declare -F etcd_stop >/dev/null && etcd_stop
 	# Every process we start has $W in its command line.
 	[ -x "$BC" ] && "$BC" sweep "$W/" >/dev/null
 	wait 2>/dev/null
@@ -77,11 +86,16 @@ cp "$LR_IN" "$LR" || die "cannot copy $LR_IN"
 if [ "$QUICK" = 1 ]; then
 	N_UNC=100 N_H2=25 B_H2=1 N_H100=10 B_H100=1 N_CRASH=15 N_FROZEN=2
 	W_IDLE100=5 W_IDLE1000=5 N_FOLLOW=(100 300)
+	N_EUNC=40 N_EH2=10 B_EH2=1 N_EH100=6 B_EH100=1 N_ECRASH=10 N_ECRASH_CTL=3
+	W_EIDLE=5
 else
 	N_UNC=300 N_H2=25 B_H2=4 N_H100=25 B_H100=2 N_CRASH=50 N_FROZEN=6
 	W_IDLE100=10 W_IDLE1000=20 N_FOLLOW=(100 1000)
+	N_EUNC=150 N_EH2=15 B_EH2=2 N_EH100=10 B_EH100=2 N_ECRASH=30
+	N_ECRASH_CTL=6 W_EIDLE=10
 fi
 SETTLE=0.02		# quiet time before each trial
+ESETTLE=0.05		# etcd: after the last scrape of /metrics
 FROZEN_T=2s FROZEN_R_MS=400	# frozen test: -t 2s gives retry 400ms
 HZ=$(getconf CLK_TCK)
 SIGSTOP_N=$(kill -l STOP)
@@ -115,6 +129,12 @@ spawn() {
 	if [ "$tool" = lr ]; then
 		setsid "$LR" -d "$d" -l h ${opts//,/ } $VERBOSE -- "$@" \
 		    </dev/null >/dev/null 2>>"$d/err" &
+	elif [ "$tool" = le ]; then	# leaderrun on etcd, lock named after DIR
+		setsid "$LR" -S "etcd://$EEP" -l "${d##*/}" ${opts//,/ } $VERBOSE \
+		    -- "$@" </dev/null >/dev/null 2>>"$d/err" &
+	elif [ "$tool" = ec ]; then	# etcdctl lock
+		setsid etcdctl --endpoints "$EEP" lock ${opts//,/ } "${d##*/}" \
+		    -- "$@" </dev/null >/dev/null 2>>"$d/err" &
 	else
 		setsid flock "$d/h.flock" "$@" </dev/null >/dev/null 2>>"$d/err" &
 	fi
@@ -203,7 +223,7 @@ chain() {
 	# command runs, or an E of another pid, breaks mutual exclusion.
 	awk -v bad="$out.bad" '
 	$1 == "S" { if (run) print "overlap" >> bad
-		    if (have_e) print $2 - te; run = 1; cur = $3; have_e = 0 }
+		    if (have_e) printf "%.0f\n", $2 - te; run = 1; cur = $3; have_e = 0 }
 	$1 == "E" { if (!run || $3 != cur) print "foreign exit" >> bad
 		    run = 0; te = $2; have_e = 1 }' "$log.measured" >> "$out"
 	[ "$i" -gt "$trials" ] ||
@@ -269,7 +289,7 @@ crash_chain() {
 	endchain "$d"
 	awk -v alive="$out.alive" '
 	$1 == "K" { tk = $2; k = 1 }
-	$1 == "S" && k { print $2 - tk; print $6 >> alive; k = 0 }' "$log" >> "$out"
+	$1 == "S" && k { printf "%.0f\n", $2 - tk; print $6 >> alive; k = 0 }' "$log" >> "$out"
 }
 
 # flock_kill_alone: SIGKILL of flock(1) only, its command keeps running.
@@ -348,7 +368,7 @@ frozen() {
 	sleep "$(printf '0.%03d' $((RANDOM % FROZEN_R_MS)))"
 	"$BC" kill "$SIGSTOP_N" "$sup" "$log"
 	if "$BC" await "$log" 3 $wait_ms >/dev/null 2>&1; then
-		awk '$1 == "K" { tk = $2 } $1 == "S" && tk { print $2 - tk; exit }' \
+		awk '$1 == "K" { tk = $2 } $1 == "S" && tk { printf "%.0f\n", $2 - tk; exit }' \
 		    "$log" >> "$out"
 		awk '$1 == "K" { k = 1 } $1 == "S" && k { print $6; exit }' \
 		    "$log" >> "$out.alive"
@@ -472,6 +492,279 @@ bench_idle() {
 	idle "${N_FOLLOW[1]}" "$W_IDLE1000"
 }
 
+# ---- etcd: leaderrun on etcd against etcdctl lock ----------------------
+#
+# One etcd (a single member on 127.0.0.1, fsync as shipped) serves both
+# sides.  Each chain uses a lock of its own (named after its directory:
+# leaderrun keys leaderrun/cN/..., etcdctl lock keys cN/...), and after each
+# chain the leases of its killed contenders are revoked, so that no lease
+# expires later, inside another measurement (expiry is a raft proposal too).
+
+EPID= EPORT= EEP=
+export ETCDCTL_API=3
+
+# etcd_start: a fresh etcd on free ports; 0 once it answers /health.
+etcd_start() {
+	local try i peer
+	for try in 1 2 3; do
+		read -r EPORT peer <<< "$("$BC" freeport 2)"
+		EEP=127.0.0.1:$EPORT
+		rm -rf "$W/etcd.data"
+		etcd --name lrbench --data-dir "$W/etcd.data" \
+		    --listen-client-urls "http://$EEP" \
+		    --advertise-client-urls "http://$EEP" \
+		    --listen-peer-urls "http://127.0.0.1:$peer" \
+		    --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		    --initial-cluster "lrbench=http://127.0.0.1:$peer" \
+		    --logger zap --log-level error \
+		    </dev/null >/dev/null 2>>"$W/etcd.log" &
+		EPID=$!
+		disown $EPID
+		for ((i = 0; i < 200; i++)); do
+			"$BC" http "$EPORT" /health >/dev/null 2>&1 && return 0
+			kill -0 "$EPID" 2>/dev/null || break
+			sleep 0.05
+		done
+		etcd_stop
+	done
+	return 1
+}
+
+# etcd_stop: SIGTERM to our etcd by its PID, SIGKILL after 5 s.
+etcd_stop() {
+	local i st
+	[ -n "$EPID" ] || return 0
+	kill -TERM "$EPID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$EPID/stat" 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.05
+	done
+	kill -KILL "$EPID" 2>/dev/null
+	EPID=
+}
+
+# ekeys TOOL DIR: the prefix of the keys of the chain in DIR.
+ekeys() { if [ "$1" = le ]; then echo "leaderrun/${2##*/}/"; else echo "${2##*/}/"; fi; }
+emetric() { "$BC" metric "$EPORT" "$@"; }
+
+# eendchain TOOL DIR [ORPH]: kill the chain, then revoke what its dead left,
+# and the leases without a key (etcdctl lock leaves its session lease to
+# expire after the TTL, a raft proposal then); their number to ORPH.
+eendchain() {
+	local n
+	endchain "$2"
+	"$BC" erevoke "$EPORT" "$(ekeys "$1" "$2")" >/dev/null
+	n=$("$BC" eorphans "$EPORT")
+	[ -z "${3:-}" ] || echo "${n:-0}" >> "$3"
+}
+
+bench_etcd_uncontended() {
+	local d=$W/eunc out=$W/eunc.out i k
+	mkdir "$d"
+	echo "etcd uncontended: $N_EUNC runs each, round robin" >&2
+	"$BC" alt "$N_EUNC" "$out" "$LR" -S "etcd://$EEP" -l unc -- true ::: \
+	    etcdctl --endpoints "$EEP" lock unc -- true ::: true \
+	    </dev/null >/dev/null 2>&1
+	awk '$3 != 0 { bad++ } END { exit bad > 0 }' "$out" ||
+		note "WARNING: some runs failed"
+	note "leases left to expire: $("$BC" eorphans "$EPORT") (revoked)"
+	for i in 0 1 2; do
+		k=$(echo le ec true | cut -d' ' -f$((i + 1)))
+		awk -v i=$i '$1 == i { print $2 }' "$out" > "$W/eunc.$k"
+		awk -v i=$i '$1 == i { print $4 }' "$out" > "$W/eunc.$k.cpu"
+		R[eunc_$k]=$(stats "$W/eunc.$k")
+		R[eunc_cpu_$k]=$(stats "$W/eunc.$k.cpu")
+		note "$k: n p50 p99 min max (ms) = ${R[eunc_$k]}; CPU (user+sys)" \
+		    "p50 $(echo "${R[eunc_cpu_$k]}" | cut -d" " -f2) ms"
+	done
+}
+
+# echain TOOL NWAIT TRIALS OUT [IDLE]: TRIALS graceful handovers with NWAIT
+# waiting, as chain() does, a trial starting once etcd holds NWAIT+1 keys of
+# the lock and NWAIT more watchers than before the chain.  Latencies (ns) to
+# OUT, exclusion violations to OUT.bad, raft proposals committed from just
+# before the leader is told to exit until 100 ms after the successor started
+# to OUT.prop; leases left without a key (to expire later) to OUT.orph.  IDLE=1: then, with the queue full and idle, etcd requests
+# per second, CPU and peak RSS of the contenders into R[eidle_TOOL...].
+echain() {
+	local tool=$1 nw=$2 trials=$3 out=$4 idle=${5:-0} i line pid lead w0 pfx p0 p1
+	local -a pids=()
+	newdir
+	local d=$D log=$D/log
+	pfx=$(ekeys "$tool" "$d")
+	w0=$(emetric etcd_debugging_mvcc_watcher_total)
+	spawn "$tool" "$d" "" "$BC" relay "$log"
+	pids+=($!)
+	line=$("$BC" await "$log" 1 20000) || { eendchain "$tool" "$d"; return 1; }
+	for ((i = 0; i < nw; i++)); do
+		spawn "$tool" "$d" "" "$BC" relay "$log"
+		pids+=($!)
+	done
+	for ((i = 1; i <= trials; i++)); do
+		"$BC" equeue "$EPORT" "$pfx" $((nw + 1)) $((w0 + nw)) 60000 \
+		    >/dev/null || break
+		read -r _ _ pid lead _ <<< "$line"
+		p0=$(emetric etcd_server_proposals_committed_total)
+		# Quiet time after the scrapes of /metrics (etcd's GC).
+		sleep $ESETTLE
+		kill -USR1 "$pid"
+		line=$("$BC" await "$log" $((2 * i + 1)) 20000) || break
+		sleep 0.1
+		p1=$(emetric etcd_server_proposals_committed_total)
+		echo $((p1 - p0)) >> "$out.prop"
+		spawn "$tool" "$d" "" "$BC" relay "$log"
+		pids+=($!)
+	done
+	head -n $((2 * i - 1)) "$log" > "$log.measured"
+	[ "$i" -gt "$trials" ] ||
+		note "WARNING: $tool, $nw waiters: chain ended early" \
+		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
+	# The leases the released left (all waiters have their keys by now),
+	# before they can expire during the idle window.
+	"$BC" equeue "$EPORT" "$pfx" $((nw + 1)) $((w0 + nw)) 60000 >/dev/null &&
+		"$BC" eorphans "$EPORT" >> "$out.orph"
+	if [ "$idle" = 1 ] && [ "$i" -gt "$trials" ]; then
+		local m0 m1 c0 c1 t0 t1 a0 a1 k c wd= live=()
+		sleep 3		# past every waiter's first retry period
+		for pid in "${pids[@]}"; do [ -e "/proc/$pid" ] && live+=("$pid"); done
+		read -r m0 c0 <<< "$(emetric grpc_server_msg_received_total grpc_server_started_total)"
+		t0=$("$BC" now); a0=$(cpu "${live[@]}")
+		sleep "$W_EIDLE"
+		read -r m1 c1 <<< "$(emetric grpc_server_msg_received_total grpc_server_started_total)"
+		t1=$("$BC" now); a1=$(cpu "${live[@]}")
+		R[eidle_$tool]=$(awk -v m=$((m1 - m0)) -v c=$((c1 - c0)) -v dt=$((t1 - t0)) \
+		    'BEGIN { printf "%.1f %.1f\n", m / (dt / 1e9), c / (dt / 1e9) }')
+		R[eidle_cpu_$tool]=$(awk -v a="$a0" -v b="$a1" -v dt=$((t1 - t0)) -v hz="$HZ" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			printf "%.2f %.2f\n", (y[1] - x[1]) / hz / (dt / 1e9) * 100,
+			    (y[2] - x[2]) / 1e9 / (dt / 1e9) * 100 }')
+		R[eidle_n_$tool]=${#live[@]}
+		R[erss_$tool]=$(for pid in "${live[@]}"; do hwm "$pid"; done | sort -n | tail -n 1)
+		R[eanon_$tool]=$(for pid in "${live[@]}"; do anon "$pid"; done | sort -n | tail -n 1)
+		if [ "$tool" = le ]; then
+			read -r _ _ _ lead _ <<< "$line"
+			while read -r k c; do [ "$c" = leaderrun ] && wd=$k; done \
+			    <<< "$("$BC" kids "$lead")"
+			R[erss_wd]=$(hwm "${wd:-0}")
+		fi
+		note "$tool idle, ${#live[@]} contenders: etcd messages/s, calls/s" \
+		    "${R[eidle_$tool]}; % of one core (ticks, sched) ${R[eidle_cpu_$tool]};" \
+		    "VmHWM kB max ${R[erss_$tool]}${wd:+, watchdog of the leader $(hwm "$wd")}"
+	fi
+	eendchain "$tool" "$d" "$out.orph"
+	echo $((i - 1)) >> "$out.ntr"
+	awk -v bad="$out.bad" '
+	$1 == "S" { if (run) print "overlap" >> bad
+		    if (have_e) printf "%.0f\n", $2 - te; run = 1; cur = $3; have_e = 0 }
+	$1 == "E" { if (!run || $3 != cur) print "foreign exit" >> bad
+		    run = 0; te = $2; have_e = 1 }' "$log.measured" >> "$out"
+}
+
+bench_etcd_handover() {
+	local nw blocks trials b tool idle
+	for nw in 2 100; do
+		if [ $nw = 2 ]; then blocks=$B_EH2 trials=$N_EH2; else blocks=$B_EH100 trials=$N_EH100; fi
+		echo "etcd handover: $nw waiters, $blocks x $trials trials each" >&2
+		for ((b = 0; b < blocks; b++)); do
+			for tool in le ec; do
+				idle=0
+				[ $nw = 100 ] && [ $b = $((blocks - 1)) ] && idle=1
+				echain $tool $nw "$trials" "$W/eh.$nw.$tool" $idle
+			done
+		done
+		for tool in le ec; do
+			local k=eh${nw}_$tool
+			R[$k]=$(stats "$W/eh.$nw.$tool")
+			R[${k}_bad]=$(cat "$W/eh.$nw.$tool.bad" 2>/dev/null | wc -l)
+			R[${k}_prop]=$(awk '{ t += $1 } END { if (NR) printf "%.2f", t / NR }' \
+			    "$W/eh.$nw.$tool.prop" 2>/dev/null)
+			R[${k}_propmax]=$(sort -n "$W/eh.$nw.$tool.prop" 2>/dev/null | tail -n 1)
+			# Proposals deferred: a lease left to expire per handover.
+			R[${k}_defer]=$(awk 'FNR == NR { o += $1; next } { t += $1 }
+			    END { if (t) printf "%.2f", o / t }' \
+			    "$W/eh.$nw.$tool.orph" "$W/eh.$nw.$tool.ntr" 2>/dev/null)
+			R[${k}_ptot]=$(awk -v a="${R[${k}_prop]}" -v b="${R[${k}_defer]}" \
+			    'BEGIN { if (a != "") printf "%.2f", a + b }')
+			note "$tool: n p50 p99 min max (ms) = ${R[$k]}, exclusion" \
+			    "violations ${R[${k}_bad]}, raft proposals per handover" \
+			    "${R[${k}_prop]} (max ${R[${k}_propmax]}) + ${R[${k}_defer]}" \
+			    "later (a lease left to expire)"
+		done
+	done
+}
+
+# ecrash TOOL OPTS TRIALS OUT: SIGKILL of the leader's wrapper (leaderrun's
+# supervisor, or etcdctl), 2 waiters; as crash_chain().
+ecrash() {
+	local tool=$1 opts=$2 trials=$3 out=$4 i line pid ppid child w0 pfx
+	newdir
+	local d=$D log=$D/log pf=$D/old.pids
+	pfx=$(ekeys "$tool" "$d")
+	w0=$(emetric etcd_debugging_mvcc_watcher_total)
+	spawn "$tool" "$d" "$opts" "$BC" relay-check "$log" "$pf"
+	line=$("$BC" await "$log" 1 20000) || { eendchain "$tool" "$d"; return 1; }
+	spawn "$tool" "$d" "$opts" "$BC" relay-check "$log" "$pf"
+	spawn "$tool" "$d" "$opts" "$BC" relay-check "$log" "$pf"
+	for ((i = 1; i <= trials; i++)); do
+		"$BC" equeue "$EPORT" "$pfx" 3 $((w0 + 2)) 30000 >/dev/null || break
+		sleep $ESETTLE
+		read -r _ _ pid ppid child _ <<< "$line"
+		echo "$pid $child" > "$pf"
+		"$BC" kill 9 "$ppid" "$log"	# the wrapper only
+		line=$("$BC" await "$log" $((2 * i + 1)) 20000) || break
+		spawn "$tool" "$d" "$opts" "$BC" relay-check "$log" "$pf"
+	done
+	[ "$i" -gt "$trials" ] ||
+		note "WARNING: $tool crash chain ended early" \
+		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
+	eendchain "$tool" "$d"
+	awk -v alive="$out.alive" '
+	$1 == "K" { tk = $2; k = 1 }
+	$1 == "S" && k { printf "%.0f\n", $2 - tk; print $6 >> alive; k = 0 }' "$log" >> "$out"
+}
+
+bench_etcd_crash() {
+	local t n opts
+	echo "etcd crash failover: $N_ECRASH (leaderrun) and $N_ECRASH_CTL" \
+	    "(etcdctl lock --ttl=1: granted ${EMINTTL}s) trials, 2 waiters" >&2
+	for t in le ec; do
+		if [ $t = le ]; then n=$N_ECRASH opts=; else n=$N_ECRASH_CTL opts=--ttl=1; fi
+		ecrash $t "$opts" "$n" "$W/ecrash.$t"
+		R[ecrash_$t]=$(stats "$W/ecrash.$t")
+		R[ecrash_${t}_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
+		    "$W/ecrash.$t.alive" 2>/dev/null)
+		note "$t: n p50 p99 min max (ms) = ${R[ecrash_$t]}," \
+		    "old job alive at start: ${R[ecrash_${t}_alive]} trials"
+	done
+}
+
+bench_etcd() {
+	local t
+	for t in etcd etcdctl; do
+		if ! command -v $t >/dev/null 2>&1; then
+			R[etcd_skip]="$t not found (Debian: apt-get install etcd-server etcd-client)"
+			note "etcd section skipped: ${R[etcd_skip]}"
+			return
+		fi
+	done
+	if ! etcd_start; then
+		R[etcd_skip]="etcd did not start ($(tail -n 2 "$W/etcd.log" | tr '\n' ' '))"
+		note "etcd section skipped: ${R[etcd_skip]}"
+		return
+	fi
+	R[etcd_ver]=$(etcd --version 2>/dev/null | awk '/^etcd Version/ { print $3 }')
+	# The shortest TTL etcd grants (etcdctl lock --ttl=1 gets this).
+	EMINTTL=$("$BC" http "$EPORT" /v3/lease/grant '{"TTL":"1","ID":"4242"}' |
+	    sed -n 's/.*"TTL":"\{0,1\}\([0-9]*\).*/\1/p')
+	"$BC" http "$EPORT" /v3/lease/revoke '{"ID":"4242"}' >/dev/null
+	echo "etcd ${R[etcd_ver]} on $EEP (pid $EPID), data in $W/etcd.data" >&2
+	bench_etcd_uncontended
+	bench_etcd_handover
+	bench_etcd_crash
+	etcd_stop
+}
+
 # ---- run ---------------------------------------------------------------
 
 want uncontended && bench_uncontended
@@ -479,6 +772,7 @@ want handover && bench_handover
 want crash && bench_crash
 want frozen && bench_frozen
 want idle && bench_idle
+want etcd && bench_etcd
 
 # ---- the table ---------------------------------------------------------
 
@@ -593,18 +887,79 @@ if want idle; then
 	row "  of which private (RssAnon)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" "-" "info"
 fi
 
-echo
-echo "leaderrun benchmark against flock(1), $(date '+%Y-%m-%d %H:%M:%S %z')"
-echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
-rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
-	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
-echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev}); $(flock --version 2>/dev/null | head -n 1)"
-echo
-{
-	echo "metric|leaderrun|flock|ratio|target|pass/fail"
-	echo "-|-|-|-|-|-"
-	printf '%s\n' "${ROWS[@]}"
-} | awk -F'|' '
+# The etcd rows.
+EROWS=()
+erow() { EROWS+=("$1|$2|$3|$4|$5|$6"); }
+if want etcd && [ -z "${R[etcd_skip]:-}" ]; then
+	a=$(f eunc_le 2) b=$(f eunc_ec 2) t=$(f eunc_true 2) r=$(ratio "$a" "$b")
+	erow "uncontended wall p50 (true: $t ms, n=$(f eunc_le 1))" "$(ms "$a")" \
+	    "$(ms "$b")" "$r" "<= 0.3x" "$(verdict "${r%x}" 0.3)"
+	oa=$(awk -v a="$a" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	ob=$(awk -v a="$b" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	erow "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$ob")" \
+	    "$(ratio "$oa" "$ob")" "-" "info"
+	a=$(f eunc_cpu_le 2) b=$(f eunc_cpu_ec 2)
+	erow "uncontended CPU p50 (user+sys, wrapper tree)" "$(ms "$a")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "-" "info"
+	for nw in 2 100; do
+		a=$(f eh${nw}_le 2) b=$(f eh${nw}_ec 2) r=$(ratio "$a" "$b")
+		erow "handover p50, $nw waiters" "$(ms "$a")" "$(ms "$b")" "$r" \
+		    "<= 0.75x" "$(verdict "${r%x}" 0.75)"
+		a=$(f eh${nw}_le 3) b=$(f eh${nw}_ec 3)
+		erow "handover p99, $nw waiters (n=$(f eh${nw}_le 1), $(f eh${nw}_ec 1))" \
+		    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+	done
+	bad=$(( ${R[eh2_le_bad]:-0} + ${R[eh100_le_bad]:-0} ))
+	erow "handover: two commands at once" "$bad" \
+	    "$(( ${R[eh2_ec_bad]:-0} + ${R[eh100_ec_bad]:-0} ))" "" "0" \
+	    "$([ $bad = 0 ] && echo pass || echo FAIL)"
+	# "now + later": in the handover, + leases left to expire after the TTL.
+	pc() {
+		if [ "${R[${1}_defer]:-0}" = 0.00 ]; then echo "${R[${1}_ptot]:-}"
+		else echo "${R[${1}_ptot]:-} (${R[${1}_prop]:-} + ${R[${1}_defer]:-} at TTL)"; fi
+	}
+	for nw in 100 2; do
+		a=${R[eh${nw}_le_ptot]:-} b=${R[eh${nw}_ec_ptot]:-}
+		if [ $nw = 100 ]; then tg="<= 3" v=$(verdict "$a" 3); else tg="-" v=info; fi
+		erow "raft proposals per handover, $nw waiters" "$(pc eh${nw}_le)" \
+		    "$(pc eh${nw}_ec)" "$(ratio "$a" "$b")" "$tg" "$v"
+	done
+	a=$(f ecrash_le 2) b=$(f ecrash_ec 2)
+	v=$(verdict "$a" 100)
+	[ "${R[ecrash_le_alive]%%/*}" = 0 ] || v=FAIL
+	erow "crash failover p50 (kill -9 of the wrapper)" "$(ms "$a")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "<= 100 ms" "$v"
+	a=$(f ecrash_le 3) b=$(f ecrash_ec 3)
+	erow "crash failover p99 (n=$(f ecrash_le 1), $(f ecrash_ec 1))" "$(ms "$a")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+	a=${R[ecrash_le_alive]:-?} b=${R[ecrash_ec_alive]:-?}
+	erow "crash: old job alive at new start" "$a" "$b" "" "0/n" \
+	    "$([ "${a%%/*}" = 0 ] && echo pass || echo FAIL)"
+	a=$(f eidle_le 1) b=$(f eidle_ec 1)
+	erow "etcd requests/s, 100 idle waiters + leader" "$a" "$b" \
+	    "$(ratio "$a" "$b")" "<= 100" "$(verdict "$a" 100)"
+	a=$(f eidle_cpu_le 2) b=$(f eidle_cpu_ec 2)
+	erow "idle CPU of those 101 (sched, % of a core)" "$a %" "$b %" \
+	    "$(ratio "$a" "$b")" "-" "info"
+	a=$(awk -v k="${R[erss_le]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	b=$(awk -v k="${R[erss_ec]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	c=$(awk -v k="${R[erss_wd]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	erow "peak RSS, one supervisor (VmHWM; watchdog $c)" "$a MiB" "$b MiB" \
+	    "$(ratio "$a" "$b")" "<= 2 MiB" "$(verdict "$a" 2)"
+	a=$(awk -v k="${R[eanon_le]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	b=$(awk -v k="${R[eanon_ec]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
+	erow "  of which private (RssAnon)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" "-" "info"
+fi
+
+# table COL3 ROW...: one aligned table.
+table() {
+	local col=$1
+	shift
+	{
+		echo "metric|leaderrun|$col|ratio|target|pass/fail"
+		echo "-|-|-|-|-|-"
+		printf '%s\n' "$@"
+	} | awk -F'|' '
 	{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR }
 	END {
 		for (r = 1; r <= n; r++) {
@@ -617,8 +972,33 @@ echo
 			sub(/ +$/, "", line); print line
 		}
 	}'
-cat <<EOF
+}
 
+echo
+echo "leaderrun benchmark, $(date '+%Y-%m-%d %H:%M:%S %z')"
+echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
+echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev})"
+if [ ${#ROWS[@]} -gt 0 ]; then
+	echo
+	echo "against $(flock --version 2>/dev/null | head -n 1):"
+	table flock "${ROWS[@]}"
+fi
+if [ ${#EROWS[@]} -gt 0 ]; then
+	echo
+	echo "against etcdctl lock ($(etcdctl version 2>/dev/null | head -n 1 |
+	    sed 's/.*: //')), both on one etcd ${R[etcd_ver]:-} (1 member, 127.0.0.1):"
+	echo "default timings (leaderrun -t 10s, etcdctl --ttl=10); crash:" \
+	    "etcdctl --ttl=1, etcd grants ${EMINTTL:-?} s"
+	table "etcdctl lock" "${EROWS[@]}"
+elif want etcd; then
+	echo
+	echo "etcd section skipped: ${R[etcd_skip]:-}"
+fi
+echo
+if [ ${#ROWS[@]} -gt 0 ]; then
+	cat <<EOF
 ratio = leaderrun / flock.  Latencies are CLOCK_MONOTONIC stamps taken by the
 same helper on both sides (p99 of n trials is a high rank, not a tail).
 handover: leader's command exits -> next contender's command starts; herd:
@@ -633,5 +1013,21 @@ expected between lease - retry and lease + retry after the stop.
 idle: default timings; ticks = utime+stime (/proc/PID/stat, all threads),
 sched = run time of all threads (/proc/PID/task/*/schedstat); tick sampling
 misses short wake-ups on an idle CPU, so the verdict uses the larger.
-time: $(( $(date +%s) - T_START ))s
 EOF
+fi
+if [ ${#EROWS[@]} -gt 0 ]; then
+	cat <<EOF
+etcd: ratio = leaderrun / etcdctl lock.  Handover and crash measured as
+against flock (commands stamp their start and exit; crash: SIGKILL of the
+wrapper only, leaderrun's supervisor or etcdctl), a trial starting once etcd
+holds all contenders' keys and the waiters' watches.  Proposals:
+etcd_server_proposals_committed_total from just before the leader exits
+until 100 ms after the successor started, plus the leases the released
+wrappers left to expire after their TTL (etcdctl lock does not revoke its
+session; the bench revokes and counts them after each chain).  Requests:
+grpc_server_msg_received_total (one per gateway request, unary call or
+stream message) over ${W_EIDLE}s, 3 s after the queue filled; the leader's
+renewals included.  RSS: the largest VmHWM of the live contenders then.
+EOF
+fi
+echo "time: $(( $(date +%s) - T_START ))s"

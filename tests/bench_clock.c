@@ -24,8 +24,9 @@
  *	log "K <ns> <pid>", then kill(PID, SIG); PID < 0 means a group.
  *   bench_clock alt N OUT CMD... [::: CMD...]...
  *	run the commands round robin N times each (after 5 unmeasured warm-up
- *	rounds); for every run append "<index> <wall ns> <status>" to OUT.
- *	Wall time: fork to waitpid return.
+ *	rounds); for every run append "<index> <wall ns> <status> <cpu ns>"
+ *	to OUT.  Wall time: fork to waitpid return; CPU: user + system time of
+ *	the command and of the descendants it waited for (wait4's rusage).
  *   bench_clock await LOG NLINES TIMEOUT_MS
  *	wait (inotify, no polling) until LOG has NLINES lines; print the last.
  *   bench_clock waitlocks FILE START N TIMEOUT_MS
@@ -39,13 +40,41 @@
  *   bench_clock sweep TAG
  *	SIGKILL every process whose command line contains TAG (not this one
  *	and not its ancestors) until none is left; print how many were killed.
+ *
+ * For the etcd section, talking to etcd's HTTP/JSON gateway on 127.0.0.1:
+ *   bench_clock freeport N
+ *	print N distinct free TCP ports of 127.0.0.1 (bound at once, then
+ *	released: another process may still take one first).
+ *   bench_clock http PORT PATH [BODY]
+ *	GET PATH, or POST BODY to it; print the reply's body.  Exit 0 on
+ *	status 200, 1 otherwise.
+ *   bench_clock metric PORT NAME...
+ *	from /metrics, print per NAME the sum of all its samples (all label
+ *	sets), on one line.
+ *   bench_clock equeue PORT PREFIX NKEYS NWATCH TIMEOUT_MS
+ *	poll until at least NKEYS keys start with PREFIX and etcd counts at
+ *	least NWATCH watchers (etcd_debugging_mvcc_watcher_total); print
+ *	"<keys> <watchers>".  Exit 1 on timeout.
+ *   bench_clock erevoke PORT PREFIX
+ *	revoke the lease of every key that starts with PREFIX (its holder was
+ *	killed: no lease may expire later, in another measurement); print how
+ *	many.
+ *   bench_clock eorphans PORT
+ *	revoke every lease that has no key left (the session lease an exited
+ *	`etcdctl lock` leaves to expire after its TTL, as a raft proposal, at
+ *	a time of etcd's choosing); print how many.
  */
 #define _GNU_SOURCE
 #include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -214,6 +243,7 @@ alt(int argc, char **argv)
 		for (i = 0; i < ncmd; i++) {
 			int k = (i + (r > 0 ? r : 0)) % ncmd, st;
 			int64_t t0, t1;
+			struct rusage ru;
 			pid_t p;
 
 			t0 = now_ns();
@@ -223,13 +253,16 @@ alt(int argc, char **argv)
 				execvp(cmds[k][0], cmds[k]);
 				_exit(127);
 			}
-			while (waitpid(p, &st, 0) == -1)
+			while (wait4(p, &st, 0, &ru) == -1)
 				if (errno != EINTR)
-					fail("waitpid");
+					fail("wait4");
 			t1 = now_ns();
 			if (r >= 0)
-				fprintf(out, "%d %lld %d\n", k, (long long)(t1 - t0),
-				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+				fprintf(out, "%d %lld %d %lld\n", k, (long long)(t1 - t0),
+				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+				    (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+				    1000000000LL + (long long)(ru.ru_utime.tv_usec +
+				    ru.ru_stime.tv_usec) * 1000LL);
 		}
 	}
 	return fclose(out) == 0 ? 0 : 2;
@@ -481,12 +514,319 @@ switches(int n, char **pids)
 	return 0;
 }
 
+/* ---- etcd's gateway ----------------------------------------------------- */
+
+static int
+freeport(int n)
+{
+	int fds[16], i;
+
+	if (n < 1 || n > 16)
+		return 2;
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    bind(fds[i], (struct sockaddr *)&a, sizeof(a)) == -1 ||
+		    getsockname(fds[i], (struct sockaddr *)&a, &len) == -1)
+			fail("freeport");
+		printf("%s%d", i ? " " : "", ntohs(a.sin_port));
+	}
+	printf("\n");
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return 0;
+}
+
+/*
+ * http: one HTTP/1.0 request to 127.0.0.1:PORT (the reply then ends at EOF,
+ * never chunked), within 5 seconds.  Returns the status (-1: no reply);
+ * *BODY (malloc'd, NUL-terminated) is the reply's body.
+ */
+static int
+http(int port, const char *path, const char *body, char **out)
+{
+	int64_t end = now_ns() + 5000000000LL;
+	struct sockaddr_in a;
+	char head[512], *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	int fd, status = -1, hl;
+
+	*out = NULL;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fail("socket");
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1) {
+		close(fd);
+		return -1;
+	}
+	hl = snprintf(head, sizeof(head), body ? "POST %s HTTP/1.0\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n" :
+	    "GET %s HTTP/1.0\r\n\r\n", path, body ? strlen(body) : (size_t)0);
+	if (write(fd, head, (size_t)hl) != hl ||
+	    (body && write(fd, body, strlen(body)) != (ssize_t)strlen(body))) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int64_t left = (end - now_ns()) / 1000000;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			break;
+		if (cap - len < 65536) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 262144;
+			if ((nb = realloc(buf, cap + 1)) == NULL)
+				fail("realloc");
+			buf = nb;
+		}
+		if ((n = read(fd, buf + len, cap - len)) <= 0) {
+			if (n == 0)
+				status = 0;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL || status != 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/%*d.%*d %d", &status) != 1 ||
+	    (p = strstr(buf, "\r\n\r\n")) == NULL) {
+		free(buf);
+		return -1;
+	}
+	memmove(buf, p + 4, len - (size_t)(p + 4 - buf) + 1);
+	*out = buf;
+	return status;
+}
+
+static int
+do_http(int port, const char *path, const char *body)
+{
+	char *r;
+	int st = http(port, path, body, &r);
+
+	if (r)
+		fputs(r, stdout);
+	free(r);
+	return st == 200 ? 0 : 1;
+}
+
+/* The sum of NAME's samples in the /metrics text M; -1 if none. */
+static double
+metric_sum(const char *m, const char *name)
+{
+	size_t n = strlen(name);
+	double sum = -1;
+	const char *p = m;
+
+	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *e, *v;
+
+		if (strncmp(p, name, n) || (p[n] != ' ' && p[n] != '{'))
+			continue;
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		for (v = e; v > p && v[-1] != ' '; v--)
+			;
+		sum = (sum < 0 ? 0 : sum) + strtod(v, NULL);
+	}
+	return sum;
+}
+
+static int
+metric(int port, int n, char **names)
+{
+	char *m;
+	int i;
+
+	if (http(port, "/metrics", NULL, &m) != 200) {
+		free(m);
+		fprintf(stderr, "bench_clock: no /metrics on port %d\n", port);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%s%.0f", i ? " " : "", metric_sum(m, names[i]));
+	printf("\n");
+	free(m);
+	return 0;
+}
+
+static void
+b64(const char *s, size_t n, char *out)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3, out += 4) {
+		unsigned v = (unsigned char)s[i] << 16 |
+		    (unsigned char)s[i + 1] << 8 | (unsigned char)s[i + 2];
+
+		out[0] = t[v >> 18]; out[1] = t[v >> 12 & 63];
+		out[2] = t[v >> 6 & 63]; out[3] = t[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned char)s[i] << 16 |
+		    (i + 1 < n ? (unsigned char)s[i + 1] << 8 : 0);
+
+		out[0] = t[v >> 18]; out[1] = t[v >> 12 & 63];
+		out[2] = i + 1 < n ? t[v >> 6 & 63] : '=';
+		out[3] = '=';
+		out += 4;
+	}
+	*out = '\0';
+}
+
+/* The range request body for all keys starting with PREFIX, plus EXTRA. */
+static void
+range_body(const char *prefix, const char *extra, char *body, size_t len)
+{
+	char k[400], k64[600], e64[600];
+	size_t n = strlen(prefix);
+
+	if (n == 0 || n >= sizeof(k) / 2) {
+		fprintf(stderr, "bench_clock: bad prefix\n");
+		exit(2);
+	}
+	b64(prefix, n, k64);
+	memcpy(k, prefix, n);
+	k[n - 1]++;		/* range_end: the prefix with its last byte + 1 */
+	b64(k, n, e64);
+	snprintf(body, len, "{\"key\":\"%s\",\"range_end\":\"%s\"%s}", k64, e64,
+	    extra);
+}
+
+/* The int64 (a JSON string or number) after "KEY": in S, or 0. */
+static long long
+jint(const char *s, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (s == NULL || (p = strstr(s, pat)) == NULL)
+		return 0;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	return atoll(p);
+}
+
+static int
+equeue(int port, const char *prefix, long long nkeys, long long nwatch,
+    int timeout_ms)
+{
+	int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
+	char body[1400], *r, *m;
+	long long keys = -1, w = -1;
+
+	range_body(prefix, ",\"count_only\":true", body, sizeof(body));
+	for (;;) {
+		if (http(port, "/v3/kv/range", body, &r) == 200) {
+			keys = jint(r, "count");
+			if (keys >= nkeys) {
+				free(r);
+				r = NULL;
+				if (http(port, "/metrics", NULL, &m) == 200)
+					w = (long long)metric_sum(m,
+					    "etcd_debugging_mvcc_watcher_total");
+				free(m);
+				if (w >= nwatch)
+					break;
+			}
+		}
+		free(r);
+		if (now_ns() > end) {
+			printf("%lld %lld\n", keys, w);
+			fprintf(stderr, "bench_clock: %s: %lld of %lld keys, %lld of"
+			    " %lld watchers\n", prefix, keys, nkeys, w, nwatch);
+			return 1;
+		}
+		sleep_ms(keys >= nkeys ? 10 : 5);
+	}
+	printf("%lld %lld\n", keys, w);
+	return 0;
+}
+
+static int
+erevoke(int port, const char *prefix)
+{
+	char body[1400], *r, *p;
+	int n = 0;
+
+	range_body(prefix, ",\"keys_only\":true", body, sizeof(body));
+	if (http(port, "/v3/kv/range", body, &r) != 200) {
+		free(r);
+		return 1;
+	}
+	for (p = r; (p = strstr(p, "\"lease\":")) != NULL; p++) {
+		char rb[64], *x;
+		long long id = jint(p, "lease");
+
+		if (id == 0)
+			continue;
+		snprintf(rb, sizeof(rb), "{\"ID\":\"%lld\"}", id);
+		if (http(port, "/v3/lease/revoke", rb, &x) == 200)
+			n++;
+		free(x);
+	}
+	free(r);
+	printf("%d\n", n);
+	return 0;
+}
+
+static int
+eorphans(int port)
+{
+	char *r, *p;
+	int n = 0;
+
+	if (http(port, "/v3/lease/leases", "{}", &r) != 200) {
+		free(r);
+		return 1;
+	}
+	for (p = r; (p = strstr(p, "\"ID\":")) != NULL; p++) {
+		char rb[80], *x;
+		long long id = jint(p, "ID");
+
+		snprintf(rb, sizeof(rb), "{\"ID\":\"%lld\",\"keys\":true}", id);
+		if (http(port, "/v3/lease/timetolive", rb, &x) == 200 &&
+		    strstr(x, "\"keys\"") == NULL) {
+			free(x);
+			snprintf(rb, sizeof(rb), "{\"ID\":\"%lld\"}", id);
+			if (http(port, "/v3/lease/revoke", rb, &x) == 200)
+				n++;
+		}
+		free(x);
+	}
+	free(r);
+	printf("%d\n", n);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_clock now | relay LOG | relay-check LOG PIDFILE |"
 	    " kill SIG PID LOG | alt N OUT CMD... [::: CMD...] |"
-	    " await LOG N MS | waitlocks FILE START N MS | switches PID... | kids PID | sweep TAG\n");
+	    " await LOG N MS | waitlocks FILE START N MS | switches PID... | kids PID | sweep TAG |"
+	    " freeport N | http PORT PATH [BODY] | metric PORT NAME... |"
+	    " equeue PORT PREFIX NKEYS NWATCH MS | erevoke PORT PREFIX |"
+	    " eorphans PORT\n");
 	exit(2);
 }
 
@@ -517,6 +857,19 @@ main(int argc, char **argv)
 		return kids(atol(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "sweep"))
 		return sweep(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "freeport"))
+		return freeport(atoi(argv[2]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "http"))
+		return do_http(atoi(argv[2]), argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc >= 4 && !strcmp(argv[1], "metric"))
+		return metric(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc == 7 && !strcmp(argv[1], "equeue"))
+		return equeue(atoi(argv[2]), argv[3], atoll(argv[4]), atoll(argv[5]),
+		    atoi(argv[6]));
+	if (argc == 4 && !strcmp(argv[1], "erevoke"))
+		return erevoke(atoi(argv[2]), argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "eorphans"))
+		return eorphans(atoi(argv[2]));
 	usage();
 	return 2;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # chaos.sh - prove that leaderrun never runs two leaders, under faults.
 #
-#   tests/chaos.sh [-n contenders] [-H hosts] [-T terms] [-S seconds]
-#                  [-t lease-ms] [-k] [-q] [-- extra leaderrun options]
+#   tests/chaos.sh [-s file|etcd] [-n contenders] [-H hosts] [-T terms]
+#                  [-S seconds] [-t lease-ms] [-k] [-q] [-- extra options]
 #
 # N contenders (-n, default 5) compete for one lease with short timings (-t,
 # default 300 ms; the other timings scale).  Each one runs leaderrun in a loop;
@@ -27,10 +27,26 @@
 # exercised too, and all contenders run as nobody so that a read-only
 # directory means something.  (Not as root: all on one host, as the caller.)
 #
+# -s etcd: the same on the etcd store.  The run starts its own etcd (etcd and
+# etcdctl from PATH) on 127.0.0.1, on free ports, with its data in the run
+# directory, and stops it by its PID at the end; the contenders use
+# -S etcd://127.0.0.1:PORT.  The lease defaults to 2000 ms (etcd TTLs are
+# whole seconds; this etcd runs with a 200 ms election timeout, so -t 1000
+# is possible too), and faults come at a pace and mix that suit leases that
+# long: fewer supervisor stops, each of which costs a TTL without a leader.
+# The lease-file faults give way to etcd ones: SIGSTOP of etcd for longer
+# than the lease (SIGCONT later), and SIGKILL of etcd, down for up to 1.5
+# leases, then restarted on the same data directory and ports; and etcd-del,
+# deletion of the leader's key (or another's, or of all keys) with etcdctl.
+# One more runs only when CHAOS_FAULTS names it: etcd-revoke, revocation of
+# the leader's etcd lease (or another's) by hand, which the man page says
+# may give two leaders for up to kill-after.  Terms are etcd create
+# revisions: they must increase, not by one.
+#
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
 # of the run is left behind; every leaderrun exit status is one the spec
-# allows; the final lease record is readable.  It prints
+# allows; the final lease record is readable (--status).  It prints
 #   chaos: 2000 terms, 613 faults, 0 overlaps, 0 leaks
 # and details, and exits 1 on any violation (naming the two overlapping
 # intervals), 2 on a usage or setup error.  -k keeps the run directory;
@@ -38,9 +54,13 @@
 #
 # Environment: LEADERRUN (default: ../leaderrun next to this script), CC,
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
-# term-sup stop-sup rm-lease ro-dir; empty: none); CHAOS_IGN, CHAOS_STRAG
-# (percent of jobs that ignore SIGTERM / leave a straggler, default 5 each);
-# CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per job, default 20 and 80).
+# term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
+# stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
+# may give two leaders; empty: none);
+# CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
+# straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
+# job, default 20 and 80); CHAOS_FIRST (kinds to inject first, in order,
+# before the random ones: so that a short run surely has them).
 #
 # tests/chaos.sh -C LOG runs the checks alone on the log of a run.
 set -u
@@ -632,16 +652,21 @@ if [ "${1:-}" = _loop ]; then
 	# bash reports the jobs killed by the faults on stderr: not for us.
 	exec < /dev/null > /dev/null 2>> "$run/w/$CHAOS_NODE.loop"
 	exec {sfd}<> <(:)	# read -t on it sleeps without a fork
+	if [ -n "${CHAOS_STORE:-}" ]; then
+		set -- -S "$CHAOS_STORE"
+	else
+		set -- -d "$run/locks"
+	fi
 	while [ ! -e "$run/stop" ]; do
 		# shellcheck disable=SC2086 # CHAOS_OPTS: extra options, split
-		"$run/leaderrun" -v -d "$run/locks" -l chaos -i "$CHAOS_NODE" \
+		"$run/leaderrun" -v "$@" -l chaos -i "$CHAOS_NODE" \
 		    -t "${CHAOS_LEASE_MS}ms" $CHAOS_OPTS -- \
 		    "$run/chaos-helper" job "$run/w/log" "$run/w/mon.sock" \
 		    2>> "$run/w/$CHAOS_NODE.err"
 		rc=$?
 		echo "R - $CHAOS_NODE $rc" >> "$run/w/log"
-		# Cannot start (a read-only directory): do not spin.
-		[ $rc = 125 ] && read -r -t 0.02 -u "$sfd"
+		# Cannot start (a read-only directory, etcd down): do not spin.
+		[ $rc = 125 ] && read -r -t "$CHAOS_PAUSE" -u "$sfd"
 	done
 	: > "$run/w/done.$CHAOS_NODE"
 	# As the init of a PID namespace our exit would kill what is left in
@@ -765,7 +790,7 @@ report() {
 	    awk '$1 !~ /^(0|124|125|137|143)$/ { printf " %s(x%s)", $1, $2 }')
 	echo "chaos: $terms terms, $nf faults, $overlaps overlaps, $leaks leaks"
 	echo "chaos: faults: ${faults:-none}; jobs ignoring SIGTERM $(get nign), jobs with a straggler $(get nstrag)"
-	[ -n "${N:-}" ] && [ "$terms" -gt 1 ] && echo "chaos: $N contenders on $((HOSTS + 1)) host(s), lease ${LEASE_MS}ms${EXTRA:+ $EXTRA}; $(get cross) handoffs across hosts, $(get slow) after waiting out most of a lease; longest gap between two job starts $(get maxgap) ms (at $(get gapat) ms)"
+	[ -n "${N:-}" ] && [ "$terms" -gt 1 ] && echo "chaos: $N contenders on $((HOSTS + 1)) host(s), lease ${LEASE_MS}ms on ${STORE:-file}${EXTRA:+ $EXTRA}; $(get cross) handoffs across hosts, $(get slow) after waiting out most of a lease; longest gap between two job starts $(get maxgap) ms (at $(get gapat) ms)"
 	echo "chaos: leaderrun exit statuses: ${exits:-none}"
 	echo "chaos: unended processes $unended, term order violations $termviol${WALL:+, wall time ${WALL}s}"
 	[ -s "$C/violations" ] && head -n 40 "$C/violations"
@@ -802,9 +827,10 @@ usage() {
 	exit 2
 }
 
-N=5 HOSTS=auto TERMS=300 MAXSEC=0 LEASE_MS=300 KEEP=0 QUIET=0
-while getopts "n:H:T:S:t:kqh" opt; do
+N=5 HOSTS=auto TERMS=300 MAXSEC=0 LEASE_MS="" KEEP=0 QUIET=0 STORE=file
+while getopts "s:n:H:T:S:t:kqh" opt; do
 	case $opt in
+	s) STORE=$OPTARG ;;
 	n) N=$OPTARG ;;
 	H) HOSTS=$OPTARG ;;
 	T) TERMS=$OPTARG ;;
@@ -817,12 +843,32 @@ while getopts "n:H:T:S:t:kqh" opt; do
 done
 shift $((OPTIND - 1))
 EXTRA="$*"
+# Per store: the lease, the pause between two faults (PACE_MIN plus up to
+# PACE_SPAN ms), the contender loop's pause after a 125, the time limit.
+case $STORE in
+file)	: "${LEASE_MS:=300}"
+	PACE_MIN=50 PACE_SPAN=350 CHAOS_PAUSE=0.02 ;;
+etcd)	: "${LEASE_MS:=2000}"
+	PACE_MIN=80 PACE_SPAN=400 CHAOS_PAUSE=0.1 ;;
+*)	die "unknown store '$STORE' (file or etcd)" ;;
+esac
 for v in "$N" "$TERMS" "$MAXSEC" "$LEASE_MS"; do
 	case $v in ''|*[!0-9]*) die "not a number: '$v'" ;; esac
 done
 [ "$N" -ge 2 ] || die "need at least 2 contenders"
-[ "$MAXSEC" -gt 0 ] || MAXSEC=$((TERMS / 4 + 30))
+# On etcd a supervisor or etcd stop costs a TTL or more without a leader.
+[ "$MAXSEC" -gt 0 ] || case $STORE in
+	file) MAXSEC=$((TERMS / 4 + 30)) ;;
+	etcd) MAXSEC=$((TERMS + 60)) ;;
+esac
 [ -x "$LEADERRUN" ] || die "no leaderrun at $LEADERRUN (set LEADERRUN)"
+if [ "$STORE" = etcd ]; then
+	if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
+		die "-s etcd needs etcd and etcdctl (packages etcd-server, etcd-client)"
+	fi
+	[ "$LEASE_MS" -ge 1000 ] ||
+	    die "-s etcd: etcd TTLs are whole seconds: -t must be 1000 or more"
+fi
 
 ROOT=0
 [ "$(id -u)" = 0 ] && ROOT=1
@@ -859,7 +905,7 @@ if [ "$ROOT" = 1 ]; then
 	    die "nobody cannot reach $RUN: choose a TMPDIR that others may enter"
 fi
 
-MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0
+MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0 ETCD_PID=""
 cleanup() {
 	local p
 	[ -e "$RUN/stop" ] || : > "$RUN/stop"
@@ -871,6 +917,10 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done < <("$H" ps "$RUN" 2>/dev/null)
 	[ -n "$MONPID" ] && kill "$MONPID" 2>/dev/null
+	if [ -n "$ETCD_PID" ]; then
+		kill -CONT "$ETCD_PID" 2>/dev/null
+		kill -KILL "$ETCD_PID" 2>/dev/null
+	fi
 	wait 2>/dev/null
 	if [ "$KEEP" = 1 ] || [ "$failed" = 1 ]; then
 		echo "chaos: run directory kept: $RUN" >&2
@@ -880,6 +930,83 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# ---- etcd (-s etcd) -----------------------------------------------------------
+
+# Our own etcd, a child of this shell (so that its PID stays its own until
+# we wait for it), on 127.0.0.1, with its data in the run directory.  Its
+# environment has no CHAOS_TAG: the process checks do not see it.
+ETCD_NAME=chaos-${RUN##*.} ETCD_PORT="" ETCD_PEER="" ETCD_URL="" EPREFIX=leaderrun/chaos/
+ectl() {
+	ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" \
+	    --dial-timeout=300ms --command-timeout="${ECTL_TIMEOUT:-500ms}" "$@"
+}
+# A port nobody listens on (connecting fails), from 20000-31999: below
+# the usual ephemeral range, so that no client connection takes it while
+# etcd is down.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		[ "$p" != "${1:-}" ] || continue
+		(exec 3<> "/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
+}
+etcd_launch() {
+	env -u CHAOS_TAG etcd --name "$ETCD_NAME" --data-dir "$RUN/etcd" \
+	    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+	    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+	    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+	    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+	    --initial-cluster "$ETCD_NAME=http://127.0.0.1:$ETCD_PEER" \
+	    --heartbeat-interval 20 --election-timeout 200 \
+	    < /dev/null >> "$RUN/etcd.log" 2>&1 &
+	ETCD_PID=$!
+}
+# etcd_ready TENTHS: wait up to TENTHS/10 s for our etcd (by its name: the
+# port might be someone else's) to serve; 1 if it died or did not.
+etcd_ready() {
+	local i
+	for i in $(seq "$1"); do
+		kill -0 "$ETCD_PID" 2>/dev/null || return 1
+		if ectl endpoint health > /dev/null 2>&1 &&
+		    ectl member list 2>/dev/null | grep -q ", $ETCD_NAME, "; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# etcd_stop: SIGTERM, then SIGKILL after 5 s.
+etcd_stop() {
+	local i
+	[ -n "$ETCD_PID" ] || return 0
+	kill -CONT "$ETCD_PID" 2>/dev/null
+	kill -TERM "$ETCD_PID" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$ETCD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$ETCD_PID" 2>/dev/null
+	wait "$ETCD_PID" 2>/dev/null
+	ETCD_PID=
+}
+if [ "$STORE" = etcd ]; then
+	for _ in 1 2 3 4 5; do
+		ETCD_PORT=$(free_port) ETCD_PEER=$(free_port "$ETCD_PORT")
+		etcd_launch
+		etcd_ready 100 && break
+		etcd_stop
+		rm -rf "$RUN/etcd"
+	done
+	if [ -z "$ETCD_PID" ]; then
+		failed=1
+		tail -n 5 "$RUN/etcd.log" >&2
+		die "etcd did not start (log: $RUN/etcd.log)"
+	fi
+	ETCD_URL=etcd://127.0.0.1:$ETCD_PORT
+fi
 
 # The monitor stamps deaths: real-time priority as root, so that a busy
 # machine does not make its stamps late (late stamps only make intervals
@@ -909,6 +1036,7 @@ for i in $(seq "$N"); do
 	HOSTMAP+="$node=$host "
 	set -- env CHAOS_TAG="$RUN" CHAOS_RUN="$RUN" CHAOS_NODE="$node" \
 	    CHAOS_HOST="$host" CHAOS_LEASE_MS="$LEASE_MS" CHAOS_OPTS="$EXTRA" \
+	    CHAOS_STORE="$ETCD_URL" CHAOS_PAUSE="$CHAOS_PAUSE" \
 	    CHAOS_IGN="${CHAOS_IGN:-5}" CHAOS_STRAG="${CHAOS_STRAG:-5}" \
 	    CHAOS_WORK_MIN="${CHAOS_WORK_MIN:-20}" \
 	    CHAOS_WORK_MAX="${CHAOS_WORK_MAX:-80}"
@@ -921,7 +1049,7 @@ for i in $(seq "$N"); do
 	fi
 	LOOPS+=("$!")
 done
-say "$N contenders ($HOSTS on hosts of their own), lease ${LEASE_MS}ms, up to $TERMS terms or ${MAXSEC}s; run dir $RUN"
+say "$N contenders ($HOSTS on hosts of their own), lease ${LEASE_MS}ms, ${ETCD_URL:-file store}, up to $TERMS terms or ${MAXSEC}s; run dir $RUN"
 
 # ---- faults ---------------------------------------------------------------
 
@@ -938,6 +1066,20 @@ snapshot() {
 			JOBS+=("$pid $node")
 		fi
 	done < <("$H" ps "$RUN")
+	if [ "$STORE" = etcd ]; then
+		# The keys in queue order; the leader: the holder in the first.
+		local line
+		KEYS=()
+		while IFS= read -r line; do
+			case $line in
+			"$EPREFIX"*) KEYS+=("$line") ;;
+			holder=*) [ ${#KEYS[@]} = 1 ] && [ -z "$LEADER" ] &&
+			    LEADER=${line#holder=} ;;
+			esac
+		done < <(ectl get --prefix "$EPREFIX" --sort-by=CREATE \
+		    --order=ASCEND 2>/dev/null)
+		return 0
+	fi
 	# The holder of the newest record (a store writing in place keeps two,
 	# numbered by seq=).
 	local seq=0 best=-1
@@ -963,12 +1105,33 @@ pick() {
 	fi
 }
 
+# pick_key: an etcd key into PICK, the leader's three times out of four.
+pick_key() {
+	[ ${#KEYS[@]} -gt 0 ] || return 1
+	if [ $((RANDOM % 4)) != 0 ]; then
+		PICK=${KEYS[0]}
+	else
+		PICK=${KEYS[RANDOM % ${#KEYS[@]}]}
+	fi
+}
+
 # The faults and their weights; CHAOS_FAULTS picks some of them by name.
-KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
-WEIGHTS=(20 15 20 25 10 10)
+# On etcd, a stopped leader costs a TTL without a leader, and a stopped or
+# killed etcd the time it is down: these come rarer.
+# etcd-revoke only when named: revoking a leader's lease by hand ends its
+# mark too, so the next may lead while the old command is being stopped.
+if [ "$STORE" = etcd ]; then
+	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
+	WEIGHTS=(40 30 40 10 4 6 16 16)
+	DEFAULT_KINDS="${KINDS[*]:0:7}"
+else
+	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
+	WEIGHTS=(20 15 20 25 10 10)
+	DEFAULT_KINDS="${KINDS[*]}"
+fi
 CUM=() TOTAL=0
 for i in "${!KINDS[@]}"; do
-	case " ${CHAOS_FAULTS:-${KINDS[*]}} " in
+	case " ${CHAOS_FAULTS-$DEFAULT_KINDS} " in
 	*" ${KINDS[i]} "*) TOTAL=$((TOTAL + WEIGHTS[i])) ;;
 	esac
 	CUM+=("$TOTAL")
@@ -977,16 +1140,29 @@ done
     die "CHAOS_FAULTS: none of ${KINDS[*]}"
 
 RO_UNTIL=0
+# CHAOS_FIRST: kinds injected first, one each time, in order.
+read -r -a FIRST <<< "${CHAOS_FIRST:-}"
+for kind in "${FIRST[@]}"; do
+	case " ${KINDS[*]} " in
+	*" $kind "*) ;;
+	*) die "CHAOS_FIRST: '$kind' is none of ${KINDS[*]}" ;;
+	esac
+done
 inject() {
 	local r i kind ms
-	[ "$TOTAL" -gt 0 ] || return 0
-	r=$((RANDOM % TOTAL))
-	for i in "${!KINDS[@]}"; do
-		if [ "$r" -lt "${CUM[i]}" ]; then
-			kind=${KINDS[i]}
-			break
-		fi
-	done
+	if [ ${#FIRST[@]} -gt 0 ]; then
+		kind=${FIRST[0]}
+		FIRST=("${FIRST[@]:1}")
+	else
+		[ "$TOTAL" -gt 0 ] || return 0
+		r=$((RANDOM % TOTAL))
+		for i in "${!KINDS[@]}"; do
+			if [ "$r" -lt "${CUM[i]}" ]; then
+				kind=${KINDS[i]}
+				break
+			fi
+		done
+	fi
 	snapshot
 	case $kind in
 	kill-sup)
@@ -1015,7 +1191,55 @@ inject() {
 			chmod 755 "$LOCKS"
 		} &
 		BG+=("$!") ;;
+	etcd-del)
+		# The leader's key (or another), or one time in four all keys.
+		if [ $((RANDOM % 4)) = 0 ]; then
+			"$H" note "$LOG" F etcd-del --prefix "$EPREFIX" &&
+			    ectl del --prefix "$EPREFIX" > /dev/null 2>&1
+		elif pick_key; then
+			"$H" note "$LOG" F etcd-del "$PICK" &&
+			    ectl del "$PICK" > /dev/null 2>&1
+		fi ;;
+	etcd-revoke)
+		# The key's name is its etcd lease's id, in hex.
+		if pick_key; then
+			"$H" note "$LOG" F etcd-revoke "$PICK" &&
+			    ectl lease revoke "${PICK##*/}" > /dev/null 2>&1
+		fi ;;
+	etcd-stop)
+		# Longer than the lease: 1.2 to 2.5 times it.  One etcd fault
+		# at a time.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (120 + RANDOM % 131) / 100))
+		{
+			"$H" note "$LOG" F etcd-stop "$ETCD_PID" "${ms}ms" &&
+			    kill -STOP "$ETCD_PID"
+			sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+			kill -CONT "$ETCD_PID"
+			"$H" note "$LOG" C etcd-cont "$ETCD_PID"
+		} &
+		ETCD_BUSY=$!
+		BG+=("$!") ;;
+	etcd-kill)
+		# Down for 0 to 1.5 leases (the leader loses past its renew
+		# deadline), then back on the same data and ports.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (RANDOM % 151) / 100))
+		"$H" note "$LOG" F etcd-kill "$ETCD_PID" "${ms}ms"
+		kill -KILL "$ETCD_PID"
+		wait "$ETCD_PID" 2>/dev/null
+		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+		etcd_launch
+		if etcd_ready 150; then
+			"$H" note "$LOG" C etcd-up "$ETCD_PID"
+		else
+			ETCD_LOST=1
+		fi ;;
 	esac
+}
+ETCD_BUSY="" ETCD_LOST=0
+etcd_busy() {
+	[ -n "$ETCD_BUSY" ] && kill -0 "$ETCD_BUSY" 2>/dev/null
 }
 
 timed_out=0 next_report=10
@@ -1030,14 +1254,21 @@ while :; do
 		say "${SECONDS}s: $terms terms, $(grep -c '^F ' "$LOG") faults"
 		next_report=$((next_report + 10))
 	fi
-	sleep "$(printf '0.%03d' $((50 + RANDOM % 350)))"
+	ms=$((PACE_MIN + RANDOM % PACE_SPAN))
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 	inject
+	if [ "$ETCD_LOST" = 1 ]; then
+		echo "chaos: etcd did not come back within 15 s of a restart:" >&2
+		tail -n 5 "$RUN/etcd.log" >&2
+		break
+	fi
 done
 
 # ---- shutdown --------------------------------------------------------------
 
 : > "$RUN/stop"
-wait "${BG[@]}" 2>/dev/null
+# (Not a bare wait when there is none: that would wait for the loops too.)
+[ ${#BG[@]} = 0 ] || wait "${BG[@]}" 2>/dev/null
 chmod 755 "$LOCKS"
 hang=0 round=0
 all_done() {
@@ -1102,8 +1333,14 @@ MONPID=
 WALL=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
 # The record must still be readable (as its owner: root refuses others' files).
-"${DROP[@]}" "$RUN/leaderrun" --status -d "$LOCKS" -l chaos > "$RUN/status" 2>&1
-status_rc=$?
+if [ "$STORE" = etcd ]; then
+	"${DROP[@]}" "$RUN/leaderrun" --status -S "$ETCD_URL" -l chaos > "$RUN/status" 2>&1
+	status_rc=$?
+	etcd_stop
+else
+	"${DROP[@]}" "$RUN/leaderrun" --status -d "$LOCKS" -l chaos > "$RUN/status" 2>&1
+	status_rc=$?
+fi
 
 # ---- the checks --------------------------------------------------------------
 
@@ -1113,6 +1350,10 @@ if [ "$QUIET" != 1 ]; then
 	echo "chaos: leaderrun messages (most frequent, numbers as N):"
 	cat "$W"/*.err 2>/dev/null | sed -E 's/[0-9]+/N/g; s#'"$RUN"'#RUN#g' |
 	    sort | uniq -c | sort -rn | head -n 15 | sed 's/^/    /'
+fi
+if [ "$ETCD_LOST" = 1 ]; then
+	echo "chaos: etcd did not come back after a restart (log: $RUN/etcd.log)"
+	failed=1
 fi
 if [ "$hang" = 1 ]; then
 	echo "chaos: the contenders did not stop within 30 s of being told to"

@@ -186,17 +186,19 @@ fnv1a64() {
 
 # slotted: true if this leaderrun writes the record as two checksummed
 # 512-byte slots (seq= and sum= lines), false for the single text record of
-# the spec.  Found out once per run by looking at a record it wrote.
+# the spec.  Found out once per run by looking at a record it wrote.  (Tests
+# run in parallel: the cache appears whole, by rename, or not at all.)
 slotted() {
 	local cache=$BATS_RUN_TMPDIR/lrt-record-format d
 	if [ ! -s "$cache" ]; then
 		d=$(mktemp -d "$BATS_RUN_TMPDIR/lrt-probe.XXXXXX")
 		"$LEADERRUN" -d "$d" -l probe -- true > /dev/null 2>&1 || true
 		if grep -aq '^seq=' "$d/probe.lease" 2>/dev/null; then
-			echo slotted > "$cache"
+			echo slotted > "$d/format"
 		else
-			echo plain > "$cache"
+			echo plain > "$d/format"
 		fi
+		mv -f "$d/format" "$cache"
 		rm -rf "$d"
 	fi
 	[ "$(cat "$cache")" = slotted ]

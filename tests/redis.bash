@@ -1,0 +1,229 @@
+# Real Redis servers for the bats suite: load after helpers
+#
+#	load helpers
+#	load redis
+#	setup()    { lr_setup; }
+#	teardown() { redis_teardown; lr_teardown; }
+#
+# Each test starts its own redis-server (~10-30 ms) on a free loopback port,
+# without persistence unless the test asks (--save '' --appendonly no), with
+# its working directory under $BATS_TEST_TMPDIR, and redis_teardown stops it
+# by PID.  Call the start functions in the test's own shell (never through
+# `run` or $(...)): they export variables, and the server dies with the
+# shell that started it (setpriv --pdeathsig KILL), so nothing outlives the
+# test.  Servers do not carry LRT_TAG, so kill_tagged leaves them alone.
+#
+#   need_redis            redis-server and redis-cli installed, or skip; with
+#                         CI=true a missing one FAILS (names the packages
+#                         redis-server and redis-tools)
+#   redis_start [ARG...]  one server; ARG... are extra redis-server options
+#                         (--requirepass pw, --appendonly yes, ...); exports
+#                         REDIS_PID REDIS_PORT REDIS_URL (redis://127.0.0.1:
+#                         PORT) REDIS_DIR REDIS_LOG.  With --requirepass PW
+#                         the harness's own redis-cli calls use PW.
+#   redis_stop / redis_kill   SIGTERM (+SIGCONT; SIGKILL after 5 s) / SIGKILL
+#   redis_pause / redis_resume   SIGSTOP / SIGCONT
+#   redis_restart         stop, then the same server again: same port, same
+#                         options, same directory; returns once it answers
+#   redis_teardown        stops every server and fake this test started
+#   rcli ARG...           redis-cli against this test's server (5 s bound)
+#   redis_calls CMD       calls of CMD so far (INFO commandstats), 0 if none
+#   fake_redis_start MODE a tests/fake_redis.py server (garbage, hang, close,
+#                         big, deep); exports FAKE_PID FAKE_PORT FAKE_URL
+#                         FAKE_LOG
+
+: "${REDIS_SERVER_BIN:=redis-server}"
+: "${REDIS_CLI_BIN:=redis-cli}"
+
+_REDIS_PID= _REDIS_ARGS=() _REDIS_PASS= _FAKE_REDIS_PIDS=()
+
+_redis_ci() {
+	case ${CI:-} in true | TRUE | True | 1 | yes) return 0 ;; esac
+	return 1
+}
+
+# need_redis: redis-server and redis-cli are there; else skip, or fail in CI.
+need_redis() {
+	local miss=
+	command -v "$REDIS_SERVER_BIN" > /dev/null 2>&1 || miss+=" $REDIS_SERVER_BIN (package redis-server)"
+	command -v "$REDIS_CLI_BIN" > /dev/null 2>&1 || miss+=" $REDIS_CLI_BIN (package redis-tools)"
+	[ -z "$miss" ] && return 0
+	if _redis_ci; then
+		echo "need_redis: missing$miss; CI=true, so this is a failure, not a skip:" \
+		    "apt-get install redis-server redis-tools" >&2
+		return 1
+	fi
+	skip "redis-server not installed (apt-get install redis-server redis-tools)"
+}
+
+_redis_tmp() { echo "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}"; }
+
+# _redis_free_port: a currently free loopback TCP port.
+_redis_free_port() {
+	if command -v python3 > /dev/null 2>&1; then
+		python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	else
+		echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+	fi
+}
+
+_redis_running() {
+	local line
+	[ -n "$1" ] && read -r line 2> /dev/null < "/proc/$1/stat" || return 1
+	line=${line##*) }
+	[ "${line%% *}" != Z ]
+}
+
+# _redis_spawn LOG CMD...: CMD in the background, dying with this shell,
+# without LRT_TAG and bats' fd 3; its pid in _SPAWNED.
+_redis_spawn() {
+	local log=$1
+	shift
+	if command -v setpriv > /dev/null 2>&1; then
+		env -u LRT_TAG setpriv --pdeathsig KILL "$@" < /dev/null >> "$log" 2>&1 3>&- &
+	else
+		env -u LRT_TAG "$@" < /dev/null >> "$log" 2>&1 3>&- &
+	fi
+	_SPAWNED=$!
+}
+
+rcli() {
+	if [ -n "$_REDIS_PASS" ]; then
+		REDISCLI_AUTH=$_REDIS_PASS timeout 5 "$REDIS_CLI_BIN" -p "$REDIS_PORT" "$@"
+	else
+		timeout 5 "$REDIS_CLI_BIN" -p "$REDIS_PORT" "$@"
+	fi
+}
+
+_redis_launch() {
+	mkdir -p "$REDIS_DIR"
+	echo "--- $(date '+%T.%N') start" >> "$REDIS_LOG"
+	_redis_spawn "$REDIS_LOG" "$REDIS_SERVER_BIN" --port "$REDIS_PORT" \
+	    --bind 127.0.0.1 --save '' --appendonly no --dir "$REDIS_DIR" \
+	    --daemonize no --logfile '' "${_REDIS_ARGS[@]}"
+	_REDIS_PID=$_SPAWNED
+	export REDIS_PID=$_REDIS_PID
+}
+
+# _redis_wait_ready: 0 once it answers PING, 1 timed out, 2 it exited.
+_redis_wait_ready() {
+	local end=$(($(now_ms) + 10000))
+	until [ "$(rcli ping 2> /dev/null)" = PONG ]; do
+		_redis_running "$_REDIS_PID" || return 2
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.01
+	done
+}
+
+redis_start() {
+	need_redis || return 1
+	local try rc i
+	[ -z "$_REDIS_PID" ] || redis_stop
+	_REDIS_ARGS=("$@")
+	_REDIS_PASS=
+	for ((i = 0; i < $#; i++)); do
+		[ "${_REDIS_ARGS[$i]}" != --requirepass ] || _REDIS_PASS=${_REDIS_ARGS[$((i + 1))]}
+	done
+	export REDIS_DIR=$(_redis_tmp)/redis.data REDIS_LOG=$(_redis_tmp)/redis.log
+	for try in 1 2 3 4 5; do
+		export REDIS_PORT=$(_redis_free_port)
+		export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+		_redis_launch
+		rc=0
+		_redis_wait_ready || rc=$?
+		[ $rc = 0 ] && return 0
+		if [ $rc = 2 ] && grep -q 'Address already in use' "$REDIS_LOG"; then
+			echo "redis_start: port $REDIS_PORT was taken (attempt $try), retrying" >&2
+			redis_stop
+			continue
+		fi
+		echo "redis-server did not come up on port $REDIS_PORT; log:" >&2
+		tail -n 15 "$REDIS_LOG" >&2
+		redis_stop
+		return 1
+	done
+	echo "redis_start: no free port after 5 attempts" >&2
+	return 1
+}
+
+_redis_end() {
+	local sig=$1 pid=$_REDIS_PID end
+	[ -n "$pid" ] || return 0
+	if _redis_running "$pid"; then
+		kill -"$sig" "$pid" 2> /dev/null || true
+		kill -CONT "$pid" 2> /dev/null || true
+		end=$(($(now_ms) + 5000))
+		while _redis_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
+		if _redis_running "$pid"; then
+			echo "redis-server (pid $pid) ignored SIG$sig for 5s: SIGKILL" >&2
+			kill -KILL "$pid" 2> /dev/null || true
+			while _redis_running "$pid"; do sleep 0.01; done
+		fi
+	fi
+	wait "$pid" 2> /dev/null || true
+	echo "--- $(date '+%T.%N') stopped ($sig)" >> "$REDIS_LOG"
+	_REDIS_PID=
+}
+
+redis_stop() { _redis_end TERM; }
+redis_kill() { _redis_end KILL; }
+redis_pause() { kill -STOP "$_REDIS_PID"; }
+redis_resume() { kill -CONT "$_REDIS_PID"; }
+
+redis_restart() {
+	local rc=0
+	redis_stop
+	_redis_launch
+	_redis_wait_ready || rc=$?
+	if [ $rc != 0 ]; then
+		echo "redis-server did not come back on port $REDIS_PORT; log:" >&2
+		tail -n 15 "$REDIS_LOG" >&2
+		return 1
+	fi
+}
+
+# redis_calls CMD: how many times CMD (lower case: eval, subscribe, ...) ran.
+redis_calls() {
+	rcli info commandstats | tr -d '\r' |
+	    sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
+}
+
+# fake_redis_start MODE: tests/fake_redis.py MODE on a free port.
+fake_redis_start() {
+	command -v python3 > /dev/null 2>&1 || {
+		_redis_ci && { echo "python3 missing; CI=true: failure" >&2; return 1; }
+		skip "python3 not installed"
+	}
+	local f end
+	f=$(_redis_tmp)/fake-$1.$RANDOM.port
+	export FAKE_LOG=${f%.port}.log
+	_redis_spawn "$FAKE_LOG" python3 "$BATS_TEST_DIRNAME/fake_redis.py" "$1" "$f"
+	export FAKE_PID=$_SPAWNED
+	_FAKE_REDIS_PIDS+=("$FAKE_PID")
+	end=$(($(now_ms) + 5000))
+	until [ -s "$f" ]; do
+		if ! _redis_running "$FAKE_PID" || [ "$(now_ms)" -ge $end ]; then
+			echo "fake_redis_start: no port from fake_redis.py $1:" >&2
+			cat "$FAKE_LOG" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	export FAKE_PORT=$(cat "$f")
+	export FAKE_URL=redis://127.0.0.1:$FAKE_PORT
+}
+
+redis_teardown() {
+	local p
+	for p in "${_FAKE_REDIS_PIDS[@]}"; do
+		kill -KILL "$p" 2> /dev/null || true
+		wait "$p" 2> /dev/null || true
+	done
+	_FAKE_REDIS_PIDS=()
+	if [ -n "$_REDIS_PID" ] && [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		echo "# redis-server log tail ($REDIS_LOG):"
+		tail -n 8 "$REDIS_LOG" 2> /dev/null | cut -c1-300
+	fi
+	redis_stop 2> /dev/null || true
+	return 0
+}
