@@ -67,11 +67,11 @@ struct etcd {
 	int64_t		 lease_ns, retry_ns, io_ns, ttl;
 
 	/* authentication: none when user is "" */
-	char		 user[LEASE_IDLEN];
 	char		*password;	/* malloc'd, wiped on close */
-	char		 token[TOKENMAX];	/* "" until we log in */
 	int		 auth_off;	/* the server said it has no auth on */
 	int		 answered;	/* some member answered once */
+	char		 token[TOKENMAX];	/* "" until we log in */
+	char		 user[LEASE_IDLEN];
 
 	/* our place in the queue */
 	int		 joined;
