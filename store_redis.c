@@ -106,6 +106,7 @@ struct redis {
 	struct conn	 c;		/* requests */
 	struct conn	 sc;		/* the subscription of a waiter */
 	int		 nosub;		/* SUBSCRIBE refused: poll only */
+	int		 answered;	/* the server replied once */
 
 	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
 	char		 id[LEASE_IDLEN];
@@ -263,8 +264,15 @@ exchange(struct redis *r, struct conn *c, const char *req, size_t len,
 		    sizeof(ep)));
 		goto fail;
 	}
+	r->answered = 1;
 	return 0;
 fail:
+	/* A TLS-only port drops a plain request without a word. */
+	if (!r->answered && k == 0 && (strstr(err, "closed by the server") ||
+	    strstr(err, "reset by peer")))
+		snprintf(err + strlen(err), LEASE_ERRLEN - strlen(err),
+		    " (a TLS-only port? reach it through a TLS tunnel such as "
+		    "stunnel: leaderrun(1), TLS)");
 	conn_close(c);
 	return -1;
 }
