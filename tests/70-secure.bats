@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # Secure stores (issue 10), on real servers started by each test: etcd with
 # authentication (etcd://USER@..., LEADERRUN_STORE_PASSWORD,
-# --store-password-file), etcd serving only TLS with client certificates,
-# reached through stunnel with examples/leaderrun-stunnel-etcd.conf (the
-# recipe of leaderrun(1), TLS), and the rule that a secret is never in argv
-# and never printed.  The etcd helpers are in etcd.bash, the TLS and auth
-# ones in secure.bash.
+# --store-password-file), etcd and Redis serving only TLS with client
+# certificates, reached through stunnel with examples/leaderrun-stunnel-
+# etcd.conf and -redis.conf (the recipe of leaderrun(1), TLS), and the rule
+# that a secret is never in argv and never printed.  The server helpers are
+# in etcd.bash and redis.bash, the TLS and auth ones in secure.bash.
 load helpers
 load etcd
+load redis
 load secure
 
 setup() { lr_setup; }
@@ -15,6 +16,7 @@ teardown() {
 	lr_teardown
 	stunnel_stop
 	etcd_teardown
+	redis_teardown
 }
 
 # lra USER PASSWORD ARG...: leaderrun on this test's etcd as USER, the
@@ -114,7 +116,7 @@ one_error() {
 }
 
 @test "auth: renewals outlive the token (--auth-token-ttl 1): it logs in again, no loss, exit 0" {
-	ETCD_ARGS=(--auth-token-ttl 1)
+	ETCD_ARGS+=(--auth-token-ttl 1)
 	etcd_start
 	etcd_auth
 	p0=$(etcd_metric etcd_server_proposals_committed_total)
@@ -367,7 +369,8 @@ tunnel_conf() {
 	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' b "$OUT/b.term" \
 	    > "$OUT/b.out" 2> "$OUT/b.err" &
 	echo $! > "$OUT/b.pid"
-	wait_until 10 grep -q "waiting: held by" "$OUT/b.err"
+	wait_until 10 grep -q "waiting: held by" "$OUT/b.err" ||
+	    { cat "$OUT/b.err" "$OUT/a.err"; tail -n 20 "$STUNNEL_LOG"; false; }
 	run -0 --separate-stderr lrt --status -l t
 	echo "$output"
 	[[ "$output" == *"lease:      etcd://alice@127.0.0.1:$s1 leaderrun/t/"* ]]
@@ -416,5 +419,53 @@ tunnel_conf() {
 	run -125 --separate-stderr env LEADERRUN_STORE_PASSWORD="$ALICE_PW" timeout 30 \
 	    "$LEADERRUN" -S "etcd://alice@127.0.0.1:$s1" -l t -t 2s -- touch "$OUT/ran"
 	one_error "etcd 127.0.0.1:$s1: refused the TLS client certificate: with authentication on, etcd's JSON gateway takes none that has a Common Name; issue one without (leaderrun(1), TLS)"
+	[ ! -e "$OUT/ran" ]
+}
+
+@test "TLS: Redis serving only TLS with client certificates, through stunnel (the example config): an ACL user, election, handover" {
+	need_tls
+	tls_pki "$OUT/pki"
+	read -r tport s1 < <(free_ports 2)
+	redis_start --tls-port "$tport" --tls-auth-clients yes \
+	    --tls-cert-file "$OUT/pki/server.crt" --tls-key-file "$OUT/pki/server.key" \
+	    --tls-ca-cert-file "$OUT/pki/ca.crt"
+	rcli acl setuser alice on ">$ALICE_PW" '~leaderrun:*' '&leaderrun:*' +@all
+	rcli config set port 0		# from here on, TLS only
+	sed -e "s|/etc/leaderrun/tls/|$OUT/pki/|" \
+	    -e "s|^pid =.*|pid = $OUT/stunnel.pid|" \
+	    -e "s|^accept = 127.0.0.1:16379|accept = 127.0.0.1:$s1|" \
+	    -e "s|^connect = redis.example.com:6380|connect = 127.0.0.1:$tport|" \
+	    "$BATS_TEST_DIRNAME/../examples/leaderrun-stunnel-redis.conf" > "$OUT/stunnel.conf"
+	diff "$BATS_TEST_DIRNAME/../examples/leaderrun-stunnel-redis.conf" "$OUT/stunnel.conf" || true
+	stunnel_start "$OUT/stunnel.conf"
+	printf '%s\n' "$ALICE_PW" > "$OUT/pw"
+	chmod 600 "$OUT/pw"
+	lrt() { timeout 30 "$LEADERRUN" -S "redis://alice@127.0.0.1:$s1" --store-password-file "$OUT/pw" "$@"; }
+	lrt -l t -t 2s -- "${HOLD[@]}" "$OUT/a.ready" "$OUT/a.go" > "$OUT/a.out" 2> "$OUT/a.err" &
+	echo $! > "$OUT/a.pid"
+	wait_for "$OUT/a.ready" 10
+	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' b "$OUT/b.term" \
+	    > "$OUT/b.out" 2> "$OUT/b.err" &
+	echo $! > "$OUT/b.pid"
+	wait_until 10 grep -q "waiting: held by" "$OUT/b.err" ||
+	    { cat "$OUT/b.err" "$OUT/a.err"; tail -n 20 "$STUNNEL_LOG"; false; }
+	run -0 --separate-stderr lrt --status -l t
+	echo "$output"
+	[[ "$output" == *"state:      held"* ]]
+	t0=$(now_ms)
+	touch "$OUT/a.go"
+	wait_for "$OUT/b.term" 10
+	echo "handover through the tunnel in $(elapsed_ms "$t0")ms"
+	wait "$(cat "$OUT/a.pid")"
+	wait "$(cat "$OUT/b.pid")"
+	cat "$OUT"/a.err "$OUT"/b.err
+	[ "$(cat "$OUT/b.term")" = 2 ]
+	grep -q "Service \[redis\] connected remote server" "$STUNNEL_LOG"
+	no_secret "$(cat "$OUT"/a.* "$OUT"/b.*)"
+	# Straight at the TLS port: at once, 125, and a hint.
+	run -125 --separate-stderr timeout 30 "$LEADERRUN" -S "redis://alice@127.0.0.1:$tport" \
+	    --store-password-file "$OUT/pw" -l t -t 2s -- touch "$OUT/ran"
+	one_error "127.0.0.1:$tport: "
+	[[ "$stderr" == *"(a TLS-only port? reach it through a TLS tunnel such as stunnel: leaderrun(1), TLS)" ]]
 	[ ! -e "$OUT/ran" ]
 }

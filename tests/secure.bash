@@ -8,13 +8,15 @@
 #                      Debian packages; with CI=true a missing one FAILS
 #   tls_pki DIR        a throwaway CA and, signed by it, a server
 #                      certificate (CN etcd, IP 127.0.0.1 and DNS
-#                      etcd1.example.com .. etcd3.example.com), a client
+#                      etcd1.example.com .. etcd3.example.com and
+#                      redis.example.com), a client
 #                      certificate without a Common Name (O=leaderrun) and
 #                      one with (CN=leaderrun):
 #                      DIR/{ca,server,client,client-cn}.{crt,key}
 #   etcd_tls DIR       make the next etcd_start / etcd_cluster3 serve only
 #                      TLS with --client-cert-auth from the pki in DIR, and
 #                      point etcdctl_ at it over TLS (ETCDCTL_CACERT...)
+#   ETCD_ARGS          starts as (--bcrypt-cost 4): cheap logins
 #   etcd_auth          on the running etcd: users root (password $ROOT_PW),
 #                      alice ($ALICE_PW, role lr: readwrite on the prefix
 #                      leaderrun/) and bob ($BOB_PW, no role); then auth
@@ -27,6 +29,12 @@
 #   stunnel_stop       SIGTERM, SIGKILL after 5 s; reaps it (call it from
 #                      teardown: nothing else knows it)
 #   free_ports N       N free loopback ports (etcd.bash's picker)
+
+# A login checks a bcrypt hash: at etcd's default cost (10) that takes
+# 0.1-0.4 s on a busy 2-CPU machine, and -t 2s leaves a call 0.5 s, shared
+# among the members.  Cost 4 keeps the logins of this suite to a few ms
+# (the man page gives the cost at 10, measured by hand).
+ETCD_ARGS=(--bcrypt-cost 4)
 
 ROOT_PW=root-pw-$RANDOM$RANDOM
 ALICE_PW=alice-pw-$RANDOM$RANDOM
@@ -68,7 +76,7 @@ tls_pki() {
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		    -keyout client-cn.key -out client-cn.csr -subj /CN=leaderrun
 		# etcd's own gateway shows the server certificate as a client.
-		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:etcd1.example.com,DNS:etcd2.example.com,DNS:etcd3.example.com" \
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:etcd1.example.com,DNS:etcd2.example.com,DNS:etcd3.example.com,DNS:redis.example.com" \
 		    "extendedKeyUsage=serverAuth,clientAuth" > server.ext
 		printf '%s\n' "extendedKeyUsage=clientAuth" > client.ext
 		cp client.ext client-cn.ext
