@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "lease.h"
 #include "net.h"
 
@@ -103,11 +104,16 @@ struct opts {
 	const char	*password;	/* the store user's, NULL if none */
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
+	int64_t		 min_hold_ns;	/* 0: release when the command ends */
+	const char	*metrics;	/* --metrics FILE, or NULL */
 	int		 sig;
 	int		 nonblock;
 	int		 conflict_code;
 	int		 verbose;
 	int		 status;
+	int		 json;		/* --status/--list as JSON */
+	int		 list;		/* --list */
+	int		 named;		/* -l was given */
 	int64_t		 heartbeat_ns;	/* 0: no heartbeat lines */
 	int		 no_emoji;
 	char	       **argv;
@@ -116,9 +122,10 @@ struct opts {
 static const char usage_line[] =
     "usage: leaderrun [-nv] [-d dir | -S url] [-E code] [-i id] [-k dur] "
     "[-l name]\n"
-    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--renew-deadline dur]\n"
-    "                 [--] command [arg ...]\n"
-    "       leaderrun --status [-d dir | -S url] [-l name]\n";
+    "                 [-r dur] [-s sig] [-t dur] [-w dur] [--metrics file]\n"
+    "                 [--min-hold dur] [--renew-deadline dur] [--] command [arg ...]\n"
+    "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n"
+    "       leaderrun --list [--json] [-d dir | -S url]\n";
 
 _Noreturn static void
 try_help(void)
@@ -159,12 +166,19 @@ help(void)
 "  -n, --nonblock             fail at once if another instance leads\n"
 "  -w, --timeout DUR          give up waiting for leadership after DUR\n"
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
+"      --min-hold DUR         keep the lease until DUR after the election,\n"
+"                             also when the command ends sooner\n"
+"      --metrics FILE         keep Prometheus metrics in FILE (for\n"
+"                             node_exporter's textfile collector)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
 "      --heartbeat[=DUR]      print a status line every DUR (default: 1s)\n"
 "                             and an event line at each change, on stderr;\n"
 "                             DUR needs the =, as in --heartbeat=2s\n"
 "      --no-emoji             plain ASCII markers in heartbeat lines\n"
 "      --status               show who holds the lease, then exit\n"
+"      --list                 show every lease of the store, then exit\n"
+"      --json                 with --status: one JSON object on stdout;\n"
+"                             with --list: an array of them\n"
 "  -h, --help                 show this help, then exit\n"
 "  -V, --version              show the version, then exit\n"
 "\n"
@@ -320,26 +334,38 @@ node_id_ok(const char *s)
 	return 1;
 }
 
+/*
+ * escape: VAL made safe to print into BUF (LEN bytes): its first MAX bytes,
+ * those outside printable ASCII (and the backslash, and the space if
+ * NOSPACE) shown as \xNN, "..." if it was longer.  Returns BUF.
+ */
+static const char *
+escape(const char *val, size_t max, int nospace, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < max && val[i] && o + 8 < len; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c >= ' ' && c < 127 && c != '\\' && !(nospace && c == ' '))
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	if (val[i])
+		o += (size_t)snprintf(buf + o, len - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 /* quote: VAL made safe to print: at most 64 bytes, bytes outside
  * printable ASCII shown as \xNN.  Returns a static buffer. */
 static const char *
 quote(const char *val)
 {
 	static char buf[64 * 4 + 8];
-	size_t i, o = 0;
 
-	for (i = 0; i < 64 && val[i]; i++) {
-		unsigned char c = (unsigned char)val[i];
-
-		if (c >= ' ' && c < 127 && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", c);
-	}
-	if (val[i])
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "...");
-	buf[o] = '\0';
-	return buf;
+	return escape(val, 64, 0, buf, sizeof(buf));
 }
 
 _Noreturn static void
@@ -641,16 +667,21 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI, OPT_PASSWORD_FILE };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST, OPT_METRICS,
+	    OPT_PASSWORD_FILE };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "node-id", required_argument, NULL, 'i' },
 		{ "kill-after", required_argument, NULL, 'k' },
 		{ "lock-dir", required_argument, NULL, 'd' },
 		{ "lock-name", required_argument, NULL, 'l' },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "lease-duration", required_argument, NULL, 't' },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
 		{ "no-emoji", no_argument, NULL, OPT_NO_EMOJI },
 		{ "nonblock", no_argument, NULL, 'n' },
 		{ "renew-deadline", required_argument, NULL, OPT_RENEW_DEADLINE },
@@ -721,6 +752,7 @@ parse_args(int argc, char **argv, struct opts *o)
 				bad_value("lock name", arg, "1-128 characters of "
 				    "A-Z a-z 0-9 . _ @ + : -, not . or ..");
 			o->name = arg;
+			o->named = 1;
 			break;
 		case 'n':
 			o->nonblock = 1;
@@ -754,6 +786,20 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_EMOJI:
 			o->no_emoji = 1;
 			break;
+		case OPT_MIN_HOLD:
+			o->min_hold_ns = duration_arg("min-hold", arg);
+			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_LIST:
+			o->list = 1;
+			break;
+		case OPT_METRICS:
+			if (*arg == '\0')
+				bad_value("metrics file", arg, "empty");
+			o->metrics = arg;
+			break;
 		case OPT_PASSWORD_FILE:
 			o->password_file = arg;
 			break;
@@ -778,11 +824,23 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->argv = argv + optind;
+	if (o->json && !o->status && !o->list) {
+		warnx("--json goes with --status or --list");
+		try_help();
+	}
+	if (o->list && o->status) {
+		warnx("--list and --status: use one");
+		try_help();
+	}
+	if (o->list && o->named) {
+		warnx("--list shows every lease; -l names one (use --status)");
+		try_help();
+	}
 	store_arg(o);
 	store_password(o);
-	if (o->status) {
+	if (o->status || o->list) {
 		if (*o->argv) {
-			warnx("--status takes no command");
+			warnx("%s takes no command", o->list ? "--list" : "--status");
 			try_help();
 		}
 		return;
@@ -817,6 +875,16 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- --status --------------------------------------------------------- */
 
+/* wall_now_ms: the wall clock, for display only. */
+static int64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* fmt_age: MS milliseconds, as fmt_duration does it.  A record's time
  * stamps can be anything: past 292 years, plain milliseconds. */
 static void
@@ -828,22 +896,147 @@ fmt_age(char *buf, size_t len, int64_t ms)
 		fmt_duration(buf, len, ms * NS_PER_MS);
 }
 
+/* How many waiters --status shows, in queue order. */
+#define MAXWAITERS	64
+
+/* json_str: S as a JSON string literal on F, any bytes escaped, or
+ * null when S is NULL or empty. */
+static void
+json_str(FILE *f, const char *s)
+{
+	size_t n;
+	char *buf;
+
+	if (s == NULL || *s == '\0') {
+		fputs("null", f);
+		return;
+	}
+	n = strlen(s) * 6 + 3;		/* \u00XX for each byte at worst */
+	if ((buf = malloc(n)) == NULL || json_quote(s, buf, n) == 0)
+		die(EXIT_FAIL, "json: %s", strerror(ENOMEM));
+	fputs(buf, f);
+	free(buf);
+}
+
+/* time_known: a record's wall-clock time stamp MS is one we show: set (not
+ * 0), and within the years 1970-9999. */
+static int
+time_known(int64_t ms)
+{
+	return ms > 0 && ms <= 253402300799999LL;
+}
+
+/* json_time: wall-clock MS as an RFC 3339 UTC string with milliseconds
+ * ("2026-12-01T04:14:28.123Z"), or null unless time_known. */
+static void
+json_time(FILE *f, int64_t ms)
+{
+	char buf[32];
+	time_t t;
+	struct tm tm;
+
+	if (!time_known(ms)) {
+		fputs("null", f);
+		return;
+	}
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+/*
+ * status_json: the lease NAME of store STORE (WHERE: where it lives) as one
+ * JSON object on F, no newline.  The field names are documented (man page,
+ * Status) and stable: add fields, never rename or drop them.
+ */
+static void
+status_json(FILE *f, const char *name, const char *store, const char *where,
+    const struct lease_holder *h, const struct lease_holder *w, int nw,
+    int64_t now_ms)
+{
+	static const char *const states[] = { "free", "held", "released" };
+	int known = h->state != LEASE_FREE, held = h->state == LEASE_HELD, i;
+
+	fputs("{\"name\":", f);
+	json_str(f, name);
+	fputs(",\"lease\":", f);
+	json_str(f, where);
+	fputs(",\"store\":", f);
+	json_str(f, store);
+	fprintf(f, ",\"state\":\"%s\",\"holder\":", states[held ? 1 :
+	    h->state == LEASE_RELEASED ? 2 : 0]);
+	json_str(f, known ? h->id : NULL);
+	fputs(",\"host\":", f);
+	json_str(f, known ? h->host : NULL);
+	if (known && h->pid > 0)
+		fprintf(f, ",\"pid\":%ld", h->pid);
+	else
+		fputs(",\"pid\":null", f);
+	if (known)
+		fprintf(f, ",\"term\":%llu", (unsigned long long)h->term);
+	else
+		fputs(",\"term\":null", f);
+	fputs(",\"acquired\":", f);
+	json_time(f, known ? h->acquired_ms : 0);
+	fputs(",\"renewed\":", f);
+	json_time(f, known ? h->renewed_ms : 0);
+	if (held && h->ttl_ms >= 0)	/* the server's count, not our guess */
+		fprintf(f, ",\"expires_in_ms\":%lld", (long long)h->ttl_ms);
+	else if (held && time_known(h->renewed_ms) && h->lease_ms > 0 &&
+	    h->lease_ms < INT64_MAX / 4)
+		fprintf(f, ",\"expires_in_ms\":%lld",
+		    (long long)(h->renewed_ms + h->lease_ms - now_ms));
+	else
+		fputs(",\"expires_in_ms\":null", f);
+	if (held && h->local)
+		fprintf(f, ",\"alive\":%s", h->alive ? "true" : "false");
+	else
+		fputs(",\"alive\":null", f);
+	fprintf(f, ",\"command\":%s", !held ? "null" : h->done ? "\"done\"" :
+	    h->job > 0 ? "\"running\"" : "\"starting\"");
+	if (h->waiters < 0) {
+		fputs(",\"waiters\":null}", f);
+		return;
+	}
+	fputs(",\"waiters\":[", f);
+	for (i = 0; i < nw; i++) {
+		fputs(i ? ",{\"holder\":" : "{\"holder\":", f);
+		json_str(f, w[i].id);
+		fputs(",\"host\":", f);
+		json_str(f, w[i].host);
+		if (w[i].pid > 0)
+			fprintf(f, ",\"pid\":%ld}", w[i].pid);
+		else
+			fputs(",\"pid\":null}", f);
+	}
+	fputs("]}", f);
+}
+
 static int
 show_status(const struct opts *o)
 {
-	struct lease_config cfg = { o->name, o->store, "", 0, 0, 2 * NS_PER_S,
+	struct lease_config cfg = { o->name, o->store, "", 0, 0, 0, 2 * NS_PER_S,
 	    o->password };
-	struct lease_holder h, w[32];
+	struct lease_holder h, w[MAXWAITERS];
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
-	struct timespec ts;
 	int64_t now_ms;
 	int nw, i;
 
-	if (lease_status(&cfg, &h, w, 32, &nw, err) != LEASE_OK)
+	if (lease_status(&cfg, &h, w, MAXWAITERS, &nw, err) != LEASE_OK)
 		die(EXIT_FAIL, "status: %s", err);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now_ms = wall_now_ms();
 	lease_store_where(o->store, o->name, where, sizeof(where));
+	if (o->json) {
+		status_json(stdout, o->name, o->store, where, &h, w, nw, now_ms);
+		putchar('\n');
+		if (fflush(stdout) == EOF || ferror(stdout))
+			die(EXIT_FAIL, "write error: %s", strerror(errno));
+		return h.state == LEASE_HELD ? 0 : 1;
+	}
 	printf("lease:      %s\n", where);
 	if (h.state == LEASE_FREE) {
 		printf("state:      free\n");
@@ -862,6 +1055,12 @@ show_status(const struct opts *o)
 		    (unsigned long long)h.term, age, left);
 		if (h.local)
 			printf("alive:      %s\n", h.alive ? "yes" : "no");
+		if (h.done)
+			printf("command:    done (holding until min-hold ends)\n");
+		else if (h.job > 0)
+			printf("command:    running (process group %ld)\n", h.job);
+		else
+			printf("command:    starting\n");
 	}
 	if (h.waiters >= 0)
 		printf("waiters:    %d\n", h.waiters);
@@ -871,6 +1070,144 @@ show_status(const struct opts *o)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EXIT_FAIL, "write error: %s", strerror(errno));
 	return h.state == LEASE_HELD ? 0 : 1;
+}
+
+/* ---- --list ----------------------------------------------------------- */
+
+/* One line of the --list table, escaped: no spaces, printable ASCII. */
+struct row {
+	char		 name[LEASE_IDLEN];
+	char		 state[12];
+	char		 holder[LEASE_IDLEN * 4 + 8];
+	char		 host[LEASE_HOSTLEN * 4 + 8];
+	char		 term[24];
+	char		 age[48];
+};
+
+struct listing {
+	const struct opts *o;
+	int64_t		 now_ms;
+	int		 n;		/* leases so far */
+	struct row	*rows;		/* the table, unless --json */
+	size_t		 cap;
+	FILE		*json;		/* --json: the array so far */
+};
+
+/* list_item: one entry of lease_list: a warning, a JSON object, or a row. */
+static void
+list_item(void *arg, const struct lease_item *it)
+{
+	struct listing *ls = arg;
+	const struct lease_holder *h = &it->h;
+	char where[PATH_MAX + 300], ebuf[256 * 4 + 8];
+	struct row *r;
+	int64_t since;
+
+	if (it->why && it->name) {
+		warnx("warning: skipped lease %s: %s", it->name, it->why);
+		return;
+	}
+	if (it->why) {
+		warnx("warning: skipped '%s': %s", escape(it->entry, 256, 0,
+		    ebuf, sizeof(ebuf)), it->why);
+		return;
+	}
+	if (ls->json) {
+		lease_store_where(ls->o->store, it->name, where, sizeof(where));
+		fputs(ls->n ? ",\n" : "\n", ls->json);
+		status_json(ls->json, it->name, ls->o->store, where, h, it->w,
+		    it->nw, ls->now_ms);
+		ls->n++;
+		return;
+	}
+	if ((size_t)ls->n == ls->cap) {
+		struct row *more;
+
+		ls->cap = ls->cap ? 2 * ls->cap : 64;
+		if ((more = realloc(ls->rows, ls->cap * sizeof(*more))) == NULL)
+			die(EXIT_FAIL, "list: %s", strerror(errno));
+		ls->rows = more;
+	}
+	r = &ls->rows[ls->n++];
+	snprintf(r->name, sizeof(r->name), "%s", it->name);
+	snprintf(r->state, sizeof(r->state), "%s", h->state == LEASE_HELD ?
+	    "held" : h->state == LEASE_RELEASED ? "released" : "free");
+	strcpy(r->holder, "-");
+	strcpy(r->host, "-");
+	strcpy(r->term, "-");
+	strcpy(r->age, "-");
+	if (h->state == LEASE_FREE)
+		return;
+	if (h->id[0])
+		escape(h->id, sizeof(h->id), 1, r->holder, sizeof(r->holder));
+	if (h->host[0])
+		escape(h->host, sizeof(h->host), 1, r->host, sizeof(r->host));
+	snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)h->term);
+	/* Held: since it was acquired; released: since the release. */
+	since = h->state == LEASE_HELD ? h->acquired_ms : h->renewed_ms;
+	if (time_known(since))
+		fmt_age(r->age, sizeof(r->age), ls->now_ms - since);
+}
+
+/*
+ * show_list: every lease of the store, as an aligned table (NAME STATE
+ * HOLDER HOST TERM AGE) or, with --json, an array of --status objects.
+ * 0 when the store could be listed, whatever the leases' states; 125 if it
+ * could not.  Entries that were skipped are warnings on stderr.
+ */
+static int
+show_list(const struct opts *o)
+{
+	static const char *const head[] = { "NAME", "STATE", "HOLDER", "HOST",
+	    "TERM", "AGE" };
+	struct lease_config cfg = { NULL, o->store, "", 0, 0, 0, 2 * NS_PER_S,
+	    o->password };
+	struct listing ls;
+	char err[LEASE_ERRLEN], *buf = NULL;
+	size_t wd[6], i, len = 0;
+	int k;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.o = o;
+	ls.now_ms = wall_now_ms();
+	/* All or nothing on stdout: a store that fails half way through
+	 * must not leave half an array. */
+	if (o->json && (ls.json = open_memstream(&buf, &len)) == NULL)
+		die(EXIT_FAIL, "list: %s", strerror(errno));
+	if (lease_list(&cfg, list_item, &ls, MAXWAITERS, err) != LEASE_OK)
+		die(EXIT_FAIL, "list: %s", err);
+	if (o->json) {
+		if (fclose(ls.json) == EOF)
+			die(EXIT_FAIL, "list: %s", strerror(errno));
+		printf("[%s%s]\n", buf, ls.n ? "\n" : "");
+		free(buf);
+	} else {
+		for (k = 0; k < 6; k++)
+			wd[k] = strlen(head[k]);
+		for (i = 0; i < (size_t)ls.n; i++) {
+			const char *c[6] = { ls.rows[i].name, ls.rows[i].state,
+			    ls.rows[i].holder, ls.rows[i].host, ls.rows[i].term,
+			    ls.rows[i].age };
+
+			for (k = 0; k < 6; k++)
+				if (strlen(c[k]) > wd[k])
+					wd[k] = strlen(c[k]);
+		}
+		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wd[0], head[0],
+		    (int)wd[1], head[1], (int)wd[2], head[2], (int)wd[3],
+		    head[3], (int)wd[4], head[4], head[5]);
+		for (i = 0; i < (size_t)ls.n; i++) {
+			const struct row *r = &ls.rows[i];
+
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wd[0],
+			    r->name, (int)wd[1], r->state, (int)wd[2], r->holder,
+			    (int)wd[3], r->host, (int)wd[4], r->term, r->age);
+		}
+		free(ls.rows);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die(EXIT_FAIL, "write error: %s", strerror(errno));
+	return 0;
 }
 
 /* ---- the lease worker thread ------------------------------------------ */
@@ -896,6 +1233,7 @@ struct reply {
 	int64_t		 started;	/* when the call began */
 	struct lease_holder h;
 	struct lease_farewell bye;	/* R_ACQUIRED: the watchdog's last words */
+	int		 renew_now;	/* R_ACQUIRED: see lease_renew_now */
 	char		 msg[LEASE_ERRLEN];
 };
 
@@ -920,8 +1258,10 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 	r->started = started;
 	if (h)
 		r->h = *h;
-	if (kind == R_ACQUIRED)
+	if (kind == R_ACQUIRED) {
 		lease_farewell(w->lease, &r->bye);
+		r->renew_now = lease_renew_now(w->lease);
+	}
 	if (msg)
 		snprintf(r->msg, sizeof(r->msg), "%s", msg);
 	while (write(w->rep[1], &r, sizeof(r)) == -1 && errno == EINTR)
@@ -1034,6 +1374,10 @@ worker_main(void *arg)
 			if (rc == LEASE_OK) {
 				contending = 0;
 				leading = 1;
+				/* The lease runs from its last renewal. */
+				if (lease_renewed_from(w->lease) > 0 &&
+				    lease_renewed_from(w->lease) < t0)
+					t0 = lease_renewed_from(w->lease);
 				post(w, R_ACQUIRED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY && once) {
 				contending = 0;
@@ -1208,8 +1552,11 @@ struct job {
 static sigset_t startup_mask;
 
 /*
- * spawn: fork the command, held before exec until we write to J->go, so
- * that the lease record names its process group before it can run.
+ * spawn: fork the command before we contend, held before exec until we
+ * write its term to J->go: the lease is acquired naming its process group,
+ * so the one write that elects us also records the job, and the command
+ * starts the moment we lead.  We have no threads yet, so the child may use
+ * all of libc (setenv) before exec.
  */
 static void
 spawn(struct job *j, const char *path, char **argv, int fg)
@@ -1227,13 +1574,11 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 		die(EXIT_FAIL, "fork: %s", strerror(errno));
 	if (j->pid == 0) {
 		struct sigaction sa;
-		char c;
+		uint64_t term;
+		char num[32];
 		int i, e;
 
 		setpgid(0, 0);
-		/* Signals are blocked, so taking the terminal cannot stop us. */
-		if (fg)
-			tcsetpgrp(STDIN_FILENO, getpid());
 #ifdef __linux__
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -1243,8 +1588,14 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 #endif
 		close(go[1]);
 		close(ee[0]);
-		if (read(go[0], &c, 1) != 1)
+		if (read(go[0], &term, sizeof(term)) != (ssize_t)sizeof(term))
 			_exit(EXIT_FAIL);	/* leaderrun gave up */
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)term);
+		if (setenv("LEADERRUN_TERM", num, 1) == -1)
+			_exit(EXIT_FAIL);
+		/* Signals are blocked, so taking the terminal cannot stop us. */
+		if (fg)
+			tcsetpgrp(STDIN_FILENO, getpid());
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		for (i = 0; i < NCAUGHT; i++)
@@ -1608,12 +1959,28 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 
 /* ---- the supervisor --------------------------------------------------- */
 
+/* What --metrics reports; counts are for this process's lifetime. */
+struct metrics {
+	int		 leader;	/* we hold the lease */
+	uint64_t	 term;		/* of the current or last leadership */
+	uint64_t	 elections;
+	uint64_t	 lost_deadline;	/* reason="renew_deadline" */
+	uint64_t	 lost_lost;	/* reason="lost" */
+	uint64_t	 renewals;
+	uint64_t	 renew_failures;
+	int64_t		 renewed_ms;	/* wall clock of the last renewal, 0 */
+	int64_t		 led_ns;	/* time led, up to lead_since */
+	int64_t		 lead_since;	/* lease clock, while leader */
+	int		 exit_status;	/* -1 until the command has ended */
+	char		 last_err[LEASE_ERRLEN + PATH_MAX];
+};
+
 enum state {
 	ST_CONTEND,	/* waiting for leadership */
-	ST_STARTING,	/* elected; command forked, record not yet naming it */
 	ST_RUNNING,	/* command running, renewing */
 	ST_STOPPING,	/* stop signal sent; SIGKILL at t_kill */
 	ST_DRAINING,	/* command exited; stopping what it left behind */
+	ST_HOLDING,	/* command done; renewing until t_hold (--min-hold) */
 	ST_RELEASING,	/* release in flight */
 	ST_ABORTING	/* giving up before running: waiting for the worker */
 };
@@ -1628,6 +1995,8 @@ struct sup {
 	uint64_t	 term;
 	int		 code;		/* exit status, once known */
 	int		 lost;
+	int		 signalled;	/* INT/TERM/HUP/QUIT forwarded: no hold */
+	long		 renew_job;	/* the job named by the renewal in flight */
 	pid_t		 wd;		/* the watchdog, 0 when gone */
 	int		 wdfd;
 	int		 renew_inflight;
@@ -1641,6 +2010,9 @@ struct sup {
 	char		 last_err[LEASE_ERRLEN];
 	int64_t		 t_elected;	/* start of the acquire that won */
 	int64_t		 t_wait, t_renew, t_deadline, t_kill, t_poll, t_bail;
+	int64_t		 t_hold;	/* end of --min-hold */
+	int64_t		 t_metrics;	/* next periodic --metrics write */
+	struct metrics	 m;
 };
 
 static void
@@ -1700,10 +2072,14 @@ heartbeat(struct sup *s, int64_t now)
 	else if (s->state == ST_CONTEND)
 		beat(s, "\xf0\x9f\x91\xa5", "[follower]", "Status: FOLLOWER - "
 		    "Heartbeat at %s - no leader", hms);
-	else if (s->state == ST_STARTING || s->state == ST_RUNNING)
+	else if (s->state == ST_RUNNING)
 		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
 		    "Heartbeat at %s (term %llu)", hms,
 		    (unsigned long long)s->term);
+	else if (s->state == ST_HOLDING)
+		beat(s, "\xf0\x9f\x91\x91", "[leader]", "Status: LEADER - "
+		    "Heartbeat at %s (term %llu) - command done, holding",
+		    hms, (unsigned long long)s->term);
 	else
 		beat(s, "\xe2\x8f\xb3", "[stopping]", "Status: STEPPING DOWN - "
 		    "Heartbeat at %s (term %llu)", hms,
@@ -1734,6 +2110,8 @@ wd_send(struct sup *s, int64_t msg)
 _Noreturn static void
 finish(struct sup *s, int code)
 {
+	if (s->job.go != -1)	/* held, never started: it goes with us */
+		kill(s->job.pid, SIGKILL);
 	if (s->job.fg) {
 		/* Take the terminal back from the job's group. */
 		sigset_t ttou, old;
@@ -1747,35 +2125,249 @@ finish(struct sup *s, int code)
 	exit(code);
 }
 
+/* label_value: V escaped for a Prometheus label value, on F. */
+static void
+label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* metrics_text: the exposition of S's metrics into F at NOW. */
+static void
+metrics_text(FILE *f, const struct sup *s, int64_t now)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "leaderrun_leader", "gauge",
+		    "1 while this instance holds the lease, else 0." },
+		{ "leaderrun_term", "gauge",
+		    "Term (fencing token) of this instance's current or last "
+		    "leadership; 0 before the first." },
+		{ "leaderrun_elections_total", "counter",
+		    "Times this instance was elected." },
+		{ "leaderrun_losses_total", "counter",
+		    "Leaderships lost, by reason: renew_deadline (no renewal "
+		    "within renew-deadline), lost (the store says the lease is "
+		    "gone or taken)." },
+		{ "leaderrun_renewals_total", "counter",
+		    "Successful renewals of the lease." },
+		{ "leaderrun_renew_failures_total", "counter",
+		    "Renewals that failed with an error." },
+		{ "leaderrun_last_renewal_timestamp_seconds", "gauge",
+		    "Wall-clock time of the last successful renewal, for "
+		    "display; absent before the first." },
+		{ "leaderrun_leader_seconds_total", "counter",
+		    "Time this instance held the lease, on its monotonic clock." },
+		{ "leaderrun_command_exit_status", "gauge",
+		    "Exit status leaderrun gives for the command (124: stopped "
+		    "on a lost lease); absent until it has ended." },
+	};
+	const struct metrics *m = &s->m;
+	int64_t led = m->led_ns + (m->leader ? now - m->lead_since : 0);
+	size_t i;
+
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		if ((i == 6 && m->renewed_ms == 0) || (i == 8 && m->exit_status < 0))
+			continue;
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam[i].name,
+		    fam[i].help, fam[i].name, fam[i].type);
+		fprintf(f, "%s{lease=\"", fam[i].name);
+		label_value(f, s->o->name);
+		fputs("\",node=\"", f);
+		label_value(f, s->o->node_id);
+		fputc('"', f);
+		switch (i) {
+		case 0:
+			fprintf(f, "} %d\n", m->leader);
+			break;
+		case 1:
+			fprintf(f, "} %llu\n", (unsigned long long)m->term);
+			break;
+		case 2:
+			fprintf(f, "} %llu\n", (unsigned long long)m->elections);
+			break;
+		case 3:
+			fprintf(f, ",reason=\"renew_deadline\"} %llu\n",
+			    (unsigned long long)m->lost_deadline);
+			fprintf(f, "%s{lease=\"", fam[i].name);
+			label_value(f, s->o->name);
+			fputs("\",node=\"", f);
+			label_value(f, s->o->node_id);
+			fprintf(f, "\",reason=\"lost\"} %llu\n",
+			    (unsigned long long)m->lost_lost);
+			break;
+		case 4:
+			fprintf(f, "} %llu\n", (unsigned long long)m->renewals);
+			break;
+		case 5:
+			fprintf(f, "} %llu\n", (unsigned long long)m->renew_failures);
+			break;
+		case 6:
+			fprintf(f, "} %lld.%03d\n", (long long)(m->renewed_ms / 1000),
+			    (int)(m->renewed_ms % 1000));
+			break;
+		case 7:
+			fprintf(f, "} %lld.%03d\n", (long long)(led / NS_PER_S),
+			    (int)(led % NS_PER_S / NS_PER_MS));
+			break;
+		case 8:
+			fprintf(f, "} %d\n", m->exit_status);
+			break;
+		}
+	}
+}
+
+/* metrics_fail: a write of the metrics file failed; say so once per error. */
+static void
+metrics_fail(struct sup *s, const char *what, const char *file, int e)
+{
+	char msg[sizeof(s->m.last_err)];
+
+	snprintf(msg, sizeof(msg), "%s %s: %s", what, file, strerror(e));
+	if (strcmp(msg, s->m.last_err) != 0)
+		warnx("warning: metrics: %s", msg);
+	snprintf(s->m.last_err, sizeof(s->m.last_err), "%s", msg);
+}
+
+/*
+ * metrics_write: write the --metrics file as node_exporter's textfile
+ * collector wants it: a new file (mode 0644) beside it, renamed over it, so
+ * a reader never sees half of one.  Called on the event loop: a local file
+ * takes microseconds; the file must not sit on a file system that can hang
+ * (the watchdog still stops the command on time if it does).  A failure is
+ * a warning, never a reason to stop.
+ */
+static void
+metrics_write(struct sup *s, int64_t now)
+{
+	char tmp[PATH_MAX + 32], *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *f;
+	int fd, e;
+	ssize_t w;
+
+	if (s->o->metrics == NULL)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->o->metrics,
+	    (long)getpid()) >= (int)sizeof(tmp)) {
+		metrics_fail(s, "write", s->o->metrics, ENAMETOOLONG);
+		return;
+	}
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		metrics_fail(s, "write", s->o->metrics, errno);
+		return;
+	}
+	metrics_text(f, s, now);
+	if (fclose(f) == EOF) {
+		metrics_fail(s, "write", s->o->metrics, errno);
+		free(buf);
+		return;
+	}
+	/* A leftover of ours, or a link someone planted: never write through. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		metrics_fail(s, "remove", tmp, errno);
+		free(buf);
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0644);
+	if (fd == -1) {
+		metrics_fail(s, "create", tmp, errno);
+		free(buf);
+		return;
+	}
+	e = fchmod(fd, 0644) == -1 ? errno : 0;	/* whatever the umask */
+	while (!e && off < len) {
+		if ((w = write(fd, buf + off, len - off)) == -1 && errno != EINTR)
+			e = errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	free(buf);
+	if (close(fd) == -1 && !e)
+		e = errno;
+	if (e) {
+		metrics_fail(s, "write", tmp, e);
+		unlink(tmp);
+		return;
+	}
+	if (rename(tmp, s->o->metrics) == -1) {
+		metrics_fail(s, "rename", s->o->metrics, errno);
+		unlink(tmp);
+		return;
+	}
+	s->m.last_err[0] = '\0';
+}
+
+/* metrics_lead: leadership begins (ON) or ends at NOW, for the gauges. */
+static void
+metrics_lead(struct sup *s, int on, int64_t now)
+{
+	if (on && !s->m.leader)
+		s->m.lead_since = now;
+	else if (!on && s->m.leader)
+		s->m.led_ns += now - s->m.lead_since;
+	s->m.leader = on;
+}
+
+/* On every exit: the file says we no longer lead (marked, not removed). */
+static struct sup *metrics_sup;
+
+static void
+metrics_at_exit(void)
+{
+	int64_t now = lease_now_ns();
+
+	if (metrics_sup == NULL)
+		return;
+	metrics_lead(metrics_sup, 0, now);
+	metrics_write(metrics_sup, now);
+}
+
 /* Ask the worker to release; exit when it answers or t_bail passes. */
 static void
 release(struct sup *s, int64_t now)
 {
+	metrics_lead(s, 0, now);
 	s->state = ST_RELEASING;
 	send_request(&s->w, OP_RELEASE, 0);
 	s->t_bail = now + s->o->deadline_ns;
 }
 
+/* metrics_loss: leadership lost at NOW, by the renew deadline or not. */
 static void
-stop_job(struct sup *s, int64_t now, const char *why)
+metrics_loss(struct sup *s, int deadline, int64_t now)
 {
-	const char *never = s->state == ST_STARTING ?
-	    "the command never started: " : "";
+	if (deadline)
+		s->m.lost_deadline++;
+	else
+		s->m.lost_lost++;
+	metrics_lead(s, 0, now);
+	metrics_write(s, now);
+}
 
-	if (s->state != ST_STARTING && s->state != ST_RUNNING)
+/* stop_job: leadership is lost (DEADLINE: by the renew deadline): stop
+ * the command. */
+static void
+stop_job(struct sup *s, int64_t now, const char *why, int deadline)
+{
+	if (s->state != ST_RUNNING)
 		return;		/* the command has ended already */
-	warnx("%s: lost leadership: %s%s", s->o->name, never, why);
-	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s%s", never,
-	    why);
+	metrics_loss(s, deadline, now);
+	warnx("%s: lost leadership: %s", s->o->name, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - %s", why);
 	s->lost = 1;
 	s->code = EXIT_LOST;
-	if (s->state == ST_STARTING) {
-		/* It never ran: no grace needed. */
-		kill(-s->job.pid, SIGKILL);
-		s->state = ST_STOPPING;
-		s->t_kill = NEVER;
-		return;
-	}
 	s->state = ST_STOPPING;
 	/* SIGKILL is due kill-after from now, whoever sends it, and stays due
 	 * for stragglers if the command itself ends sooner. */
@@ -1788,14 +2380,85 @@ stop_job(struct sup *s, int64_t now, const char *why)
 	}
 }
 
+/* Send a renewal naming the job, or saying it is done while we hold on. */
+static void
+renew(struct sup *s)
+{
+	s->renew_job = s->state == ST_HOLDING ? LEASE_JOB_DONE : (long)s->job.pid;
+	send_request(&s->w, OP_RENEW, s->renew_job);
+	s->renew_inflight = 1;
+	s->t_renew = NEVER;
+}
+
+/*
+ * hold_lost: the lease went while we held on after the command (--min-hold).
+ * The command's work is done and its status stands: say so and leave.
+ */
+_Noreturn static void
+hold_lost(struct sup *s, const char *why, int64_t now)
+{
+	metrics_loss(s, 0, now);
+	warnx("%s: lost the lease during min-hold: %s", s->o->name, why);
+	beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - during "
+	    "min-hold: %s", why);
+	finish(s, s->code);
+}
+
+/*
+ * hold_or_release: the command and all it left behind are gone.  With
+ * --min-hold, keep the lease, renewing it with the record saying done,
+ * until min-hold after the election (on our clock); else release now.  A
+ * command that was lost or signalled to stop is not held for.
+ */
+static void
+hold_or_release(struct sup *s, int64_t now)
+{
+	int64_t hold = s->o->min_hold_ns;
+	char d[32];
+
+	if (s->lost || s->signalled || hold == 0) {
+		release(s, now);
+		return;
+	}
+	s->t_hold = hold >= NEVER - s->t_elected ? NEVER - 1 : s->t_elected + hold;
+	if (now >= s->t_hold) {
+		release(s, now);
+		return;
+	}
+	s->state = ST_HOLDING;
+	/* To the millisecond: a message, not a measurement. */
+	fmt_duration(d, sizeof(d), (s->t_hold - now + NS_PER_MS - 1) /
+	    NS_PER_MS * NS_PER_MS);
+	logv(s, "command done; holding the lease for %s more (min-hold)", d);
+	/* The record says done at once, or right after the renewal in flight. */
+	if (s->renew_inflight)
+		s->t_renew = now;
+	else
+		renew(s);
+}
+
+/* Renewals failed for renew-deadline while holding: let the lease go. */
+static void
+hold_deadline(struct sup *s, int64_t now)
+{
+	char d[32];
+
+	fmt_duration(d, sizeof(d), s->o->deadline_ns);
+	warnx("%s: min-hold: no renewal within %s%s%s; releasing", s->o->name, d,
+	    s->last_err[0] ? ": " : "", s->last_err);
+	metrics_loss(s, 1, now);
+	release(s, now);
+}
+
 static void
 elected(struct sup *s, const struct reply *r, int64_t now)
 {
-	char term[32];
-	int fg = s->fg;
-
 	s->term = r->h.term;
 	s->bye = r->bye;
+	s->m.elections++;
+	s->m.term = s->term;
+	metrics_lead(s, 1, r->started);
+	metrics_write(s, now);
 	logv(s, "elected (term %llu, node %s)", (unsigned long long)s->term,
 	    s->o->node_id);
 	beat(s, NULL, NULL, "Successfully acquired leadership (term %llu)",
@@ -1804,19 +2467,46 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	    "leadership duties");
 	snprintf(s->leader, sizeof(s->leader), "%s", s->o->node_id);
 	s->leader_term = s->term;
-	snprintf(term, sizeof(term), "%llu", (unsigned long long)s->term);
-	if (setenv("LEADERRUN_TERM", term, 1) == -1)
-		die(EXIT_FAIL, "setenv: %s", strerror(errno));
-	spawn(&s->job, s->path, s->o->argv, fg);
-	s->state = ST_STARTING;
-	/* The acquire began at r->started: the lease runs from there at best. */
+	s->t_wait = NEVER;
+	/* The acquire began at r->started (or the store's lease was renewed
+	 * then): the lease runs from there at best. */
 	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
-	s->t_wait = NEVER;
-	send_request(&s->w, OP_RENEW, (long)s->job.pid);
-	s->renew_inflight = 1;
-	s->t_renew = NEVER;
-	(void)now;
+	s->state = ST_RUNNING;
+	if (now >= s->t_deadline) {
+		/* Too late to start: the lease may run out under the command.
+		 * It never ran, so it needs no grace. */
+		char d[32], took[32];
+
+		fmt_duration(d, sizeof(d), s->o->deadline_ns);
+		fmt_duration(took, sizeof(took), now - s->t_elected);
+		warnx("%s: lost leadership: the command never started: the "
+		    "election took %s, more than renew-deadline %s", s->o->name,
+		    took, d);
+		beat(s, "\xf0\x9f\x92\x94", "[lost]", "LOST LEADERSHIP - the "
+		    "command never started");
+		metrics_loss(s, 1, now);
+		s->lost = 1;
+		s->code = EXIT_LOST;
+		close(s->job.go);
+		s->job.go = -1;
+		kill(-s->job.pid, SIGKILL);
+		s->state = ST_STOPPING;
+		s->t_kill = NEVER;
+		return;
+	}
+	if (write(s->job.go, &s->term, sizeof(s->term)) != (ssize_t)sizeof(s->term))
+		die(EXIT_FAIL, "start command: %s", strerror(errno));
+	close(s->job.go);
+	s->job.go = -1;
+	/* Off the start path: the command runs already.  The first renewal
+	 * follows at once if the store completes its claim with it. */
+	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
+	    s->t_deadline, &s->bye);
+	if (r->renew_now)
+		renew(s);
+	else
+		s->t_renew = r->started + s->o->retry_ns;
 }
 
 static void
@@ -1827,7 +2517,9 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		warnx("warning: %s", r->msg);
 		break;
 	case R_LOST:
-		stop_job(s, now, r->msg);
+		if (s->state == ST_HOLDING)
+			hold_lost(s, r->msg, now);
+		stop_job(s, now, r->msg, 0);
 		break;
 	case R_BUSY:
 		s->contacted = 1;
@@ -1877,37 +2569,40 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 	case R_RENEWED:
 		s->renew_inflight = 0;
 		if (r->rc == LEASE_OK) {
+			s->m.renewals++;
+			s->m.renewed_ms = wall_now_ms();
 			if (s->renew_failing)
 				logv(s, "renewal works again");
 			s->renew_failing = 0;
 			s->last_err[0] = '\0';
-			s->t_deadline = r->started + s->o->deadline_ns;
+			/* Never earlier than it was: a renewal that leaned on
+			 * an older keepalive does not shorten it. */
+			if (r->started + s->o->deadline_ns > s->t_deadline)
+				s->t_deadline = r->started + s->o->deadline_ns;
 			wd_send(s, s->t_deadline);
-			if (s->state == ST_STARTING) {
-				if (write(s->job.go, "", 1) != 1)
-					die(EXIT_FAIL, "start command: %s",
-					    strerror(errno));
-				close(s->job.go);
-				s->job.go = -1;
-				s->state = ST_RUNNING;
-				/* Off the start path: the command runs already. */
-				s->wd = watchdog_start(&s->wdfd, s->job.pid,
-				    s->o->sig, s->o->kill_ns, s->t_deadline,
-				    &s->bye);
-			}
 		} else if (r->rc == LEASE_LOST) {
-			stop_job(s, now, r->msg);
-		} else if (strcmp(r->msg, s->last_err)) {
-			warnx("%s: renew: %s", s->o->name, r->msg);
-			snprintf(s->last_err, sizeof(s->last_err), "%s", r->msg);
-			s->renew_failing = 1;
+			if (s->state == ST_HOLDING)
+				hold_lost(s, r->msg, now);
+			stop_job(s, now, r->msg, 0);
+		} else {
+			s->m.renew_failures++;
+			metrics_write(s, now);
+			if (strcmp(r->msg, s->last_err)) {
+				warnx("%s: renew: %s", s->o->name, r->msg);
+				snprintf(s->last_err, sizeof(s->last_err), "%s",
+				    r->msg);
+				s->renew_failing = 1;
+			}
 		}
-		if (s->state == ST_RUNNING || s->state == ST_STARTING) {
+		if (s->state == ST_RUNNING || s->state == ST_HOLDING) {
 			/* After a failure, try again sooner: several tries fit
 			 * in the renew deadline. */
 			s->t_renew = r->rc == LEASE_OK ?
 			    r->started + s->o->retry_ns : now + s->o->retry_ns / 4;
 		}
+		/* Holding, and that one still named the job: say done now. */
+		if (s->state == ST_HOLDING && s->renew_job != LEASE_JOB_DONE)
+			s->t_renew = now;
 		break;
 	case R_RELEASED:
 		if (r->rc == LEASE_OK) {
@@ -1936,6 +2631,8 @@ job_exited(struct sup *s, int status, int64_t now)
 		s->code = exit_code(status);
 		logv(s, "command exited (status %d)", s->code);
 	}
+	s->m.exit_status = s->code;
+	metrics_write(s, now);
 	if (signal_job(&s->job, s->wd, 0)) {
 		logv(s, "stopping the processes the command left behind");
 		signal_job(&s->job, s->wd, s->o->sig);
@@ -1946,7 +2643,7 @@ job_exited(struct sup *s, int status, int64_t now)
 		s->t_poll = now + STRAGGLER_POLL_NS;
 		return;
 	}
-	release(s, now);
+	hold_or_release(s, now);
 }
 
 static void
@@ -1966,10 +2663,24 @@ reap(struct sup *s, int64_t now)
 			ended = 1;
 		}
 	}
-	if (ended)
+	if (ended && s->job.go != -1) {
+		/* The held command died before it could start: someone killed
+		 * it.  Without it there is nothing to lead for. */
+		s->job.exited = 1;
+		close(s->job.go);
+		s->job.go = -1;
+		if (s->state == ST_CONTEND) {
+			warnx("%s: the command's process (pid %ld) ended before it "
+			    "could start", s->o->name, (long)s->job.pid);
+			s->code = EXIT_FAIL;
+			s->state = ST_ABORTING;
+			send_request(&s->w, OP_STOP, 0);
+			s->t_bail = now + s->o->deadline_ns;
+		}
+	} else if (ended)
 		job_exited(s, s->job.status, now);
 	else if (s->state == ST_DRAINING && !signal_job(&s->job, s->wd, 0))
-		release(s, now);
+		hold_or_release(s, now);
 }
 
 static void
@@ -1987,11 +2698,21 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 		send_request(&s->w, OP_STOP, 0);
 		s->t_bail = now + s->o->deadline_ns;
 		break;
-	case ST_STARTING:
 	case ST_RUNNING:
+		/* Asked to stop: once the command is done, do not hold on. */
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+		    sig == SIGQUIT)
+			s->signalled = 1;
+		signal_job(&s->job, s->wd, sig);
+		break;
 	case ST_STOPPING:
 	case ST_DRAINING:
 		signal_job(&s->job, s->wd, sig);
+		break;
+	case ST_HOLDING:
+		/* The command is done: a signal ends the hold at once. */
+		logv(s, "got signal %d: ending min-hold", sig);
+		release(s, now);
 		break;
 	default:
 		break;
@@ -2010,55 +2731,24 @@ check_exec(struct sup *s)
 	s->job.execerr = -1;
 }
 
-/*
- * deadline_passed: no renewal within renew-deadline: stop the command.
- * If it has not started yet, its first renewal, which lets it start, was
- * too slow for this lease: say how slow, so that the user knows to raise
- * -t.  That renewal's reply may be waiting already: take it, and handle
- * it after the verdict, as the loop would have.
- */
+/* deadline_passed: no renewal within renew-deadline: stop the command. */
 static void
 deadline_passed(struct sup *s, int64_t now)
 {
-	struct reply *r = NULL;
-	char d[32], took[32], why[LEASE_ERRLEN + 96];
+	char d[32], why[LEASE_ERRLEN + 96];
 
 	fmt_duration(d, sizeof(d), s->o->deadline_ns);
-	if (s->state == ST_STARTING && s->renew_inflight &&
-	    read(s->w.rep[0], &r, sizeof(r)) != (ssize_t)sizeof(r))
-		r = NULL;
-	if (r && (r->kind != R_RENEWED || r->rc != LEASE_OK)) {
-		/* It failed, or the lease is gone: that is the news. */
-		on_reply(s, r, now);
-		free(r);
-		r = NULL;
-	}
-	if (s->state != ST_STARTING && s->state != ST_RUNNING)
-		return;		/* the reply stopped it */
 	if (s->last_err[0] && s->renew_failing)
 		snprintf(why, sizeof(why), "%s", s->last_err);
-	else if (r) {
-		/* Counted from where the deadline counts: the acquire. */
-		fmt_duration(took, sizeof(took), now - s->t_elected);
-		snprintf(why, sizeof(why), "the first renewal took %s, more "
-		    "than renew-deadline %s", took, d);
-	} else if (s->state == ST_STARTING)
-		snprintf(why, sizeof(why), "the first renewal did not finish "
-		    "within renew-deadline %s", d);
 	else
 		snprintf(why, sizeof(why), "no renewal within %s", d);
-	stop_job(s, now, why);
-	if (r) {
-		on_reply(s, r, now);
-		free(r);
-	}
+	stop_job(s, now, why, 1);
 }
 
 static void
 run_timers(struct sup *s, int64_t now)
 {
-	if ((s->state == ST_STARTING || s->state == ST_RUNNING) &&
-	    now >= s->t_deadline)
+	if (s->state == ST_RUNNING && now >= s->t_deadline)
 		deadline_passed(s, now);
 	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
 		char d[32];
@@ -2084,21 +2774,26 @@ run_timers(struct sup *s, int64_t now)
 		if (signal_job(&s->job, s->wd, 0))
 			s->t_poll = now + STRAGGLER_POLL_NS;
 		else
-			release(s, now);
+			hold_or_release(s, now);
 	}
-	/* Also while starting: a first renewal that failed is tried again
-	 * (the job is still held before exec), not waited out. */
-	if ((s->state == ST_RUNNING || s->state == ST_STARTING) &&
-	    !s->renew_inflight && now >= s->t_renew) {
-		send_request(&s->w, OP_RENEW, (long)s->job.pid);
-		s->renew_inflight = 1;
-		s->t_renew = NEVER;
+	if (s->state == ST_HOLDING && now >= s->t_hold) {
+		logv(s, "min-hold over");
+		release(s, now);
 	}
+	if (s->state == ST_HOLDING && now >= s->t_deadline)
+		hold_deadline(s, now);
+	if ((s->state == ST_RUNNING || s->state == ST_HOLDING) &&
+	    !s->renew_inflight && now >= s->t_renew)
+		renew(s);
 	if ((s->state == ST_RELEASING || s->state == ST_ABORTING) &&
 	    now >= s->t_bail)
 		finish(s, s->code);	/* the store hangs; the job is gone */
 	if (s->o->heartbeat_ns && now >= s->t_beat)
 		heartbeat(s, now);
+	if (s->o->metrics && now >= s->t_metrics) {
+		metrics_write(s, now);
+		s->t_metrics = now + s->o->retry_ns;
+	}
 }
 
 static int64_t
@@ -2110,7 +2805,6 @@ earliest(const struct sup *s)
 	case ST_CONTEND:
 		t = s->t_wait;
 		break;
-	case ST_STARTING:
 	case ST_RUNNING:
 		t = s->t_deadline;
 		if (!s->renew_inflight && s->t_renew < t)
@@ -2122,6 +2816,11 @@ earliest(const struct sup *s)
 	case ST_DRAINING:
 		t = s->t_kill < s->t_poll ? s->t_kill : s->t_poll;
 		break;
+	case ST_HOLDING:
+		t = s->t_hold < s->t_deadline ? s->t_hold : s->t_deadline;
+		if (!s->renew_inflight && s->t_renew < t)
+			t = s->t_renew;
+		break;
 	case ST_RELEASING:
 	case ST_ABORTING:
 		t = s->t_bail;
@@ -2129,6 +2828,8 @@ earliest(const struct sup *s)
 	}
 	if (s->o->heartbeat_ns && s->t_beat < t)
 		t = s->t_beat;
+	if (s->o->metrics && s->t_metrics < t)
+		t = s->t_metrics;
 	return t;
 }
 
@@ -2215,6 +2916,9 @@ supervise(struct opts *o)
 	cfg.password = o->password;
 	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
 	setup_signals();
+	/* Before any thread exists: see spawn. */
+	spawn(&s.job, s.path, o->argv, s.fg);
+	cfg.job = (long)s.job.pid;
 	start_worker(&s, &cfg);
 
 	s.state = ST_CONTEND;
@@ -2228,6 +2932,14 @@ supervise(struct opts *o)
 	if (o->nonblock)	/* one attempt, but never an endless one */
 		s.t_wait = lease_now_ns() + o->deadline_ns;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
+	s.m.exit_status = -1;
+	s.t_metrics = lease_now_ns() + o->retry_ns;
+	if (o->metrics) {
+		metrics_write(&s, lease_now_ns());
+		metrics_sup = &s;
+		if (atexit(metrics_at_exit) != 0)
+			die(EXIT_FAIL, "atexit: %s", strerror(errno));
+	}
 	send_request(&s.w, OP_CONTEND, o->nonblock);
 
 	for (;;) {
@@ -2285,5 +2997,7 @@ main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.status)
 		return show_status(&o);
+	if (o.list)
+		return show_list(&o);
 	return supervise(&o);
 }

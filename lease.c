@@ -417,7 +417,15 @@ int
 lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
 {
+	l->renewed_from = 0;
+	l->renew_now = 0;
 	return l->ops->acquire(l, h, retry_ns, err);
+}
+
+int
+lease_renew_now(struct lease *l)
+{
+	return l->renew_now;
 }
 
 int
@@ -506,6 +514,74 @@ lease_status(const struct lease_config *cfg, struct lease_holder *h,
 		rc = LEASE_ERR;
 	else
 		rc = u->ops->status(u, cfg, h, w, maxw, nw, err);
+	free(u);
+	return rc;
+}
+
+struct list_ctx {
+	const struct store_url *u;
+	struct lease_config cfg;
+	void		(*fn)(void *, const struct lease_item *);
+	void		*arg;
+	struct lease_holder *w;
+	int		 maxw;
+};
+
+/* One name (or skipped entry) from the store's list: read it, pass it on. */
+static void
+list_one(void *arg, const char *name, const char *entry, const char *why)
+{
+	struct list_ctx *c = arg;
+	struct lease_item it;
+	char err[LEASE_ERRLEN];
+
+	memset(&it, 0, sizeof(it));
+	it.h.ttl_ms = -1;
+	it.h.waiters = -1;
+	it.w = c->w;
+	if (name == NULL) {
+		it.entry = entry;
+		it.why = why;
+	} else {
+		it.name = name;
+		c->cfg.name = name;
+		if (c->u->ops->status(c->u, &c->cfg, &it.h, c->w, c->maxw,
+		    &it.nw, err) != LEASE_OK)
+			it.why = err;
+	}
+	c->fn(c->arg, &it);
+}
+
+int
+lease_list(const struct lease_config *cfg,
+    void (*fn)(void *, const struct lease_item *), void *arg, int maxw,
+    char *err)
+{
+	struct list_ctx c;
+	struct store_url *u;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((u = malloc(sizeof(*u))) == NULL ||
+	    (c.w = calloc((size_t)(maxw > 0 ? maxw : 1), sizeof(*c.w))) == NULL) {
+		seterr(err, "%s", strerror(errno));
+		free(u);
+		return LEASE_ERR;
+	}
+	if (url_parse(cfg->store, u, err) == -1)
+		rc = LEASE_ERR;
+	else if (u->ops->list == NULL) {
+		seterr(err, "the %s store cannot list its leases", u->ops->scheme);
+		rc = LEASE_ERR;
+	} else {
+		c.u = u;
+		c.cfg = *cfg;
+		c.fn = fn;
+		c.arg = arg;
+		c.maxw = maxw;
+		rc = u->ops->list(u, cfg, list_one, &c, err);
+	}
+	free(c.w);
 	free(u);
 	return rc;
 }
@@ -634,10 +710,11 @@ size_t
 holder_format(char *buf, size_t len, const struct local_self *me,
     const char *id, long job, int64_t lease_ms, int64_t acquired_ms)
 {
+	int done = job == LEASE_JOB_DONE;
 	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
-	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n", id, me->host,
-	    me->sys, me->pid, me->start, job, (long long)lease_ms,
-	    (long long)acquired_ms);
+	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n%s", id,
+	    me->host, me->sys, me->pid, me->start, done ? 0 : job,
+	    (long long)lease_ms, (long long)acquired_ms, done ? "done=1\n" : "");
 
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
@@ -698,6 +775,8 @@ holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
 			    0 : x;
 		else if (!strcmp(line, "acquired"))
 			h->acquired_ms = (x = decimal(v, INT64_MAX)) < 0 ? 0 : x;
+		else if (!strcmp(line, "done"))
+			h->done = !strcmp(v, "1");
 		/* unknown keys: a newer writer; ignore */
 	}
 	return 0;

@@ -47,6 +47,8 @@ struct lease_config {
 	const char	*node_id;
 	int64_t		 lease_ns;	/* lease duration */
 	int64_t		 retry_ns;	/* follower re-check period */
+	long		 job;		/* the command's process group, held before
+					 * exec: named with the acquisition */
 	int64_t		 io_ns;		/* network stores: time budget of one call;
 					 * at most half the renew deadline */
 	const char	*password;	/* the store user's password, or NULL;
@@ -69,7 +71,17 @@ struct lease_holder {
 	int		 alive;		/* local holder: 1 if any of its processes exist */
 	int64_t		 ttl_ms;	/* server-side time left, -1 if unknown */
 	int		 waiters;	/* queued contenders, -1 if unknown */
+	int		 done;		/* 1: the holder's command has finished
+					 * and it holds on (--min-hold) */
 };
+
+/*
+ * lease_renew's JOB when the command has finished but the leader keeps the
+ * lease (--min-hold): the record then says done and names no process group.
+ * Stores write job 0 and a separate mark, as older readers refuse a
+ * negative job.
+ */
+#define LEASE_JOB_DONE	(-1L)
 
 /*
  * Last words: what the watchdog sends when the supervisor died and the job
@@ -132,19 +144,27 @@ int	lease_acquire(struct lease *l, struct lease_holder *h,
 
 /*
  * lease_renew: extend our hold, recording JOB (the command's process group,
- * 0 if none).  Returns LEASE_OK, LEASE_LOST if the record is gone or no
+ * 0 if none, LEASE_JOB_DONE once it has finished).  Returns LEASE_OK, LEASE_LOST if the record is gone or no
  * longer ours (it is then left untouched), or LEASE_ERR (still ours as far
  * as we know; the caller's renew deadline decides).
  */
 int	lease_renew(struct lease *l, long job, char *err);
 
 /*
- * lease_renewed_from: after a successful lease_renew, the time (on
+ * lease_renewed_from: after a successful lease_acquire or lease_renew, the
+ * time (on
  * lease_now_ns's clock, at most the time the call began) from which the
  * renewed lease runs; a store that renewed in advance, or needed not to
  * renew at all this time, reports when it did.  0: from the call's start.
  */
 int64_t	lease_renewed_from(struct lease *l);
+
+/*
+ * lease_renew_now: after lease_acquire returned LEASE_OK, 1 if the store
+ * completes its claim with a renewal, to be sent as soon as the command
+ * runs (etcd: the leader's mark); 0 if the next one can wait its period.
+ */
+int	lease_renew_now(struct lease *l);
 
 /*
  * lease_release: give the lease back so that a waiter can take it at once.
@@ -188,6 +208,30 @@ void	lease_close(struct lease *l);
  */
 int	lease_status(const struct lease_config *cfg, struct lease_holder *h,
 	    struct lease_holder *w, int maxw, int *nw, char *err);
+
+/* One entry of lease_list, valid during the call that gets it. */
+struct lease_item {
+	const char	*name;	/* a lease; NULL for an entry that is not one */
+	const char	*entry;	/* no NAME: what the store skipped (a file name,
+				 * a key), raw bytes: escape before printing */
+	const char	*why;	/* NULL, or why NAME could not be read or ENTRY
+				 * was skipped (no raw bytes of ENTRY in it) */
+	struct lease_holder h;	/* NAME and no WHY: as lease_status gives it */
+	const struct lease_holder *w;
+	int		 nw;
+};
+
+/*
+ * lease_list: every lease in the store of CFG (CFG->name is not used), in
+ * byte order of the names: FN(ARG, ITEM) for each, with the first MAXW
+ * waiters where the store queues them; also for what the store skips (a
+ * file that fails the safety checks, a key that names no lease), with
+ * ITEM->why set.  Returns LEASE_OK, or LEASE_ERR when the store cannot be
+ * listed at all (or cannot list, as a store may).
+ */
+int	lease_list(const struct lease_config *cfg,
+	    void (*fn)(void *, const struct lease_item *), void *arg, int maxw,
+	    char *err);
 
 /* lease_warning: the last non-fatal oddity seen (a corrupt record), or NULL;
  * reading it clears it. */

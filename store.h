@@ -33,6 +33,7 @@ struct lease {
 	char		 warning[LEASE_ERRLEN];
 	int		 has_warning;
 	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
+	int		 renew_now;	/* see lease_renew_now; 0 by default */
 };
 
 struct lease_ops {
@@ -51,6 +52,16 @@ struct lease_ops {
 	int	(*status)(const struct store_url *, const struct lease_config *,
 		    struct lease_holder *, struct lease_holder *w, int maxw,
 		    int *nw, char *err);
+	/*
+	 * list: the names of every lease in the store, in byte order:
+	 * FN(ARG, NAME, NULL, NULL) for each, FN(ARG, NULL, ENTRY, WHY) for
+	 * an entry that looks like a lease but names none.  lease.c reads
+	 * each NAME with status.  LEASE_OK or LEASE_ERR.  NULL: the store
+	 * cannot list.
+	 */
+	int	(*list)(const struct store_url *, const struct lease_config *,
+		    void (*fn)(void *, const char *name, const char *entry,
+		    const char *why), void *arg, char *err);
 };
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
@@ -85,8 +96,9 @@ int	local_group_alive(long pgid);
 
 /*
  * The holder value of a network store: "key=value" lines (holder, host,
- * sys, pid, start, job, lease_ms, acquired), so that --status can name the
- * holder and a contender on the same host can judge it.  holder_format
+ * sys, pid, start, job, lease_ms, acquired, and done=1 when JOB is
+ * LEASE_JOB_DONE), so that --status can name the holder and a contender on
+ * the same host can judge it.  holder_format
  * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
  */
 size_t	holder_format(char *buf, size_t len, const struct local_self *me,

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ struct etcd {
 	int64_t		 rev;		/* create_revision of our key */
 	int64_t		 last_ka;	/* send time of the last good keepalive */
 	int		 leader;
+	int		 marked;	/* our PREFIX/NAME.leader is written */
+	long		 cfg_job;	/* the held command, named from the join */
 	int		 first;		/* join found our key the lowest */
 	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
@@ -633,7 +636,7 @@ join(struct etcd *e, char *err)
 			return -1;
 		}
 		e->acquired_ms = 0;
-		rc = put_value(e, 0, 1, err);
+		rc = put_value(e, e->cfg_job, 1, err);
 		if (rc == 1) {
 			e->joined = 1;
 			return 0;
@@ -739,6 +742,7 @@ etcd_open(struct lease *l, const struct store_url *u,
 	e->lease_ns = cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
+	e->cfg_job = cfg->job;
 	e->ttl = (cfg->lease_ns + NS_PER_S - 1) / NS_PER_S;
 	snprintf(e->prefix, sizeof(e->prefix), "%s/%s/", u->prefix, cfg->name);
 	/* Every key under PREFIX/NAME/ sorts below PREFIX/NAME0 ('/' + 1). */
@@ -823,7 +827,12 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	watch(e, e->key64, e->rev, from);
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
-	e->job = -1;	/* the first renewal names the job */
+	/* Our value names the held command since the join; the leader's mark
+	 * follows with the first renewal, right after the command starts. */
+	e->job = e->cfg_job;
+	e->marked = 0;
+	e->lease->renewed_from = e->last_ka;
+	e->lease->renew_now = 1;
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", e->id);
 	snprintf(h->host, sizeof(h->host), "%s", e->me.host);
@@ -920,24 +929,23 @@ etcd_renew(struct lease *l, long job, char *err)
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* A keepalive sent less than half a period ago (by the join, or a
-	 * waiter's own) still counts: lease_renewed_from says since when, and
-	 * the supervisor's deadline runs from there.  It saves a round trip
-	 * on the way from election to the command's start.  The first renewal
-	 * names the job in our value (one proposal); the others only look that
-	 * our key is still there (none). */
-	/* The first renewal, on the way to the command's start, may lean on
-	 * a keepalive up to half a renew-deadline old (io_ns): the deadline
-	 * then runs from that keepalive, and the next renewal, due at once,
-	 * keeps the lease alive after the command has started. */
+	/* A keepalive sent less than half a period ago still counts:
+	 * lease_renewed_from says since when, and the supervisor's deadline
+	 * runs from there.  The first renewal writes the leader's mark (one
+	 * proposal, after the command has started), and the first after the
+	 * job has finished rewrites the value (done=1); the others only look
+	 * that our key is still there (none). */
 	age = lease_now_ns() - e->last_ka;
-	if (age < e->retry_ns / 2 || (job != e->job && age < e->io_ns))
+	if (age < e->retry_ns / 2)
 		rc = 1;
 	else
 		rc = keepalive(e, err);
 	l->renewed_from = e->last_ka;
-	if (rc == 1)
-		rc = job != e->job ? put_value(e, job, 0, err) : still_ours(e, err);
+	if (rc == 1 && (!e->marked || job != e->job)) {
+		if ((rc = put_value(e, job, 0, err)) == 1)
+			e->marked = 1;
+	} else if (rc == 1)
+		rc = still_ours(e, err);
 	if (rc == 0) {
 		e->leader = e->joined = 0;
 		return LEASE_LOST;
@@ -1125,6 +1133,130 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	return LEASE_OK;
 }
 
+/*
+ * etcd_list: the lease names under PREFIX/, one range per name: the first
+ * key (keys only) from a cursor that then skips every key of that name
+ * (PREFIX/NAME/ ... sort below PREFIX/NAME0).  A key that is not
+ * PREFIX/NAME/ID is skipped, with a word.  lease.c reads each name with
+ * etcd_status.
+ */
+#define LISTKEYMAX	8192
+static int
+etcd_list(const struct store_url *u, const struct lease_config *cfg,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg,
+    char *err)
+{
+	struct lease l;
+	struct lease_config c = *cfg;
+	struct http_resp r;
+	struct etcd *e;
+	char *cur, *key, *raw, *body, *c64, end64[B64MAX], name[LEASE_IDLEN];
+	size_t plen, clen, nlen;
+	ssize_t n;
+	int rc = LEASE_OK, got, i;
+
+	c.name = "list";	/* etcd_open wants one; not used */
+	c.node_id = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(&l, 0, sizeof(l));
+	if (etcd_open(&l, u, &c, err) != LEASE_OK)
+		return LEASE_ERR;
+	e = l.data;
+	cur = malloc(LISTKEYMAX + 2);
+	key = malloc(LISTKEYMAX + 2);
+	raw = malloc(LISTKEYMAX * 2);
+	c64 = malloc(LISTKEYMAX * 2);
+	body = malloc(LISTKEYMAX * 2 + 2 * B64MAX);
+	if (!cur || !key || !raw || !c64 || !body) {
+		seterr(err, "%s", strerror(errno));
+		rc = LEASE_ERR;
+		goto out;
+	}
+	plen = (size_t)snprintf(cur, LISTKEYMAX, "%s/", u->prefix);
+	clen = plen;
+	/* Every key under PREFIX/ sorts below PREFIX0 ('/' + 1). */
+	memcpy(key, cur, plen);
+	key[plen - 1] = '0';
+	if (b64_encode(key, plen, end64, sizeof(end64)) == 0) {
+		seterr(err, "etcd prefix too long");
+		rc = LEASE_ERR;
+		goto out;
+	}
+	for (i = 0; i < 1000000; i++) {
+		const char *rest, *slash;
+
+		if (b64_encode(cur, clen, c64, LISTKEYMAX * 2) == 0) {
+			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
+			rc = LEASE_ERR;
+			break;
+		}
+		snprintf(body, LISTKEYMAX * 2 + 2 * B64MAX, "{\"key\":\"%s\","
+		    "\"range_end\":\"%s\",\"limit\":1,\"keys_only\":true}", c64,
+		    end64);
+		if (call(e, "/v3/kv/range", body, &r, err) != 0) {
+			free(r.body);
+			rc = LEASE_ERR;
+			break;
+		}
+		got = json_get(r.body, r.len, "kvs.0.key", raw, LISTKEYMAX * 2);
+		free(r.body);
+		if (got == 0)
+			break;		/* no more keys */
+		if (got == -1 || (n = b64_decode(raw, strlen(raw), key,
+		    LISTKEYMAX)) < (ssize_t)plen) {
+			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
+			rc = LEASE_ERR;
+			break;
+		}
+		key[n] = '\0';
+		rest = key + plen;
+		slash = memchr(rest, '/', (size_t)n - plen);
+		nlen = slash ? (size_t)(slash - rest) : 0;
+		if (slash && nlen < sizeof(name) && !memchr(rest, '\0', nlen)) {
+			memcpy(name, rest, nlen);
+			name[nlen] = '\0';
+		} else
+			name[0] = '\0';
+		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
+		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {
+			/* A leader's mark, PREFIX/NAME.leader: ours, and its
+			 * NAME is listed by its queue keys. */
+			memcpy(name, rest, nlen);
+			name[nlen] = '\0';
+			if (lease_name_ok(name)) {
+				memcpy(cur, key, (size_t)n);
+				cur[n] = '\0';	/* past this one key */
+				clen = (size_t)n + 1;
+				continue;
+			}
+			name[0] = '\0';
+		}
+		if (name[0] && lease_name_ok(name)) {
+			fn(arg, name, NULL, NULL);
+			/* Past every key of NAME: PREFIX/NAME0. */
+			memcpy(cur + plen, name, nlen);
+			cur[plen + nlen] = '0';
+			clen = plen + nlen + 1;
+		} else {
+			fn(arg, NULL, key, slash ? "not a lease name" :
+			    "not a leaderrun key (PREFIX/NAME/ID)");
+			/* Past this key alone: KEY followed by a NUL byte. */
+			memcpy(cur, key, (size_t)n);
+			cur[n] = '\0';
+			clen = (size_t)n + 1;
+		}
+	}
+out:
+	free(cur);
+	free(key);
+	free(raw);
+	free(c64);
+	free(body);
+	etcd_close(&l);
+	return rc;
+}
+
 const struct lease_ops etcd_ops = {
 	.scheme = "etcd",
 	.open = etcd_open,
@@ -1137,4 +1269,5 @@ const struct lease_ops etcd_ops = {
 	.farewell = etcd_farewell,
 	.close = etcd_close,
 	.status = etcd_status,
+	.list = etcd_list,
 };

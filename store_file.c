@@ -74,6 +74,7 @@ struct flease {
 	char		 dir[PATH_MAX];
 	int64_t		 lease_ns;
 	int64_t		 retry_ns;
+	long		 job;		/* held command, named when we acquire */
 	int		 dirfd;
 	int		 lockfd;
 	int		 ofd;		/* 1: OFD locks, 0: classic fcntl locks */
@@ -282,6 +283,8 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 			    num(v, INT64_MAX) : 0);
 		else if (!strcmp(line, "lease_ms"))
 			r->h.lease_ms = num(v, INT64_MAX / 1000000);
+		else if (!strcmp(line, "done"))
+			r->h.done = !strcmp(v, "1");
 		/* unknown keys: a newer writer; ignore */
 	}
 }
@@ -437,24 +440,32 @@ load(struct flease *l, struct record *r, int *ok, uint64_t *version, char *err)
 /*
  * write_record: write our record into the slot the current one is not in,
  * so that a write that fails half way leaves the current record readable.
- * In place (no rename): a renewal costs one pwrite.
+ * In place (no rename): a renewal costs one pwrite.  JOB LEASE_JOB_DONE
+ * writes job=0 and done=1 (older readers ignore the key; they would refuse
+ * a negative job).
  */
 static int
 write_record(struct flease *l, int state, long job, char *err)
 {
 	char buf[SLOT];
 	uint64_t seq = l->seq + 1;
-	int n;
+	int n, done = job == LEASE_JOB_DONE && state == LEASE_HELD;
 	ssize_t w;
 
 	n = snprintf(buf, sizeof(buf),
 	    MAGIC "\nseq=%llu\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\n"
 	    "start=%llu\njob=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\n"
-	    "renewals=%llu\nlease_ms=%lld\n", (unsigned long long)seq,
+	    "renewals=%llu\nlease_ms=%lld\n%s", (unsigned long long)seq,
 	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
-	    l->pid, l->start, job, (unsigned long long)l->term,
+	    l->pid, l->start, job < 0 ? 0 : job, (unsigned long long)l->term,
 	    (long long)l->acquired_ms, (long long)wall_ms(),
-	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000));
+	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000),
+	    done ? "done=1\n" : "");
+	/* The sum line (21 bytes) and the final newline must fit too. */
+	if (n < 0 || n > SLOT - 22) {
+		seterr(err, "%s/%s: record too long", l->dir, l->lease_file);
+		return -1;
+	}
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "sum=%016llx\n",
 	    (unsigned long long)fnv1a(buf, (size_t)n, 14695981039346656037ULL));
 	/* Pad with one line of spaces, so that cat(1) shows both slots. */
@@ -576,6 +587,7 @@ file_open(struct lease *lease, const struct store_url *u,
 	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
 	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
 	l->lease_ns = cfg->lease_ns;
+	l->job = cfg->job;
 	l->retry_ns = cfg->retry_ns;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
@@ -770,7 +782,7 @@ file_acquire(struct lease *lease, struct lease_holder *h, int64_t *retry_ns,
 	l->term = l->max_term + 1;
 	l->acquired_ms = wall_ms();
 	l->renewals = 0;
-	if (write_record(l, LEASE_HELD, 0, err) == -1)
+	if (write_record(l, LEASE_HELD, l->job, err) == -1)
 		goto unlock_err;
 	/* After the record, so that a failed write uses up no term; the mark
 	 * is a safeguard for a removed record, so its own failure is not
@@ -1019,6 +1031,90 @@ file_status(const struct store_url *u, const struct lease_config *cfg,
 	return LEASE_OK;
 }
 
+/* Lease files by name, leaving out the ".lease" both end with. */
+static int
+stem_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t nx = strlen(x) - 6, ny = strlen(y) - 6;
+	int c = memcmp(x, y, nx < ny ? nx : ny);
+
+	return c ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * file_list: the NAME.lease files of the directory.  Only the names are
+ * looked at here; lease.c reads each with file_status, which opens it
+ * with O_NOFOLLOW and refuses what fails check_file, as contenders do.
+ */
+static int
+file_list(const struct store_url *u, const struct lease_config *cfg,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg,
+    char *err)
+{
+	struct dirent *e;
+	char **names = NULL, **more, *copy;
+	size_t n = 0, cap = 0, i, len;
+	DIR *d = NULL;
+	int fd, rc = LEASE_OK;
+
+	(void)cfg;
+	if ((fd = open(u->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		seterr(err, "open %s: %s", u->dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return LEASE_ERR;
+	}
+	for (;;) {
+		errno = 0;
+		if ((e = readdir(d)) == NULL) {
+			if (errno) {
+				seterr(err, "read %s: %s", u->dir, strerror(errno));
+				rc = LEASE_ERR;
+			}
+			break;
+		}
+		len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 6, ".lease") != 0)
+			continue;
+		if ((copy = strdup(e->d_name)) == NULL) {
+			seterr(err, "%s", strerror(errno));
+			rc = LEASE_ERR;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if ((more = realloc(names, cap * sizeof(*names))) == NULL) {
+				seterr(err, "%s", strerror(errno));
+				free(copy);
+				rc = LEASE_ERR;
+				break;
+			}
+			names = more;
+		}
+		names[n++] = copy;
+	}
+	closedir(d);
+	if (rc == LEASE_OK && n > 0)
+		qsort(names, n, sizeof(*names), stem_cmp);
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		if (rc == LEASE_OK) {
+			names[i][len - 6] = '\0';
+			if (lease_name_ok(names[i]))
+				fn(arg, names[i], NULL, NULL);
+			else {
+				names[i][len - 6] = '.';
+				fn(arg, NULL, names[i], "not a lease name");
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
 const struct lease_ops file_ops = {
 	.scheme = "file",
 	.open = file_open,
@@ -1031,4 +1127,5 @@ const struct lease_ops file_ops = {
 	.farewell = NULL,
 	.close = file_close,
 	.status = file_status,
+	.list = file_list,
 };

@@ -15,9 +15,10 @@
  *    trip.
  *  - Renew and release are scripts that touch the lock only while its token
  *    line is ours: PEXPIRE, or DEL plus a PUBLISH on PREFIX:{NAME}:released.
- *    The token line, not the whole value, is compared: the first renewal
- *    rewrites the value to name the job (SET ... PX, same token), and if
- *    its reply is lost the next renewal must still know the key as ours.
+ *    The token line, not the whole value, is compared: a renewal for
+ *    another job rewrites the value to name it (SET ... PX, same token),
+ *    and if its reply is lost the next renewal must still know the key as
+ *    ours.  (The acquiring value names the held job already.)
  *  - Waiters SUBSCRIBE to that channel on a second connection before they
  *    look, so a release wakes them at once; they also look again every
  *    retry period, or when the holder's PTTL runs out, because a
@@ -120,6 +121,7 @@ struct redis {
 	int		 maybe;		/* an attempt with VALUE got no answer */
 	int		 leader;
 	long		 job;		/* the job VALUE names, -1: not yet */
+	long		 cfg_job;	/* the held command, named when acquiring */
 	int64_t		 acquired_ms;
 	uint64_t	 term;
 	int		 pending;	/* we hold the lock, but may not use it */
@@ -453,7 +455,7 @@ lead(struct redis *r, struct lease_holder *h)
 	conn_close(&r->sc);	/* a leader needs no wake-ups */
 	r->leader = 1;
 	r->pending = 0;
-	r->job = -1;	/* the first renewal names the job */
+	r->job = r->cfg_job;	/* the acquired value names the held command */
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", r->id);
 	snprintf(h->host, sizeof(h->host), "%s", r->me.host);
@@ -621,6 +623,7 @@ redis_open(struct lease *l, const struct store_url *u,
 	r->retry_ns = cfg->retry_ns;
 	r->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	r->job = -1;
+	r->cfg_job = cfg->job;
 	snprintf(r->lock, sizeof(r->lock), "%s:{%s}:lock", u->prefix, cfg->name);
 	snprintf(r->fence, sizeof(r->fence), "%s:{%s}:fence", u->prefix,
 	    cfg->name);
@@ -701,7 +704,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		nrep++;
 	}
 	r->acquired_ms = wall_ms();
-	if (make_value(r, 0, r->maybe, err) == -1)
+	if (make_value(r, r->cfg_job, r->maybe, err) == -1)
 		return LEASE_ERR;
 	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
 	    1) / NS_PER_MS));
@@ -796,7 +799,7 @@ redis_renew(struct lease *l, long job, char *err)
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
-	/* The first renewal names the job in our value, same token. */
+	/* A renewal for another job names it in our value, same token. */
 	if ((rc = touch(r, job != r->job, job, err)) == 1) {
 		r->job = job;
 		return LEASE_OK;

@@ -206,6 +206,16 @@ one_error() {
 	[[ "$output" == *"state:      held"* ]]
 	[[ "$output" == *"waiters:    1"* ]]
 	no_secret "$output" "$stderr"
+	# --status --json and --list log in the same way, and show no secret.
+	run -0 --separate-stderr lra alice "$ALICE_PW" --status --json -l t
+	echo "$output"
+	[[ "$output" == *'"state":"held"'* ]]
+	no_secret "$output" "$stderr"
+	run -0 --separate-stderr lra alice "$ALICE_PW" --list
+	echo "$output"
+	read -r n st rest <<< "${lines[1]}"
+	[ "$n $st" = "t held" ]
+	no_secret "$output" "$stderr"
 	touch "$OUT/a.go"
 	wait "$(cat "$OUT/a.pid")"
 	wait "$(cat "$OUT/b.pid")"

@@ -808,7 +808,7 @@ if want handover; then
 		for rp in 2s 200ms; do
 			a=$(f h${nw}_lr$rp 2) b=$(f h${nw}_flock 2) r=$(ratio "$a" "$b")
 			row "handover p50, $nw waiters, -r $rp" "$(ms "$a")" "$(ms "$b")" \
-			    "$r" "<= 1.5x" "$(verdict "${r%x}" 1.5)"
+			    "$r" "<= 1.3x" "$(verdict "${r%x}" 1.3)"
 			a=$(f h${nw}_lr$rp 3) b=$(f h${nw}_flock 3)
 			row "handover p99, $nw waiters, -r $rp (n=$(f h${nw}_lr$rp 1))" \
 			    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
@@ -832,7 +832,7 @@ fi
 if want crash; then
 	a=$(f crash_lr 2) b=$(f crash_flock 2) r=$(ratio "$a" "$b")
 	row "crash failover p50 (flock: kill flock+job)" "$(ms "$a")" "$(ms "$b")" \
-	    "$r" "<= 2x" "$(verdict "${r%x}" 2)"
+	    "$r" "<= 1.5x" "$(verdict "${r%x}" 1.5)"
 	if want handover; then
 		c=$(f h2_flock 2) r=$(ratio "$a" "$c")
 		row "crash failover p50 vs flock handover p50" "$(ms "$a")" "$(ms "$c")" \

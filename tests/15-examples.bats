@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# examples/: the crontab line and the systemd units the man page shows.
+# They exist, the man page names them, their leaderrun command lines parse
+# (run as --status with the same options, on the test's lock directory),
+# and the units pass systemd-analyze verify where it can run.
+load helpers
+
+setup() { lr_setup; }
+teardown() { lr_teardown; }
+
+EX=$BATS_TEST_DIRNAME/../examples
+MAN=$BATS_TEST_DIRNAME/../man/leaderrun.1
+FILES=(leaderrun.crontab leaderrun-worker.service leaderrun-report.service
+    leaderrun-report.timer leaderrun-job.service stunnel-etcd.service
+    leaderrun-stunnel-etcd.conf leaderrun-stunnel-redis.conf)
+
+# words FILE: the leaderrun command line of FILE, one word a line: the
+# command of its crontab line, or its ExecStart= with continuation lines.
+words() {
+	case $1 in
+	*.crontab)
+		grep -v -e '^#' -e '^[[:space:]]*$' "$1" |
+		    awk '{ for (i = 6; i <= NF; i++) print $i }' ;;
+	*)
+		sed -n '/^ExecStart=/,/[^\\]$/p' "$1" |
+		    sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -s ' \t' '\n' |
+		    sed '/^$/d' ;;
+	esac
+}
+
+@test "examples: the files exist and the man page names each of them" {
+	local f
+	for f in "${FILES[@]}"; do
+		[ -s "$EX/$f" ] || { echo "missing examples/$f" >&2; false; }
+		grep -qF "examples/${f//-/\\-}" "$MAN" ||
+		    { echo "man page does not name examples/$f" >&2; false; }
+	done
+}
+
+@test "examples: the crontab line has five time fields and the min-hold fits its minute" {
+	local line
+	line=$(grep -v -e '^#' -e '^[[:space:]]*$' "$EX/leaderrun.crontab")
+	[ "$(wc -l <<< "$line")" = 1 ]
+	read -r m h dom mon dow cmd rest <<< "$line"
+	[ "$m $h $dom $mon $dow" = "* * * * *" ]
+	[ "$cmd" = /usr/local/bin/leaderrun ]
+	[[ " $rest " == *" -n -E 0 --min-hold 50s "* ]]
+}
+
+@test "examples: every leaderrun command line parses (as --status, on a test directory)" {
+	local f w opts cmd seen
+	for f in leaderrun.crontab leaderrun-worker.service leaderrun-report.service; do
+		mapfile -t w < <(words "$EX/$f")
+		echo "$f: ${w[*]}"
+		[ "${w[0]}" = /usr/local/bin/leaderrun ]
+		opts=() cmd=() seen=
+		for x in "${w[@]:1}"; do
+			if [ -z "$seen" ] && [ "$x" = -- ]; then
+				seen=1
+			elif [ -z "$seen" ]; then
+				opts+=("${x/#\/srv\/lock/$DIR}")
+			else
+				cmd+=("$x")
+			fi
+		done
+		[ "$seen" = 1 ] && [ "${#cmd[@]}" -ge 1 ]
+		[[ "${cmd[0]}" == /* ]]
+		# The same options, minus the command: free lease, no complaint.
+		run --separate-stderr -1 "$LEADERRUN" --status "${opts[@]}"
+		[ -z "$stderr" ] || { echo "$stderr"; false; }
+		[[ "$output" == *"state:      free"* ]]
+	done
+}
+
+@test "examples: the systemd units pass systemd-analyze verify" {
+	command -v systemd-analyze > /dev/null || skip "no systemd-analyze"
+	local d=$OUT/units f
+	mkdir -p "$d"
+	# A unit that is surely right: if verify fails on it, it cannot run
+	# here (no systemd at all, say); skip, and say why.
+	printf '[Unit]\nDescription=probe\n[Service]\nExecStart=/bin/true\n' > "$d/probe.service"
+	run systemd-analyze verify "$d/probe.service"
+	if [ "$status" != 0 ] || [ -n "$output" ]; then
+		skip "systemd-analyze verify does not work here: $output"
+	fi
+	rm "$d/probe.service"
+	# The binaries the units name must exist: the one under test, and
+	# /bin/true for the jobs.
+	for f in "$EX"/*.service "$EX"/*.timer; do
+		sed -e "s|/usr/local/bin/leaderrun|$LEADERRUN|" \
+		    -e "s|-- /usr/local/bin/[A-Za-z0-9_-]*|-- /bin/true|" \
+		    "$f" > "$d/${f##*/}"
+	done
+	grep -q "^ExecStart=$LEADERRUN " "$d/leaderrun-worker.service"
+	run systemd-analyze verify "$d"/*.service "$d"/*.timer
+	echo "$output"
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+}
