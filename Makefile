@@ -51,7 +51,7 @@ TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
 	     script:bsdutils pgrep:procps perl:perl cc:gcc \
 	     $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
-	     redis-cli:redis-tools
+	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl
 
 test-needs:
 	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)

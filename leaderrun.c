@@ -26,6 +26,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #endif
 
 #include <ctype.h>
@@ -99,6 +100,8 @@ struct opts {
 	const char	*name;
 	const char	*dir;		/* -d DIR, the short form of -S file:DIR */
 	const char	*store;		/* -S URL, or LEADERRUN_STORE */
+	const char	*password_file;	/* --store-password-file FILE */
+	const char	*password;	/* the store user's, NULL if none */
 	const char	*node_id;
 	int64_t		 lease_ns, retry_ns, deadline_ns, kill_ns, wait_ns;
 	int64_t		 min_hold_ns;	/* 0: release when the command ends */
@@ -145,10 +148,13 @@ help(void)
 "  -d, --lock-dir DIR         directory of the lease files (default: /tmp);\n"
 "                             short for -S file:DIR\n"
 "  -S, --store URL            the lease store: file:DIR,\n"
-"                             etcd://HOST:PORT[,HOST:PORT...][/PREFIX] or\n"
-"                             redis://[USER@]HOST:PORT[/DB] (password in\n"
-"                             $LEADERRUN_STORE_PASSWORD)\n"
+"                             etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] or\n"
+"                             redis://[USER@]HOST:PORT[/DB]\n"
 "                             (default: $LEADERRUN_STORE, else file:/tmp)\n"
+"      --store-password-file FILE\n"
+"                             the store user's password: the first line of\n"
+"                             FILE, which only its owner may access\n"
+"                             (default: $LEADERRUN_STORE_PASSWORD)\n"
 "  -i, --node-id ID           this contender's identity (default: HOST:PID)\n"
 "  -t, --lease-duration DUR   how long a lease lasts unrenewed (default: 10s)\n"
 "  -r, --retry-period DUR     renew / re-check period (default: lease/5)\n"
@@ -535,11 +541,134 @@ store_arg(struct opts *o)
 	}
 }
 
+/*
+ * acl_private: -1 if FD has no POSIX ACL (or we cannot tell); 1 if it has
+ * one under which nobody but its owner and we (our effective uid) may
+ * access it, so that its group bits are only the ACL's mask: systemd hands
+ * a service its credentials (LoadCredential=) as 0400 files with an entry
+ * user:SERVICE:r, which stat shows as mode 0440; 0 if the ACL lets anyone
+ * else at it.
+ */
+static int
+acl_private(int fd)
+{
+#ifdef __linux__
+	/* Linux's xattr form: a version (2), then {tag, perm, id} entries,
+	 * all little-endian. */
+	unsigned char a[4 + 8 * 64];
+	ssize_t n = fgetxattr(fd, "system.posix_acl_access", a, sizeof(a)), i;
+
+	if (n < 4 || (n - 4) % 8 != 0 || a[0] != 2 || a[1] || a[2] || a[3])
+		return -1;
+	for (i = 4; i < n; i += 8) {
+		unsigned tag = a[i] | (unsigned)a[i + 1] << 8;
+		unsigned perm = a[i + 2] | (unsigned)a[i + 3] << 8;
+		unsigned long id = a[i + 4] | (unsigned long)a[i + 5] << 8 |
+		    (unsigned long)a[i + 6] << 16 | (unsigned long)a[i + 7] << 24;
+
+		if (tag == 0x01 || tag == 0x10)		/* the owner, the mask */
+			continue;
+		if (tag == 0x02 && id == (unsigned long)geteuid())
+			continue;			/* user:US */
+		if (perm & 7)	/* another user, a group, the others */
+			return 0;
+	}
+	return 1;
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+/*
+ * password_file: the first line of PATH (without its newline) into BUF
+ * (LEN bytes).  PATH must be a regular file, or a symlink to one (as
+ * Kubernetes mounts secrets), that only its owner may access (and we, by
+ * an ACL: see acl_private); a missing, empty or open file exits 125.
+ * Never prints what it read.
+ */
+static void
+password_file(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	size_t n = 0, line;
+	ssize_t got;
+	int fd, acl = -1;
+	char mode[16];
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		die(EXIT_FAIL, "store password file %s: %s", quote(path),
+		    strerror(errno));
+	if (fstat(fd, &st) == -1)
+		die(EXIT_FAIL, "store password file %s: %s", quote(path),
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EXIT_FAIL, "store password file %s: not a regular file",
+		    quote(path));
+	snprintf(mode, sizeof(mode), "mode %04o", (unsigned)(st.st_mode & 07777));
+	if ((st.st_mode & S_IRWXO) ||
+	    ((st.st_mode & S_IRWXG) && (acl = acl_private(fd)) != 1))
+		die(EXIT_FAIL, "store password file %s: %s lets group or others "
+		    "at it; it must be private to its owner (chmod 600)",
+		    quote(path), acl == 0 ? "its ACL" : mode);
+	while (n < len - 1 && (got = read(fd, buf + n, len - 1 - n)) != 0) {
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			die(EXIT_FAIL, "store password file %s: %s", quote(path),
+			    strerror(errno));
+		n += (size_t)got;
+		if (memchr(buf, '\n', n))
+			break;
+	}
+	close(fd);
+	for (line = 0; line < n && buf[line] != '\n'; line++)
+		;
+	if (line == len - 1)
+		die(EXIT_FAIL, "store password file %s: first line longer than "
+		    "%zu bytes", quote(path), len - 2);
+	if (line > 0 && buf[line - 1] == '\r')
+		line--;
+	memset(buf + line, 0, len - line);
+	if (line == 0)
+		die(EXIT_FAIL, "store password file %s: no password on its first "
+		    "line", quote(path));
+	if (strlen(buf) != line)
+		die(EXIT_FAIL, "store password file %s: NUL byte in the password",
+		    quote(path));
+}
+
+/*
+ * store_password: the store user's password, from --store-password-file
+ * (which wins) or LEADERRUN_STORE_PASSWORD, into O->password (NULL if
+ * neither).  The variable leaves our environment, so the command does not
+ * inherit it.
+ */
+static void
+store_password(struct opts *o)
+{
+	static char pw[4096];
+	const char *env = getenv("LEADERRUN_STORE_PASSWORD");
+
+	if (env && !o->password_file) {
+		if (strlen(env) >= sizeof(pw))
+			die(EXIT_FAIL, "LEADERRUN_STORE_PASSWORD: longer than %zu "
+			    "bytes", sizeof(pw) - 1);
+		strcpy(pw, env);
+	}
+	if (unsetenv("LEADERRUN_STORE_PASSWORD") == -1)
+		die(EXIT_FAIL, "unsetenv: %s", strerror(errno));
+	if (o->password_file)
+		password_file(o->password_file, pw, sizeof(pw));
+	o->password = pw[0] ? pw : NULL;
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
-	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST, OPT_METRICS };
+	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST, OPT_METRICS,
+	    OPT_PASSWORD_FILE };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -560,6 +689,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "signal", required_argument, NULL, 's' },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "store", required_argument, NULL, 'S' },
+		{ "store-password-file", required_argument, NULL,
+		    OPT_PASSWORD_FILE },
 		{ "timeout", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -669,6 +800,9 @@ parse_args(int argc, char **argv, struct opts *o)
 				bad_value("metrics file", arg, "empty");
 			o->metrics = arg;
 			break;
+		case OPT_PASSWORD_FILE:
+			o->password_file = arg;
+			break;
 		case ':':
 			warnx("option '%s' requires an argument",
 			    quote(argv[optind - 1]));
@@ -703,6 +837,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		try_help();
 	}
 	store_arg(o);
+	store_password(o);
 	if (o->status || o->list) {
 		if (*o->argv) {
 			warnx("%s takes no command", o->list ? "--list" : "--status");
@@ -884,7 +1019,8 @@ status_json(FILE *f, const char *name, const char *store, const char *where,
 static int
 show_status(const struct opts *o)
 {
-	struct lease_config cfg = { o->name, o->store, "", 0, 0, 0, 2 * NS_PER_S };
+	struct lease_config cfg = { o->name, o->store, "", 0, 0, 0, 2 * NS_PER_S,
+	    o->password };
 	struct lease_holder h, w[MAXWAITERS];
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
 	int64_t now_ms;
@@ -1024,7 +1160,8 @@ show_list(const struct opts *o)
 {
 	static const char *const head[] = { "NAME", "STATE", "HOLDER", "HOST",
 	    "TERM", "AGE" };
-	struct lease_config cfg = { NULL, o->store, "", 0, 0, 0, 2 * NS_PER_S };
+	struct lease_config cfg = { NULL, o->store, "", 0, 0, 0, 2 * NS_PER_S,
+	    o->password };
 	struct listing ls;
 	char err[LEASE_ERRLEN], *buf = NULL;
 	size_t wd[6], i, len = 0;
@@ -2776,6 +2913,7 @@ supervise(struct opts *o)
 	cfg.node_id = o->node_id;
 	cfg.lease_ns = o->lease_ns;
 	cfg.retry_ns = o->retry_ns;
+	cfg.password = o->password;
 	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
 	setup_signals();
 	/* Before any thread exists: see spawn. */

@@ -86,6 +86,76 @@ wall_ms(void)
 /* ---- store URLs --------------------------------------------------------- */
 
 /*
+ * url_password: 1 if URL ("scheme://user:password@host...", any scheme)
+ * holds a password, with a copy of URL in SAFE (LEN bytes) where the
+ * password reads "***"; else 0.
+ */
+static int
+url_password(const char *url, char *safe, size_t len)
+{
+	const char *p = url, *auth, *end, *at = NULL, *colon;
+
+	while (*p && (isalnum((unsigned char)*p) || strchr("+.-", *p)))
+		p++;
+	if (p == url || strncmp(p, "://", 3) != 0)
+		return 0;
+	auth = p + 3;
+	end = auth + strcspn(auth, "/");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) == NULL)
+		return 0;
+	snprintf(safe, len, "%.*s***%s", (int)(colon + 1 - url), url, at);
+	return 1;
+}
+
+/*
+ * url_user: the user of URL, the bytes from P up to AT ("%XX" decoded),
+ * into U->user.  Returns 0, or -1 with ERR.
+ */
+static int
+url_user(const char *url, const char *p, const char *at, struct store_url *u,
+    char *err)
+{
+	size_t n = 0;
+
+	if (p == at) {
+		seterr(err, "store '%.64s': empty user before '@'", url);
+		return -1;
+	}
+	for (; p < at; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '%') {
+			unsigned int x;
+
+			if (at - p < 3 || !isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]) ||
+			    sscanf(p + 1, "%2x", &x) != 1) {
+				seterr(err, "store '%.64s': bad %%-escape in the "
+				    "user", url);
+				return -1;
+			}
+			c = (unsigned char)x;
+			p += 2;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			seterr(err, "store '%.64s': control character in the "
+			    "user", url);
+			return -1;
+		}
+		if (n + 1 >= sizeof(u->user)) {
+			seterr(err, "store '%.64s': user too long", url);
+			return -1;
+		}
+		u->user[n++] = (char)c;
+	}
+	u->user[n] = '\0';
+	return 0;
+}
+
+/*
  * redis_url: "redis://[USER@]HOST:PORT[/DB]" into *U.  A password in the
  * URL is refused without echoing it: every local user can read a command
  * line, so it comes from LEADERRUN_STORE_PASSWORD.  Returns 0, or -1 with
@@ -151,15 +221,27 @@ redis_url(const char *url, struct store_url *u, char *err)
 }
 
 /*
- * url_parse: URL into *U.  "file:DIR"; "etcd://HOST:PORT[,HOST:PORT...]
- * [/PREFIX]"; "redis://[USER@]HOST:PORT[/DB]".  Returns 0, or -1 with ERR.
+ * url_parse: URL into *U.  "file:DIR"; "etcd://[USER@]HOST:PORT
+ * [,HOST:PORT...][/PREFIX]"; "redis://[USER@]HOST:PORT[/DB]".  Returns 0,
+ * or -1 with ERR.  A password in the URL is refused before anything else,
+ * whatever the scheme: a command line is there for every local user to
+ * read (ps, /proc/PID/cmdline), and the command inherits LEADERRUN_STORE.
+ * ERR never shows it.
  */
 static int
 url_parse(const char *url, struct store_url *u, char *err)
 {
-	const char *p, *end, *slash;
+	const char *p, *end, *slash, *at;
+	char safe[80];
 
 	memset(u, 0, sizeof(*u));
+	if (url_password(url, safe, sizeof(safe))) {
+		seterr(err, "store '%s': a password in the URL is refused: every "
+		    "local user can read command lines (ps), and the command "
+		    "inherits LEADERRUN_STORE; use LEADERRUN_STORE_PASSWORD or "
+		    "--store-password-file", safe);
+		return -1;
+	}
 	if (!strncmp(url, "file:", 5)) {
 		p = url + 5;
 		if (!strncmp(p, "//", 2))
@@ -197,8 +279,18 @@ url_parse(const char *url, struct store_url *u, char *err)
 		if (*slash == '[')
 			while (slash[1] && slash[1] != ']')
 				slash++;
+	/* USER@ in front of the members: the last '@' ends it. */
+	for (at = NULL, end = p; end < slash; end++)
+		if (*end == '@')
+			at = end;
+	if (at != NULL) {
+		if (url_user(url, p, at, u, err) == -1)
+			return -1;
+		p = at + 1;
+	}
 	if (slash == p) {
-		seterr(err, "store '%.64s': no HOST:PORT after etcd://", url);
+		seterr(err, "store '%.64s': no HOST:PORT after etcd://%s", url,
+		    at ? "USER@" : "");
 		return -1;
 	}
 	while (p < slash) {
@@ -281,8 +373,9 @@ lease_store_where(const char *url, const char *name, char *buf, size_t len)
 		snprintf(buf, len, "redis://%s/%d %s:{%s}:lock",
 		    net_name(&u->ep[0], ep, sizeof(ep)), u->db, u->prefix, name);
 	else
-		snprintf(buf, len, "etcd://%s %s/%s/",
-		    net_name(&u->ep[0], ep, sizeof(ep)), u->prefix, name);
+		snprintf(buf, len, "etcd://%s%s%s %s/%s/", u->user,
+		    u->user[0] ? "@" : "", net_name(&u->ep[0], ep, sizeof(ep)),
+		    u->prefix, name);
 	free(u);
 }
 

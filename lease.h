@@ -51,6 +51,8 @@ struct lease_config {
 					 * exec: named with the acquisition */
 	int64_t		 io_ns;		/* network stores: time budget of one call;
 					 * at most half the renew deadline */
+	const char	*password;	/* the store user's password, or NULL;
+					 * a store copies it and never shows it */
 };
 
 /* What a reader learns about the current holder. */
@@ -93,7 +95,8 @@ struct lease_farewell {
 	struct sockaddr_storage addr[LEASE_FAREWELL_ADDRS];
 	socklen_t	 addrlen[LEASE_FAREWELL_ADDRS];
 	size_t		 len;
-	char		 req[512];	/* the request, sent as is */
+	char		 req[2048];	/* the request, sent as is (an etcd token
+					 * included: a JWT takes ~500 bytes) */
 };
 
 enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };
@@ -109,8 +112,10 @@ int64_t	lease_now_ns(void);
 
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
- * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
- * [/DB]"), else -1 with ERR saying what is wrong with it.  No I/O.
+ * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
+ * [/DB]"), else -1 with ERR saying what is wrong with it.  A URL holding a
+ * password ("scheme://user:pw@...") is refused, and ERR shows it masked.
+ * No I/O.
  */
 int	lease_store_check(const char *url, char *err);
 

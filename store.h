@@ -22,7 +22,8 @@ struct store_url {
 	int		 neps;
 	char		 prefix[256];		/* etcd: key prefix, no slashes at
 						 * either end; redis: "leaderrun" */
-	char		 user[LEASE_IDLEN];	/* redis: ACL user, "" for none */
+	char		 user[LEASE_IDLEN];	/* the URL's USER@ (etcd, redis;
+						 * an ACL user), "" for none */
 	int		 db;			/* redis: database number */
 };
 

@@ -107,6 +107,7 @@ struct redis {
 	struct conn	 c;		/* requests */
 	struct conn	 sc;		/* the subscription of a waiter */
 	int		 nosub;		/* SUBSCRIBE refused: poll only */
+	int		 answered;	/* the server replied once */
 
 	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
 	char		 id[LEASE_IDLEN];
@@ -265,8 +266,15 @@ exchange(struct redis *r, struct conn *c, const char *req, size_t len,
 		    sizeof(ep)));
 		goto fail;
 	}
+	r->answered = 1;
 	return 0;
 fail:
+	/* A TLS-only port drops a plain request without a word. */
+	if (!r->answered && k == 0 && (strstr(err, "closed by the server") ||
+	    strstr(err, "reset by peer")))
+		snprintf(err + strlen(err), LEASE_ERRLEN - strlen(err),
+		    " (a TLS-only port? reach it through a TLS tunnel such as "
+		    "stunnel: leaderrun(1), TLS)");
 	conn_close(c);
 	return -1;
 }
@@ -578,7 +586,9 @@ redis_open(struct lease *l, const struct store_url *u,
     const struct lease_config *cfg, char *err)
 {
 	struct redis *r = calloc(1, sizeof(*r));
-	const char *pass = getenv("LEADERRUN_STORE_PASSWORD");
+	/* From --store-password-file or LEADERRUN_STORE_PASSWORD, which
+	 * leaderrun takes out of the environment before any store opens. */
+	const char *pass = cfg->password;
 
 	if (r == NULL) {
 		seterr(err, "%s", strerror(errno));
@@ -592,16 +602,17 @@ redis_open(struct lease *l, const struct store_url *u,
 	r->db = u->db;
 	if (pass && *pass) {
 		if (strlen(pass) > PASSMAX) {
-			seterr(err, "LEADERRUN_STORE_PASSWORD is longer than %d "
-			    "bytes", PASSMAX);
+			seterr(err, "the store password is longer than %d bytes",
+			    PASSMAX);
 			redis_close(l);
 			return LEASE_ERR;
 		}
 		strcpy(r->pass, pass);
 		r->has_pass = 1;
 	} else if (r->user[0]) {
-		seterr(err, "redis://%s@...: a user needs a password in "
-		    "LEADERRUN_STORE_PASSWORD", r->user);
+		seterr(err, "redis://%s@...: a user needs a password: set "
+		    "LEADERRUN_STORE_PASSWORD or use --store-password-file",
+		    r->user);
 		redis_close(l);
 		return LEASE_ERR;
 	}

@@ -74,7 +74,7 @@ refused_url() {
 	refused_url "redis://127.0.0.1:6379/123456" "*database after '/' must be a number*"
 	refused_url "redis://@127.0.0.1:6379" "*empty user name before '@'"
 	refused_url "redis://a b@127.0.0.1:6379" "*user name may hold only*"
-	refused_url "redis://u:pw@127.0.0.1:6379" "leaderrun: store 'redis://...': a password in the URL is refused: every local user can read a command line; put it in LEADERRUN_STORE_PASSWORD"
+	refused_url "redis://u:pw@127.0.0.1:6379" "leaderrun: store 'redis://u:***@127.0.0.1:6379': a password in the URL is refused: every local user can read command lines (ps), and the command inherits LEADERRUN_STORE; use LEADERRUN_STORE_PASSWORD or --store-password-file"
 }
 
 @test "good redis URLs are accepted: IPv4, IPv6 in brackets, names, a user, a database" {
@@ -88,7 +88,7 @@ refused_url() {
 	done
 	# A user needs a password.
 	run --separate-stderr -125 env -u LEADERRUN_STORE_PASSWORD "$LEADERRUN" --status -S redis://app@127.0.0.1:1 -l t
-	[[ "$stderr" == *"a user needs a password in LEADERRUN_STORE_PASSWORD"* ]]
+	[[ "$stderr" == *"a user needs a password: set LEADERRUN_STORE_PASSWORD or use --store-password-file"* ]]
 }
 
 @test "good etcd URLs are accepted: IPv4, IPv6 in brackets, names, lists, prefixes" {

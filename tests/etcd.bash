@@ -48,6 +48,13 @@
 #                      free port; exports FAKE_PID FAKE_PORT FAKE_EP FAKE_URL
 #                      FAKE_LOG (one "conn N ..." line per connection)
 #
+# Variants (set them in the test before a start function; tests/secure.bash
+# sets them for TLS):
+#   ETCD_ARGS=(...)    more etcd flags for every member (--auth-token-ttl 1)
+#   ETCD_SCHEME=https  the scheme of the client URLs (default http)
+#   ETCD_READY=FUNC    FUNC EP succeeds once member EP serves (default: a
+#                      linearizable read over plain HTTP)
+#
 # Timing.  Members run with --heartbeat-interval $ETCD_HEARTBEAT_MS (25) and
 # --election-timeout $ETCD_ELECTION_MS (250): a 3-member cluster elects a new
 # leader within ~0.5 s of losing one, and a single member is ready in ~0.1 s
@@ -175,15 +182,15 @@ _etcd_launch() {
 	echo "--- $(date '+%T.%N') start" >> "${_ETCD_LOGF[$i]}"
 	_etcd_spawn "${_ETCD_LOGF[$i]}" "$ETCD_BIN" --name "${_ETCD_NAME[$i]}" \
 	    --data-dir "${_ETCD_DIR[$i]}" \
-	    --listen-client-urls "http://127.0.0.1:$c" \
-	    --advertise-client-urls "http://127.0.0.1:$c" \
+	    --listen-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$c" \
+	    --advertise-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$c" \
 	    --listen-peer-urls "http://127.0.0.1:$p" \
 	    --initial-advertise-peer-urls "http://127.0.0.1:$p" \
 	    --initial-cluster "${_ETCD_INIT[$i]}" \
 	    --initial-cluster-token "${_ETCD_TOKEN[$i]}" \
 	    --heartbeat-interval "$ETCD_HEARTBEAT_MS" \
 	    --election-timeout "$ETCD_ELECTION_MS" \
-	    --logger zap --log-outputs stderr
+	    --logger zap --log-outputs stderr ${ETCD_ARGS[@]+"${ETCD_ARGS[@]}"}
 	_ETCD_PIDS[$i]=$_SPAWNED
 	echo "$_SPAWNED ${_ETCD_DIR[$i]}" >> "$(_etcd_tmp)/etcd.pids"
 }
@@ -218,7 +225,8 @@ _etcd_wait_ready() {
 		ok=1
 		for i in "$@"; do
 			_etcd_running "${_ETCD_PIDS[$i]}" || return 2
-			_etcd_answers "127.0.0.1:${_ETCD_CPORT[$i]}" || { ok=0; break; }
+			"${ETCD_READY:-_etcd_answers}" "127.0.0.1:${_ETCD_CPORT[$i]}" ||
+			    { ok=0; break; }
 		done
 		[ $ok = 1 ] && return 0
 		[ "$(now_ms)" -lt $end ] || return 1
