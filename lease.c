@@ -221,6 +221,64 @@ redis_url(const char *url, struct store_url *u, char *err)
 }
 
 /*
+ * redis_unix_url: "redis+unix://[USER@]/PATH[?db=N]" into *U: Redis on its
+ * unix socket (redis.conf's unixsocket), where file permissions say who
+ * may connect.  Returns 0, or -1 with ERR.
+ */
+static int
+redis_unix_url(const char *url, struct store_url *u, char *err)
+{
+	const char *p = url + 13, *path, *q;
+	size_t n;
+	long db = 0;
+
+	u->ops = &redis_ops;
+	strcpy(u->prefix, "leaderrun");
+	if ((path = strchr(p, '/')) == NULL) {
+		seterr(err, "store '%.64s': no socket path after redis+unix:// "
+		    "(redis+unix:///run/redis/redis.sock)", url);
+		return -1;
+	}
+	if (path > p) {		/* USER@ before the path */
+		n = (size_t)(path - p - 1);
+		if (path[-1] != '@' || n == 0 || n >= sizeof(u->user)) {
+			seterr(err, "store '%.64s': expected redis+unix://[USER@]"
+			    "/PATH", url);
+			return -1;
+		}
+		for (q = p; q < p + n; q++)
+			if (!(isalnum((unsigned char)*q) && (unsigned char)*q < 128) &&
+			    !strchr("._+-", *q)) {
+				seterr(err, "store '%.64s': the user name may hold "
+				    "only A-Z a-z 0-9 . _ + -", url);
+				return -1;
+			}
+		memcpy(u->user, p, n);
+	}
+	n = strcspn(path, "?");
+	if (n >= sizeof(u->ep[0].path)) {
+		seterr(err, "store '%.64s': socket path longer than %zu bytes",
+		    url, sizeof(u->ep[0].path) - 1);
+		return -1;
+	}
+	memcpy(u->ep[0].path, path, n);
+	u->neps = 1;
+	if (path[n] == '?') {
+		q = path + n + 1;
+		if (strncmp(q, "db=", 3) != 0 || q[3] == '\0' ||
+		    strspn(q + 3, "0123456789") != strlen(q + 3) ||
+		    strlen(q + 3) > 5) {
+			seterr(err, "store '%.64s': after '?' only db=N (0-99999)",
+			    url);
+			return -1;
+		}
+		db = strtol(q + 3, NULL, 10);
+	}
+	u->db = (int)db;
+	return 0;
+}
+
+/*
  * url_parse: URL into *U.  "file:DIR"; "etcd://[USER@]HOST:PORT
  * [,HOST:PORT...][/PREFIX]"; "redis://[USER@]HOST:PORT[/DB]".  Returns 0,
  * or -1 with ERR.  A password in the URL is refused before anything else,
@@ -260,6 +318,8 @@ url_parse(const char *url, struct store_url *u, char *err)
 	}
 	if (!strncmp(url, "redis://", 8))
 		return redis_url(url, u, err);
+	if (!strncmp(url, "redis+unix://", 13))
+		return redis_unix_url(url, u, err);
 	if (strncmp(url, "etcd://", 7) != 0) {
 		const char *colon = strchr(url, ':');
 
@@ -369,6 +429,9 @@ lease_store_where(const char *url, const char *name, char *buf, size_t len)
 		snprintf(buf, len, "%s", name);
 	else if (u->ops == &file_ops)
 		snprintf(buf, len, "%s/%s.lease", u->dir, name);
+	else if (u->ops == &redis_ops && u->ep[0].path[0])
+		snprintf(buf, len, "redis+unix://%s?db=%d %s:{%s}:lock",
+		    u->ep[0].path, u->db, u->prefix, name);
 	else if (u->ops == &redis_ops)
 		snprintf(buf, len, "redis://%s/%d %s:{%s}:lock",
 		    net_name(&u->ep[0], ep, sizeof(ep)), u->db, u->prefix, name);

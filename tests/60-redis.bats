@@ -660,3 +660,25 @@ hostile() {
 	[ "$(grep -c "SUBSCRIBE leaderrun:{t}:released refused: NOPERM" "$OUT/b.err")" = 1 ]
 	[ ! -e "$OUT/ran" ]
 }
+
+@test "redis+unix:///PATH: Redis on its unix socket, with ?db=N; bad forms are 125" {
+	redis_start --unixsocket "$BATS_TEST_TMPDIR/r.sock" --unixsocketperm 700
+	local url="redis+unix://$BATS_TEST_TMPDIR/r.sock"
+	run -0 "$LEADERRUN" -S "$url" -l t -- sh -c 'echo "term $LEADERRUN_TERM"'
+	[ "$output" = "term 1" ]
+	run -0 "$LEADERRUN" -S "$url?db=3" -l t -- sh -c 'echo "term $LEADERRUN_TERM"'
+	[ "$output" = "term 1" ]	# another database, another counter
+	[ "$("$REDIS_CLI_BIN" -s "$BATS_TEST_TMPDIR/r.sock" -n 3 GET 'leaderrun:{t}:fence')" = 1 ]
+	# Exclusion over the socket: a second contender with -n is refused.
+	"$LEADERRUN" -S "$url" -l t -t 1s -- sh -c 'touch "$0"; sleep 5' "$OUT/held" &
+	wait_for "$OUT/held"
+	run -75 "$LEADERRUN" -S "$url" -n -l t -- touch "$OUT/ran"
+	run -0 "$LEADERRUN" --status -S "$url" -l t
+	[[ "$output" == *"lease:      redis+unix://$BATS_TEST_TMPDIR/r.sock?db=0 leaderrun:{t}:lock"* ]]
+	[[ "$output" == *"state:      held"* ]]
+	for bad in "redis+unix://x" "redis+unix:///x?db=a" "redis+unix://a:b@/x"; do
+		run --separate-stderr -125 "$LEADERRUN" -S "$bad" -l t -- touch "$OUT/ran"
+		[[ "${stderr_lines[0]}" == "leaderrun: store '"* ]]
+	done
+	[ ! -e "$OUT/ran" ]
+}
