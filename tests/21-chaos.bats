@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Never two leaders: a short chaos run (tests/chaos.sh, a few hundred terms
-# under random faults), a shorter one on etcd, the checker's own test, and
-# the two lease-file removal cases the chaos runs found, pinned down.
+# under random faults), shorter ones on etcd and on Redis, the checker's own
+# test, and the two lease-file removal cases the chaos runs found, pinned
+# down.
 load helpers
 
 # The chaos run loads the machine and the removal test is timed: its tests
@@ -47,6 +48,28 @@ teardown() {
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
 	[[ "${lines[1]}" == *"etcd-kill "[1-9]* ]]
 	[[ "${lines[1]}" == *"etcd-stop "[1-9]* ]]
+}
+
+@test "chaos on redis: a short run with redis-server stopped and killed too: no overlap, nothing left behind" {
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
+	if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
+		# In CI the Redis tests must run: a missing server fails.
+		if [ "${CI:-}" = true ]; then
+			echo "CI: redis-server and redis-cli are missing (packages redis-server, redis-tools)" >&2
+			return 1
+		fi
+		skip "needs redis-server and redis-cli (packages redis-server, redis-tools)"
+	fi
+	# chaos.sh starts a redis-server of its own (AOF, so that a kill keeps
+	# the fence) on a free port and stops it; the run begins with a Redis
+	# kill and restart, then a Redis stop.
+	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="redis-kill redis-stop" \
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s redis -q -T 150 -S 15
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
+	[[ "${lines[1]}" == *"redis-kill "[1-9]* ]]
+	[[ "${lines[1]}" == *"redis-stop "[1-9]* ]]
 }
 
 @test "chaos: the checker names overlapping intervals, term regressions and unended processes" {

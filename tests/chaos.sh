@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chaos.sh - prove that leaderrun never runs two leaders, under faults.
 #
-#   tests/chaos.sh [-s file|etcd] [-n contenders] [-H hosts] [-T terms]
+#   tests/chaos.sh [-s file|etcd|redis] [-n contenders] [-H hosts] [-T terms]
 #                  [-S seconds] [-t lease-ms] [-k] [-q] [-- extra options]
 #
 # N contenders (-n, default 5) compete for one lease with short timings (-t,
@@ -43,6 +43,23 @@
 # may give two leaders for up to kill-after.  Terms are etcd create
 # revisions: they must increase, not by one.
 #
+# -s redis: the same on the Redis store.  The run starts its own redis-server
+# (redis-server and redis-cli from PATH) on 127.0.0.1, on a free port, with
+# its data in the run directory and AOF fsynced at every write
+# (--appendonly yes --appendfsync always --save ''), so that a SIGKILL never
+# takes the fence counter back (the man page: the counter needs AOF or RDB);
+# it is stopped by its PID at the end.  The contenders use
+# -S redis://127.0.0.1:PORT; the lease defaults to 300 ms, as on the file
+# store (Redis TTLs are milliseconds).  The lease-file faults give way to
+# Redis ones: redis-stop, SIGSTOP of redis-server for longer than the lease
+# (SIGCONT later), and redis-kill, SIGKILL of it, down for up to 1.5 leases,
+# then restarted on the same directory, port and options.  One more runs
+# only when CHAOS_FAULTS names it: redis-del, DEL of the lock key with
+# redis-cli, which nobody announces: the leader learns it at its next
+# renewal, while a waiter may take the lock at once, so the two commands
+# may overlap for up to a renewal period plus kill-after.  Terms are the
+# fence counter: they must increase.
+#
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
 # of the run is left behind; every leaderrun exit status is one the spec
@@ -56,7 +73,9 @@
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
 # term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
 # stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
-# may give two leaders; empty: none);
+# may give two leaders; on redis kill-sup kill-job term-sup stop-sup
+# redis-stop redis-kill, and redis-del when named, for the same reason;
+# empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
 # straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
 # job, default 20 and 80); CHAOS_FIRST (kinds to inject first, in order,
@@ -850,7 +869,9 @@ file)	: "${LEASE_MS:=300}"
 	PACE_MIN=50 PACE_SPAN=350 CHAOS_PAUSE=0.02 ;;
 etcd)	: "${LEASE_MS:=2000}"
 	PACE_MIN=80 PACE_SPAN=400 CHAOS_PAUSE=0.1 ;;
-*)	die "unknown store '$STORE' (file or etcd)" ;;
+redis)	: "${LEASE_MS:=300}"
+	PACE_MIN=50 PACE_SPAN=350 CHAOS_PAUSE=0.02 ;;
+*)	die "unknown store '$STORE' (file, etcd or redis)" ;;
 esac
 for v in "$N" "$TERMS" "$MAXSEC" "$LEASE_MS"; do
 	case $v in ''|*[!0-9]*) die "not a number: '$v'" ;; esac
@@ -860,6 +881,7 @@ done
 [ "$MAXSEC" -gt 0 ] || case $STORE in
 	file) MAXSEC=$((TERMS / 4 + 30)) ;;
 	etcd) MAXSEC=$((TERMS + 60)) ;;
+	redis) MAXSEC=$((TERMS / 2 + 30)) ;;
 esac
 [ -x "$LEADERRUN" ] || die "no leaderrun at $LEADERRUN (set LEADERRUN)"
 if [ "$STORE" = etcd ]; then
@@ -868,6 +890,11 @@ if [ "$STORE" = etcd ]; then
 	fi
 	[ "$LEASE_MS" -ge 1000 ] ||
 	    die "-s etcd: etcd TTLs are whole seconds: -t must be 1000 or more"
+fi
+if [ "$STORE" = redis ]; then
+	if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
+		die "-s redis needs redis-server and redis-cli (packages redis-server, redis-tools)"
+	fi
 fi
 
 ROOT=0
@@ -905,7 +932,7 @@ if [ "$ROOT" = 1 ]; then
 	    die "nobody cannot reach $RUN: choose a TMPDIR that others may enter"
 fi
 
-MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0 ETCD_PID=""
+MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0 ETCD_PID="" REDIS_PID=""
 cleanup() {
 	local p
 	[ -e "$RUN/stop" ] || : > "$RUN/stop"
@@ -920,6 +947,10 @@ cleanup() {
 	if [ -n "$ETCD_PID" ]; then
 		kill -CONT "$ETCD_PID" 2>/dev/null
 		kill -KILL "$ETCD_PID" 2>/dev/null
+	fi
+	if [ -n "$REDIS_PID" ]; then
+		kill -CONT "$REDIS_PID" 2>/dev/null
+		kill -KILL "$REDIS_PID" 2>/dev/null
 	fi
 	wait 2>/dev/null
 	if [ "$KEEP" = 1 ] || [ "$failed" = 1 ]; then
@@ -1008,6 +1039,69 @@ if [ "$STORE" = etcd ]; then
 	ETCD_URL=etcd://127.0.0.1:$ETCD_PORT
 fi
 
+# ---- redis (-s redis) -------------------------------------------------------
+
+# Our own redis-server, a child of this shell, on 127.0.0.1, its data (the
+# AOF) in the run directory; no CHAOS_TAG in its environment.  AOF with an
+# fsync per write: a SIGKILL must not take the fence counter back.
+REDIS_PORT="" REDIS_URL="" REDIS_LOST=0 RKEY='leaderrun:{chaos}:lock'
+rcli() {
+	timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+redis_launch() {
+	mkdir -p "$RUN/redis"
+	env -u CHAOS_TAG redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+	    --dir "$RUN/redis" --appendonly yes --appendfsync always \
+	    --save '' --daemonize no --logfile '' \
+	    < /dev/null >> "$RUN/redis.log" 2>&1 &
+	REDIS_PID=$!
+}
+# redis_ready TENTHS: wait up to TENTHS/10 s for our redis-server (its
+# process_id, not just the port: the port might be someone else's) to
+# answer; 1 if it died or did not.
+redis_ready() {
+	local i
+	for i in $(seq "$1"); do
+		kill -0 "$REDIS_PID" 2>/dev/null || return 1
+		if rcli info server 2>/dev/null | tr -d '\r' |
+		    grep -qx "process_id:$REDIS_PID"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# redis_stop: SIGTERM, then SIGKILL after 5 s.
+redis_stop() {
+	local i
+	[ -n "$REDIS_PID" ] || return 0
+	kill -CONT "$REDIS_PID" 2>/dev/null
+	kill -TERM "$REDIS_PID" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$REDIS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=
+}
+if [ "$STORE" = redis ]; then
+	for _ in 1 2 3 4 5; do
+		REDIS_PORT=$(free_port)
+		redis_launch
+		redis_ready 100 && break
+		redis_stop
+		rm -rf "$RUN/redis"
+	done
+	if [ -z "$REDIS_PID" ]; then
+		failed=1
+		tail -n 5 "$RUN/redis.log" >&2
+		die "redis-server did not start (log: $RUN/redis.log)"
+	fi
+	# The contenders get the store URL through the same variable.
+	REDIS_URL=redis://127.0.0.1:$REDIS_PORT ETCD_URL=$REDIS_URL
+fi
+
 # The monitor stamps deaths: real-time priority as root, so that a busy
 # machine does not make its stamps late (late stamps only make intervals
 # longer, never hide an overlap).
@@ -1080,6 +1174,15 @@ snapshot() {
 		    --order=ASCEND 2>/dev/null)
 		return 0
 	fi
+	if [ "$STORE" = redis ]; then
+		local line
+		while IFS= read -r line; do
+			case $line in
+			holder=*) LEADER=${line#holder=}; break ;;
+			esac
+		done < <(rcli get "$RKEY" 2>/dev/null)
+		return 0
+	fi
 	# The holder of the newest record (a store writing in place keeps two,
 	# numbered by seq=).
 	local seq=0 best=-1
@@ -1124,6 +1227,12 @@ if [ "$STORE" = etcd ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
 	WEIGHTS=(40 30 40 10 4 6 16 16)
 	DEFAULT_KINDS="${KINDS[*]:0:7}"
+elif [ "$STORE" = redis ]; then
+	# redis-del only when named: a DEL by hand is not announced, a waiter
+	# may take the lock before the leader's next renewal finds it gone.
+	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del)
+	WEIGHTS=(20 15 20 20 4 6 10)
+	DEFAULT_KINDS="${KINDS[*]:0:6}"
 else
 	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
 	WEIGHTS=(20 15 20 25 10 10)
@@ -1235,6 +1344,38 @@ inject() {
 		else
 			ETCD_LOST=1
 		fi ;;
+	redis-del)
+		"$H" note "$LOG" F redis-del "$RKEY" &&
+		    rcli del "$RKEY" > /dev/null 2>&1 ;;
+	redis-stop)
+		# Longer than the lease: 1.2 to 2.5 times it.  One Redis fault
+		# at a time.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (120 + RANDOM % 131) / 100))
+		{
+			"$H" note "$LOG" F redis-stop "$REDIS_PID" "${ms}ms" &&
+			    kill -STOP "$REDIS_PID"
+			sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+			kill -CONT "$REDIS_PID"
+			"$H" note "$LOG" C redis-cont "$REDIS_PID"
+		} &
+		ETCD_BUSY=$!
+		BG+=("$!") ;;
+	redis-kill)
+		# Down for 0 to 1.5 leases, then back on the same AOF, port
+		# and options.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (RANDOM % 151) / 100))
+		"$H" note "$LOG" F redis-kill "$REDIS_PID" "${ms}ms"
+		kill -KILL "$REDIS_PID"
+		wait "$REDIS_PID" 2>/dev/null
+		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+		redis_launch
+		if redis_ready 150; then
+			"$H" note "$LOG" C redis-up "$REDIS_PID"
+		else
+			REDIS_LOST=1
+		fi ;;
 	esac
 }
 ETCD_BUSY="" ETCD_LOST=0
@@ -1260,6 +1401,11 @@ while :; do
 	if [ "$ETCD_LOST" = 1 ]; then
 		echo "chaos: etcd did not come back within 15 s of a restart:" >&2
 		tail -n 5 "$RUN/etcd.log" >&2
+		break
+	fi
+	if [ "$REDIS_LOST" = 1 ]; then
+		echo "chaos: redis-server did not come back within 15 s of a restart:" >&2
+		tail -n 5 "$RUN/redis.log" >&2
 		break
 	fi
 done
@@ -1337,6 +1483,10 @@ if [ "$STORE" = etcd ]; then
 	"${DROP[@]}" "$RUN/leaderrun" --status -S "$ETCD_URL" -l chaos > "$RUN/status" 2>&1
 	status_rc=$?
 	etcd_stop
+elif [ "$STORE" = redis ]; then
+	"${DROP[@]}" "$RUN/leaderrun" --status -S "$REDIS_URL" -l chaos > "$RUN/status" 2>&1
+	status_rc=$?
+	redis_stop
 else
 	"${DROP[@]}" "$RUN/leaderrun" --status -d "$LOCKS" -l chaos > "$RUN/status" 2>&1
 	status_rc=$?
@@ -1353,6 +1503,10 @@ if [ "$QUIET" != 1 ]; then
 fi
 if [ "$ETCD_LOST" = 1 ]; then
 	echo "chaos: etcd did not come back after a restart (log: $RUN/etcd.log)"
+	failed=1
+fi
+if [ "$REDIS_LOST" = 1 ]; then
+	echo "chaos: redis-server did not come back after a restart (log: $RUN/redis.log)"
 	failed=1
 fi
 if [ "$hang" = 1 ]; then
