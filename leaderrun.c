@@ -1919,17 +1919,21 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 	}
 }
 
+/*
+ * watchdog_start: fork the watchdog on the pipe P, made before we
+ * contended so that nothing after the command's start can run out of
+ * descriptors.  Returns its pid, with P[1] ours to write; or 0 if it could
+ * not be forked: then the supervisor alone stops the command.
+ */
 static pid_t
-watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
-    const struct lease_farewell *bye)
+watchdog_start(const int p[2], pid_t pgid, int sig, int64_t kill_ns,
+    int64_t deadline, const struct lease_farewell *bye)
 {
-	int p[2], maxfd = 63, fd;
+	int maxfd = 63, fd;
 	sigset_t all, old;
 	pid_t pid;
 	DIR *d;
 
-	if (cloexec_pipe(p, 1) == -1)
-		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	/* Find our highest descriptor now: the child may not call opendir. */
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		struct dirent *e;
@@ -1943,8 +1947,15 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 		maxfd = (int)sysconf(_SC_OPEN_MAX) - 1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((pid = fork()) == -1)
-		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		/* The command runs already: go on without the watchdog. */
+		warnx("watchdog: fork: %s; leaderrun alone will stop the command",
+		    strerror(errno));
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
 	if (pid == 0) {
 		/* Hold nothing: no lock, no caller's pipe.  Signals stay blocked. */
 		for (fd = 0; fd <= maxfd; fd++)
@@ -1954,7 +1965,6 @@ watchdog_start(int *wfd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
-	*wfd = p[1];
 	return pid;
 }
 
@@ -2000,6 +2010,7 @@ struct sup {
 	long		 renew_job;	/* the job named by the renewal in flight */
 	pid_t		 wd;		/* the watchdog, 0 when gone */
 	int		 wdfd;
+	int		 wdp[2];	/* its pipe, made before contending */
 	int		 renew_inflight;
 	struct lease_farewell bye;	/* for the watchdog */
 	int		 contacted;	/* the store answered an acquire once */
@@ -2502,8 +2513,9 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->job.go = -1;
 	/* Off the start path: the command runs already.  The first renewal
 	 * follows at once if the store completes its claim with it. */
-	s->wd = watchdog_start(&s->wdfd, s->job.pid, s->o->sig, s->o->kill_ns,
+	s->wd = watchdog_start(s->wdp, s->job.pid, s->o->sig, s->o->kill_ns,
 	    s->t_deadline, &s->bye);
+	s->wdfd = s->wdp[1];
 	if (r->renew_now)
 		renew(s);
 	else
@@ -2919,6 +2931,8 @@ supervise(struct opts *o)
 	setup_signals();
 	/* Before any thread exists: see spawn. */
 	spawn(&s.job, s.path, o->argv, s.fg);
+	if (cloexec_pipe(s.wdp, 1) == -1)
+		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	cfg.job = (long)s.job.pid;
 	start_worker(&s, &cfg);
 
