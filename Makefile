@@ -34,13 +34,19 @@ leaderrun: $(SRCS) $(HDRS)
 
 # The test files run TEST_JOBS at a time (GNU parallel), the tests of one
 # file one after another.  TEST_JOBS=1: all in a row, no GNU parallel needed.
-TEST_JOBS = 3
+TEST_JOBS = 4
 BATS_JOBS = $(if $(filter-out 0 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) \
 	    --no-parallelize-within-files)
 
+# The longest files first, so that no long one starts last and runs alone.
+TEST_FIRST = tests/51-etcd-faults.bats tests/60-redis.bats \
+	     tests/50-etcd.bats tests/20-faults.bats tests/21-chaos.bats \
+	     tests/23-chaos-stores.bats tests/70-secure.bats
+TEST_FILES = $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(wildcard tests/*.bats))
+
 test: test-needs leaderrun tests/faultshim.so tests/wire_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
-	    $(BATS) $(BATS_JOBS) tests
+	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
 
 # What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
 # with the one apt-get line that brings all the missing ones (tests/needs.sh).
