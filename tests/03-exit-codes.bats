@@ -35,7 +35,7 @@ teardown() { lr_teardown; }
 }
 
 @test "a command killed by a signal from outside gives 128+N" {
-	bg l -l t "${SAFE[@]}" -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bg l -l t "${SAFE[@]}" -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid"
 	kill -USR2 "$(cat "$OUT/cmd.pid")"
 	wait_exit l

@@ -96,7 +96,7 @@ EOF
 # ---- a crashed leader ----------------------------------------------------
 
 @test "SIGKILL of the leader's supervisor kills its command" {
-	bg a -l t -t 10s -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bg a -l t -t 10s -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid"
 	cmd=$(cat "$OUT/cmd.pid")
 	alive "$cmd"
@@ -105,7 +105,7 @@ EOF
 }
 
 @test "SIGKILL of the leader's supervisor kills its command's whole process group" {
-	bg a -l t -t 10s -- sh -c '(trap "" TERM; exec sleep 100) & echo $! > "$1"; exec sleep 100' sh "$OUT/bg.pid"
+	bg a -l t -t 10s -- sh -c '(trap "" TERM; exec sleep 100) & echo $! > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/bg.pid"
 	wait_for "$OUT/bg.pid"
 	kid=$(cat "$OUT/bg.pid")
 	alive "$kid"
@@ -114,7 +114,7 @@ EOF
 }
 
 @test "after SIGKILL of the leader a waiting contender takes over at once, after the old command is gone" {
-	bg a -l t -t 10s -r 2s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bg a -l t -t 10s -r 2s -i a -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid"
 	bg b -l t -t 10s -r 2s -i b -v -- sh -c '
 		cat "/proc/$(cat "$1")/stat" > "$2" 2>/dev/null; touch "$3"' \
@@ -138,7 +138,7 @@ EOF
 }
 
 @test "a contender arriving after the leader was killed takes over at once" {
-	bg a -l t -t 10s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bg a -l t -t 10s -i a -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid"
 	kill -KILL "$(pid_of a)"
 	wait_until 2 dead "$(cat "$OUT/cmd.pid")"
@@ -214,7 +214,7 @@ EOF
 renewed_twice() { [ "$(field renewals)" -ge 2 ] 2>/dev/null; }
 
 @test "the record holds every field of the spec while the command runs" {
-	bg a -l t -t 2s -r 50ms -i node-x -- sh -c 'echo $$ > "$1"; until [ -e "$2" ]; do sleep 0.01; done' sh "$OUT/cmd.pid" "$OUT/go"
+	bg a -l t -t 2s -r 50ms -i node-x -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; until [ -e "$2" ]; do sleep 0.01; done' sh "$OUT/cmd.pid" "$OUT/go"
 	wait_for "$OUT/cmd.pid"
 	wait_until 2 renewed_twice
 	cat -v "$DIR/t.lease"

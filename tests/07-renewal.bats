@@ -154,7 +154,7 @@ lead() {
 @test "a command that ignores the stop signal gets SIGKILL after kill-after; leaderrun still exits 124 promptly" {
 	# The command notes SIGTERM and goes on.
 	bg l -l t -t 1s -r 50ms -k 200ms -- sh -c 'trap "echo TERM > \"\$2\"" TERM
-		echo $$ > "$1"; while :; do sleep 0.01; done' sh "$OUT/cmd.pid" "$OUT/got"
+		echo $$ > "$1.new"; mv "$1.new" "$1"; while :; do sleep 0.01; done' sh "$OUT/cmd.pid" "$OUT/got"
 	wait_for "$OUT/cmd.pid"
 	cmd=$(cat "$OUT/cmd.pid")
 	t0=$(now_ms)
@@ -171,7 +171,7 @@ lead() {
 
 @test "a stop signal that is ignored by the whole group: all of it is SIGKILLed" {
 	bg l -l t "${SAFE[@]}" -- sh -c 'trap "" TERM
-		(exec sleep 100) & echo $! > "$1"; touch "$2"; wait' sh "$OUT/kid.pid" "$OUT/ready"
+		(exec sleep 100) & echo $! > "$1.new"; mv "$1.new" "$1"; touch "$2"; wait' sh "$OUT/kid.pid" "$OUT/ready"
 	wait_for "$OUT/ready"
 	kid=$(cat "$OUT/kid.pid")
 	rm "$DIR/t.lease"
@@ -260,7 +260,7 @@ lead() {
 @test "the command is stopped before the lease could expire for a remote observer" {
 	# From the last successful renewal, the command must be dead within
 	# renew-deadline + kill-after < lease-duration.
-	bg l -l t -t 1200ms -r 100ms --renew-deadline 500ms -k 300ms -- sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bg l -l t -t 1200ms -r 100ms --renew-deadline 500ms -k 300ms -- sh -c 'trap "" TERM; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid"
 	hold_mutex "$DIR/t.lock" "$OUT/locked"
 	wait_for "$OUT/locked"

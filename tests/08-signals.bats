@@ -124,7 +124,7 @@ forwarded() {
 
 @test "a background child the command left behind is stopped before leaderrun exits" {
 	run -0 timeout 10 "$LEADERRUN" -d "$DIR" -l t "${FAST[@]}" -- \
-	    sh -c 'sleep 100 > /dev/null 2>&1 & echo $! > "$1"; exit 0' sh "$OUT/kid.pid"
+	    sh -c 'sleep 100 > /dev/null 2>&1 & echo $! > "$1.new"; mv "$1.new" "$1"; exit 0' sh "$OUT/kid.pid"
 	kid=$(cat "$OUT/kid.pid")
 	dead "$kid"
 }

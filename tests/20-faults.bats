@@ -53,7 +53,7 @@ setup() {
 	# The command: READY (its pid) once its trap is set, the time of
 	# SIGTERM in MARK.
 	CHILD=(bash -c 'exec 2>/dev/null; trap "echo \${EPOCHREALTIME/[.,]/} > \"\$2\"; exit 0" TERM
-		echo $$ > "$1"; while :; do sleep 0.01; done' child)
+		echo $$ > "$1.new"; mv "$1.new" "$1"; while :; do sleep 0.01; done' child)
 	# The same, ignoring SIGTERM: only SIGKILL ends it.
 	IGNORER=(bash -c 'exec 2>/dev/null; trap "" TERM; echo $$ > "$1"
 		while :; do sleep 0.01; done' ignorer)
@@ -274,7 +274,7 @@ renew_hangs() {
 # not the end: one warning, the command runs to its end, exit 0, the record
 # ends released.
 renew_blips() {
-	start_leader "$1" sh -c 'echo $$ > "$1"; sleep 1.2' blip "$OUT/ready"
+	start_leader "$1" sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; sleep 1.2' blip "$OUT/ready"
 	touch "$TRIG"
 	wait_exit a 5
 	[ "$STATUS" = 0 ]

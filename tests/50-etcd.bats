@@ -233,7 +233,7 @@ BAD_URLS=(
 @test "a waiting contender queues its own key behind the holder's; the holder has the lowest create_revision" {
 	etcd_start
 	lead_hold a -i node-a -t 3s
-	bge b -l t -i node-b -t 3s -v -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' sh "$OUT/b.term"
+	bge b -l t -i node-b -t 3s -v -- sh -c 'echo "$LEADERRUN_TERM" > "$1.new"; mv "$1.new" "$1"' sh "$OUT/b.term"
 	wait_until 5 has waiting "$OUT/b.err"
 	wait_until 3 eval '[ "$(nkeys)" = 2 ]'
 	ka=$(keys | sed -n 1p) kb=$(keys | sed -n 2p)
@@ -307,8 +307,10 @@ BAD_URLS=(
 
 @test "-i ID is holder= in the key's value and LEADERRUN_NODE_ID; the default is HOST:PID" {
 	etcd_start
-	bge a -l t -i node-i -- sh -c 'echo "$LEADERRUN_NODE_ID" > "$1"; until [ -e "$2" ]; do sleep 0.01; done' \
-	    sh "$OUT/id" "$OUT/go"
+	# Written aside, then renamed: wait_for must not see a file that the
+	# shell has created but not yet filled.
+	bge a -l t -i node-i -- sh -c 'echo "$LEADERRUN_NODE_ID" > "$1.new"; mv "$1.new" "$1"
+	    until [ -e "$2" ]; do sleep 0.01; done' sh "$OUT/id" "$OUT/go"
 	wait_for "$OUT/id" 10
 	[ "$(cat "$OUT/id")" = node-i ]
 	[ "$(efield holder)" = node-i ]
@@ -367,7 +369,7 @@ BAD_URLS=(
 
 @test "-k: a command that ignores the stop signal gets SIGKILL after kill-after" {
 	etcd_start
-	bge l -l t -t 3s -r 100ms -k 500ms -- sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bge l -l t -t 3s -r 100ms -k 500ms -- sh -c 'trap "" TERM; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	t0=$(now_ms)
 	etcdctl_ del --prefix leaderrun/t/

@@ -24,7 +24,7 @@ teardown() {
 
 @test "SIGKILL of the leader's supervisor on etcd: the old job dies, the next starts well before the TTL" {
 	etcd_start
-	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	bge b -l t -t 3s -i b -v -- sh -c '
 		cat "/proc/$(cat "$1")/stat" > "$2" 2>/dev/null; echo "$LEADERRUN_TERM" > "$3"' \
@@ -49,7 +49,7 @@ teardown() {
 
 @test "a contender arriving after the etcd leader was killed takes over well before the TTL" {
 	etcd_start
-	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bge a -l t -t 3s -i a -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	t0=$(now_ms)
 	kill -KILL "$(pid_of a)"
@@ -67,7 +67,7 @@ teardown() {
 	etcd_start
 	# -t 3s: retry 600ms, renew-deadline 1.5s, kill-after 900ms; the
 	# command ignores SIGTERM, so it takes the SIGKILL.
-	bge l -l t -t 3s -- sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bge l -l t -t 3s -- sh -c 'trap "" TERM; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	cmd=$(cat "$OUT/cmd.pid")
 	sleep 0.3

@@ -188,7 +188,9 @@ EOF
 
 @test "-i ID is holder= in the value and LEADERRUN_NODE_ID; the default is HOST:PID" {
 	redis_start
-	bgr a -l t -i node-i "${FAST[@]}" -- sh -c 'echo "$LEADERRUN_NODE_ID" > "$1"; until [ -e "$2" ]; do sleep 0.01; done' \
+	# Written aside, then renamed: wait_for must not see it half written.
+	bgr a -l t -i node-i "${FAST[@]}" -- sh -c 'echo "$LEADERRUN_NODE_ID" > "$1.new"
+	    mv "$1.new" "$1"; until [ -e "$2" ]; do sleep 0.01; done' \
 	    sh "$OUT/id" "$OUT/go"
 	wait_for "$OUT/id" 10
 	[ "$(cat "$OUT/id")" = node-i ]
@@ -233,7 +235,7 @@ EOF
 
 @test "-k: a command that ignores the stop signal gets SIGKILL after kill-after; -s picks the signal" {
 	redis_start
-	bgr l -l t -t 2s -r 50ms -k 300ms -s USR1 -- sh -c 'trap "" USR1; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	bgr l -l t -t 2s -r 50ms -k 300ms -s USR1 -- sh -c 'trap "" USR1; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	t0=$(now_ms)
 	rcli del "$LOCK"
@@ -387,7 +389,7 @@ EOF
 # crash_failover [REDIS OPTION...]: SIGKILL of the leader's supervisor; the
 # old job is dead when the next starts, within 300ms (lease 10s).
 crash_failover() {
-	bgr a -l t -t 10s -i a -- sh -c 'echo "$LEADERRUN_TERM" > "$2"; echo $$ > "$1"; exec sleep 100' \
+	bgr a -l t -t 10s -i a -- sh -c 'echo "$LEADERRUN_TERM" > "$2.new"; mv "$2.new" "$2"; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' \
 	    sh "$OUT/cmd.pid" "$OUT/a.term"
 	wait_for "$OUT/cmd.pid" 10
 	bgr b -l t -t 10s -i b -v -- sh -c '
@@ -445,7 +447,7 @@ crash_failover() {
 	# -t 2s -r 50ms --renew-deadline 500ms -k 300ms; a waiter too, whose
 	# acquires time out while Redis is stopped ("maybe acquired").
 	bgr l -l t -t 2s -r 50ms --renew-deadline 500ms -k 300ms -i l -- \
-	    sh -c 'trap "" TERM; echo $$ > "$1"; exec sleep 100' sh "$OUT/cmd.pid"
+	    sh -c 'trap "" TERM; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
 	wait_for "$OUT/cmd.pid" 10
 	cmd=$(cat "$OUT/cmd.pid")
 	bgr w -l t -t 2s -r 50ms --renew-deadline 500ms -k 300ms -i w -v -- \

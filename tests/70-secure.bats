@@ -100,7 +100,7 @@ one_error() {
 	etcd_auth
 	bga a alice "$ALICE_PW" -l t -t 2s -- "${HOLD[@]}" "$OUT/a.ready" "$OUT/a.go"
 	wait_for "$OUT/a.ready" 10
-	bga b alice "$ALICE_PW" -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' b "$OUT/b.term"
+	bga b alice "$ALICE_PW" -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1.new"; mv "$1.new" "$1"' b "$OUT/b.term"
 	wait_until 10 grep -q "waiting: held by" "$OUT/b.err"
 	t0=$(now_ms)
 	touch "$OUT/a.go"
@@ -376,7 +376,7 @@ tunnel_conf() {
 	lrt -l t -t 2s -- "${HOLD[@]}" "$OUT/a.ready" "$OUT/a.go" > "$OUT/a.out" 2> "$OUT/a.err" &
 	echo $! > "$OUT/a.pid"
 	wait_for "$OUT/a.ready" 10
-	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' b "$OUT/b.term" \
+	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1.new"; mv "$1.new" "$1"' b "$OUT/b.term" \
 	    > "$OUT/b.out" 2> "$OUT/b.err" &
 	echo $! > "$OUT/b.pid"
 	wait_until 10 grep -q "waiting: held by" "$OUT/b.err" ||
@@ -454,7 +454,7 @@ tunnel_conf() {
 	lrt -l t -t 2s -- "${HOLD[@]}" "$OUT/a.ready" "$OUT/a.go" > "$OUT/a.out" 2> "$OUT/a.err" &
 	echo $! > "$OUT/a.pid"
 	wait_for "$OUT/a.ready" 10
-	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1"' b "$OUT/b.term" \
+	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1.new"; mv "$1.new" "$1"' b "$OUT/b.term" \
 	    > "$OUT/b.out" 2> "$OUT/b.err" &
 	echo $! > "$OUT/b.pid"
 	wait_until 10 grep -q "waiting: held by" "$OUT/b.err" ||
