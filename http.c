@@ -52,18 +52,6 @@ struct head {
 enum { ST_SIZE, ST_DATA, ST_CRLF, ST_TRAILER, ST_LENGTH, ST_RAW, ST_END };
 #define ST_GIVEN	0x100	/* flag: C->msg holds a message given out */
 
-static void
-seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	errno = e;
-}
-
 static int
 lower(int c)
 {

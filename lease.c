@@ -22,19 +22,6 @@
 #include "store.h"
 
 void
-seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	/* clang 14's analyser misreads ap here: started on the line above. */
-	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	errno = e;
-}
-
-void
 lease_warn(struct lease *l, const char *fmt, ...)
 {
 	va_list ap;
@@ -782,8 +769,7 @@ holder_format(char *buf, size_t len, const struct local_self *me,
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
 
-/* A decimal of digits only, at most MAX; -1 if it is not one. */
-static int64_t
+int64_t
 decimal(const char *v, int64_t max)
 {
 	int64_t n = 0;

@@ -36,13 +36,15 @@
 #define SEND_FLAGS	0
 #endif
 
-static void
+/* seterr: the one-line reason every module gives (see lease.h). */
+void
 seterr(char *err, const char *fmt, ...)
 {
 	va_list ap;
 	int e = errno;
 
 	va_start(ap, fmt);
+	/* clang 14's analyser misreads ap here: started on the line above. */
 	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	errno = e;

@@ -25,6 +25,11 @@ struct net_ep {
 	char	 path[108];		/* unix socket path, "" for TCP */
 };
 
+/* seterr: format a one-line reason into ERR (LEASE_ERRLEN bytes), keeping
+ * errno.  Here, at the bottom, as every module above uses it. */
+void	seterr(char *err, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /*
  * net_parse_hostport: S (LEN bytes, not NUL-terminated) as "HOST:PORT" or
  * "[V6ADDR]:PORT" into *EP.  Returns NULL, or why S is refused ("empty

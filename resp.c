@@ -14,19 +14,8 @@
 #include <string.h>
 
 #include "lease.h"
+#include "net.h"
 #include "resp.h"
-
-static void
-seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	errno = e;
-}
 
 /*
  * line: the line at BUF[POS] (N bytes in all): 1 with its length (without

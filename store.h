@@ -66,9 +66,9 @@ struct lease_ops {
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
 
-/* seterr: format a one-line reason into ERR (LEASE_ERRLEN); keeps errno. */
-void	seterr(char *err, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+/* decimal: V as a decimal of digits only, at most MAX; -1 if it is not
+ * one.  For the stores' own "key=value" lines. */
+int64_t	decimal(const char *v, int64_t max);
 /* lease_warn: note a non-fatal oddity for lease_warning. */
 void	lease_warn(struct lease *l, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

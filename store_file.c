@@ -180,22 +180,6 @@ lock_byte(struct flease *l, int wait, short type, off_t byte)
  * complete record whose checksum (FNV-1a of everything before the "sum="
  * line) matches.  Bytes after that line are padding and ignored.
  */
-/* num: V as a decimal of digits only, at most MAX; -1 if it is not one. */
-static int64_t
-num(const char *v, int64_t max)
-{
-	int64_t n = 0;
-
-	if (*v == '\0')
-		return -1;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > (max - (*v - '0')) / 10)
-			return -1;
-		n = n * 10 + (*v - '0');
-	}
-	return n;
-}
-
 static void
 parse_record(const char *buf, size_t len, struct record *r, int *ok)
 {
@@ -234,7 +218,7 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 		}
 		p = nl + 1;
 		if (!strcmp(line, "seq")) {
-			int64_t x = num(v, INT64_MAX);
+			int64_t x = decimal(v, INT64_MAX);
 
 			if (x < 0)
 				return;
@@ -255,20 +239,20 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 		else if (!strcmp(line, "sys"))
 			snprintf(r->sys, sizeof(r->sys), "%s", v);
 		else if (!strcmp(line, "pid")) {
-			if ((r->h.pid = (long)num(v, INT_MAX)) < 0)
+			if ((r->h.pid = (long)decimal(v, INT_MAX)) < 0)
 				return;
 		} else if (!strcmp(line, "start")) {
-			int64_t x = num(v, INT64_MAX);
+			int64_t x = decimal(v, INT64_MAX);
 
 			if (x < 0)
 				return;
 			r->start = (unsigned long long)x;
 		} else if (!strcmp(line, "job")) {
-			if ((r->h.job = (long)num(v, INT_MAX)) < 0)
+			if ((r->h.job = (long)decimal(v, INT_MAX)) < 0)
 				return;
 		} else if (!strcmp(line, "term")) {
 			/* Room to grow: a term never wraps. */
-			int64_t x = num(v, INT64_MAX / 2);
+			int64_t x = decimal(v, INT64_MAX / 2);
 
 			if (x < 0)
 				return;
@@ -279,10 +263,10 @@ parse_record(const char *buf, size_t len, struct record *r, int *ok)
 		else if (!strcmp(line, "renewed"))
 			r->h.renewed_ms = atoll(v);
 		else if (!strcmp(line, "renewals"))
-			r->h.renewals = (uint64_t)(num(v, INT64_MAX) > 0 ?
-			    num(v, INT64_MAX) : 0);
+			r->h.renewals = (uint64_t)(decimal(v, INT64_MAX) > 0 ?
+			    decimal(v, INT64_MAX) : 0);
 		else if (!strcmp(line, "lease_ms"))
-			r->h.lease_ms = num(v, INT64_MAX / 1000000);
+			r->h.lease_ms = decimal(v, INT64_MAX / 1000000);
 		else if (!strcmp(line, "done"))
 			r->h.done = !strcmp(v, "1");
 		/* unknown keys: a newer writer; ignore */
@@ -500,7 +484,7 @@ mark_read(struct flease *l)
 		return 0;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	return (t = num(buf + 5, INT64_MAX / 2)) > 0 ? (uint64_t)t : 0;
+	return (t = decimal(buf + 5, INT64_MAX / 2)) > 0 ? (uint64_t)t : 0;
 }
 
 static void
