@@ -41,8 +41,8 @@ teardown() {
 	S 1100500 n3 2 34 cccc straggler i-
 	E 1120000 n3 2 33 cccc term
 	F 1060000 kill-sup 99 n2 leaderrun
-	R - n1 0
-	R - n2 137
+	R 1051000 n1 0
+	R 1061000 n2 137
 	EOF
 	run "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
 	printf '%s\n' "${lines[@]}" >&2
@@ -66,6 +66,32 @@ teardown() {
 	EOF
 	run -0 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
 	[ "${lines[0]}" = "chaos: 2 terms, 0 faults, 0 overlaps, 0 leaks" ]
+}
+
+@test "chaos: a death the monitor stamps late is bounded by the end of its leaderrun, unless that was killed" {
+	# A loaded machine once stamped a SIGKILLed job's death 10 ms after
+	# its leaderrun had exited and the next job had started: that is no
+	# overlap.  A SIGKILLed leaderrun bounds nothing (its job may live on).
+	cat > "$OUT/log" <<-'EOF'
+	B 1000000 start
+	S 1000100 n3 1 11 aaaa job i-
+	F 1040000 kill-job 11 n3 chaos-job
+	R 1041000 n3 137
+	S 1042000 n5 2 22 bbbb job --
+	D 1052000 n3 1 11 aaaa job
+	E 1060000 n5 2 22 bbbb exit
+	D 1060100 n5 2 22 bbbb job
+	R 1061000 n5 0
+	EOF
+	run -0 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	[ "${lines[0]}" = "chaos: 2 terms, 1 faults, 0 overlaps, 0 leaks" ]
+	sed -i 's/^F 1040000 kill-job 11 n3 chaos-job$/F 1040000 kill-sup 10 n3 leaderrun/' "$OUT/log"
+	run -1 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	[ "${lines[0]}" = "chaos: 2 terms, 1 faults, 1 overlaps, 0 leaks" ]
+	# Nor does one that failed itself (125).
+	sed -i 's/^F 1040000 kill-sup 10 n3 leaderrun$/F 1040000 kill-job 11 n3 chaos-job/; s/^R 1041000 n3 137$/R 1041000 n3 125/' "$OUT/log"
+	run -1 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	[ "${lines[0]}" = "chaos: 2 terms, 1 faults, 1 overlaps, 0 leaks" ]
 }
 
 @test "chaos: after the lease file is removed, the next leader's term is still higher" {

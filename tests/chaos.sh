@@ -683,7 +683,7 @@ if [ "${1:-}" = _loop ]; then
 		    "$run/chaos-helper" job "$run/w/log" "$run/w/mon.sock" \
 		    2>> "$run/w/$CHAOS_NODE.err"
 		rc=$?
-		echo "R - $CHAOS_NODE $rc" >> "$run/w/log"
+		echo "R $("$run/chaos-helper" now) $CHAOS_NODE $rc" >> "$run/w/log"
 		# Cannot start (a read-only directory, etcd down): do not spin.
 		[ $rc = 125 ] && read -r -t "$CHAOS_PAUSE" -u "$sfd"
 	done
@@ -703,7 +703,11 @@ check_log() {
 	# Pass 1: one line per job: J start end node term pid token flags
 	# unended, its start the earliest start of its processes, its end the
 	# latest end; a process's end is its own last stamp or its death,
-	# whichever came first (both are after its last piece of work).
+	# whichever came first (both are after its last piece of work).  A
+	# death is stamped when the monitor sees it, late if the monitor was
+	# not scheduled; the stamp of the leaderrun run's end ("R") bounds it
+	# too, because leaderrun exits only after its job's processes are gone
+	# -- unless it was SIGKILLed (kill-sup) or failed itself (125).
 	awk -v stats="$C/stats" '
 $1 == "B" { t0 = $2 }
 $1 == "S" {
@@ -713,14 +717,22 @@ $1 == "S" {
 		jn[$6] = $3; jt[$6] = $4; jp[$6] = $5; jf[$6] = $8; njobs++
 		if ($8 ~ /i/) nign++
 		if ($8 ~ /s/) nstrag++
+		run[$3] = run[$3] " " $6
 	}
 }
 $1 == "E" || $1 == "D" {
 	m = $6 SUBSEP $5
 	if (!(m in me) || $2 + 0 < me[m] + 0) me[m] = $2
 }
-$1 == "F" { nf++; fk[$3]++ }
-$1 == "R" { rc[$4]++ }
+$1 == "F" { nf++; fk[$3]++; if ($3 == "kill-sup") supkilled[$5] = 1 }
+$1 == "R" {
+	rc[$4]++
+	if ($2 ~ /^[0-9]+$/ && !supkilled[$3] && $4 != 125) {
+		n = split(run[$3], p, " ")
+		for (i = 1; i <= n; i++) cap[p[i]] = $2
+	}
+	run[$3] = ""; supkilled[$3] = 0
+}
 { if ($1 != "R" && $2 + 0 > last) last = $2 + 0 }
 END {
 	for (tok in jn) {
@@ -733,8 +745,10 @@ END {
 				un++
 				printf "unended: %s process %s of %s term %s (started at %.3f ms)\n", kind[m], p[i], jn[tok], jt[tok], (ms[m] - t0) / 1000 > (stats ".unended")
 				x = last
-			} else
+			} else {
 				x = me[m]
+				if ((tok in cap) && cap[tok] + 0 < x + 0) x = cap[tok]
+			}
 			if (e == "" || x + 0 > e + 0) e = x
 		}
 		print "J", s, e, jn[tok], jt[tok], jp[tok], tok, jf[tok], un
