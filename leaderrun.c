@@ -1796,6 +1796,16 @@ wd_stat(const char *pid, char *state, long *pgrp)
 		*pgrp = *pgrp * 10 + (*p - '0');
 	return field == 2 ? 0 : -1;
 }
+/* wd_pgid: getpgid of the decimal PID, without the stat file's cost. */
+static pid_t
+wd_pgid(const char *pid)
+{
+	long n = 0;
+
+	for (; *pid >= '0' && *pid <= '9'; pid++)
+		n = n * 10 + (*pid - '0');
+	return getpgid((pid_t)n);
+}
 #endif
 
 /*
@@ -1836,6 +1846,7 @@ wd_group_alive(pid_t pgid)
 				if (reclen == 0)
 					break;
 				if (*name >= '1' && *name <= '9' &&
+				    wd_pgid(name) == pgid &&
 				    wd_stat(name, &st, &pg) == 0 && pg == pgid &&
 				    st != 'Z')
 					alive = 1;
