@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -1643,31 +1646,26 @@ proc_state(long pid, long *ppid)
 
 /*
  * our_children: the pids of our live children other than SKIP, into PIDS
- * (at most MAX).  Reads /proc/self/task/TID/children, or scans /proc where
- * the kernel lacks that file.  Returns how many, or -1 if /proc is missing.
+ * (at most MAX).  Reads the main thread's /proc children file, or scans
+ * /proc where the kernel lacks it.  Returns how many, or -1 if /proc is
+ * missing.
  */
 static int
 our_children(pid_t skip, long *pids, int max)
 {
 	DIR *d;
 	struct dirent *e;
+	char path[64];
 	long self = (long)getpid(), ppid;
-	int n = 0, listed = 0;
+	int n = 0, fd;
 
-	if ((d = opendir("/proc/self/task")) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		char path[300], buf[4096], *p, *end;
-		ssize_t got;
-		int fd;
+	/* Only the main thread forks, and orphans are handed to the first
+	 * live thread of a subreaper: that is, to it. */
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", self);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		char buf[4096], *p, *end;
+		ssize_t got = read(fd, buf, sizeof(buf) - 1);
 
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			break;
-		listed = 1;
-		got = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		buf[got > 0 ? got : 0] = '\0';
 		for (p = buf; n < max; p = end) {
@@ -1678,10 +1676,8 @@ our_children(pid_t skip, long *pids, int max)
 			if (pid != (long)skip && proc_state(pid, &ppid) != 'Z')
 				pids[n++] = pid;
 		}
-	}
-	closedir(d);
-	if (listed)
 		return n;
+	}
 	/* No children files (CONFIG_PROC_CHILDREN): look at every process. */
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
@@ -1796,6 +1792,7 @@ wd_stat(const char *pid, char *state, long *pgrp)
 		*pgrp = *pgrp * 10 + (*p - '0');
 	return field == 2 ? 0 : -1;
 }
+
 /* wd_pgid: getpgid of the decimal PID, without the stat file's cost. */
 static pid_t
 wd_pgid(const char *pid)
@@ -1943,6 +1940,7 @@ watchdog_start(const int p[2], pid_t pgid, int sig, int64_t kill_ns,
 	int maxfd = 63, fd;
 	sigset_t all, old;
 	pid_t pid;
+#ifndef SYS_close_range
 	DIR *d;
 
 	/* Find our highest descriptor now: the child may not call opendir. */
@@ -1954,7 +1952,9 @@ watchdog_start(const int p[2], pid_t pgid, int sig, int64_t kill_ns,
 			if (atoi(e->d_name) > maxfd)
 				maxfd = atoi(e->d_name);
 		closedir(d);
-	} else if (sysconf(_SC_OPEN_MAX) > 0)
+	} else
+#endif
+	if (sysconf(_SC_OPEN_MAX) > 0)
 		maxfd = (int)sysconf(_SC_OPEN_MAX) - 1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1969,6 +1969,12 @@ watchdog_start(const int p[2], pid_t pgid, int sig, int64_t kill_ns,
 	}
 	if (pid == 0) {
 		/* Hold nothing: no lock, no caller's pipe.  Signals stay blocked. */
+#ifdef SYS_close_range
+		/* One call (Linux 5.9); an older kernel says ENOSYS. */
+		if (syscall(SYS_close_range, 0, p[0] - 1, 0) == 0 &&
+		    syscall(SYS_close_range, p[0] + 1, ~0U, 0) == 0)
+			maxfd = -1;
+#endif
 		for (fd = 0; fd <= maxfd; fd++)
 			if (fd != p[0])
 				close(fd);
@@ -3020,6 +3026,11 @@ main(int argc, char **argv)
 {
 	struct opts o;
 
+#ifdef M_ARENA_MAX
+	/* One arena: the worker's few small blocks do not need a 64 MiB
+	 * reservation of their own, nor the page faults that come with it. */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	parse_args(argc, argv, &o);
 	if (o.status)
 		return show_status(&o);
