@@ -194,6 +194,11 @@ test-race: tests/faultshim.so
 bench: leaderrun
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun'
 
+# Where the time of one uncontended run goes, step by step, beside flock(1)
+# (a stamped copy of the sources, built in a temporary directory).
+breakdown:
+	CC='$(CC)' tests/breakdown.sh
+
 # Static checks; all must be silent.  Suppressions, with reasons:
 #  clang-tidy security.insecureAPI.*: flags every strcpy/snprintf use, even
 #  bounded ones; net.c:seterr carries one NOLINT for a clang 14 va_list
@@ -214,4 +219,4 @@ clean:
 
 .PHONY: all test test-needs install uninstall clean demo run run-node1 \
 	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
-	bench chaos fuzz
+	bench breakdown chaos fuzz
