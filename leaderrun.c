@@ -44,6 +44,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1238,8 +1239,19 @@ struct reply {
 	struct lease_holder h;
 	struct lease_farewell bye;	/* R_ACQUIRED: the watchdog's last words */
 	int		 renew_now;	/* R_ACQUIRED: see lease_renew_now */
+	int		 ran;		/* R_ACQUIRED: the worker started the job */
+	int		 start_err;	/* R_ACQUIRED: errno of that start */
 	char		 msg[LEASE_ERRLEN];
 };
+
+/*
+ * The held command's gate.  The worker starts the command itself the
+ * moment it is elected in time, one thread hand-off sooner than the loop
+ * could (it matters: the loop's wake-up is most of a handover's cost
+ * beyond flock's).  The loop may give up on the command at the same
+ * moment (a signal, -w): whoever moves the gate from HELD first wins.
+ */
+enum { GATE_HELD, GATE_STARTED, GATE_CANCELLED };
 
 struct worker {
 	const struct lease_config *cfg;
@@ -1247,7 +1259,25 @@ struct worker {
 	int		 req[2];
 	int		 rep[2];
 	pthread_t	 thread;
+	int		 go;		/* the held command's start pipe */
+	int64_t		 deadline_ns;	/* elected later than this after the
+					 * acquire began: too late to start */
+	atomic_int	 gate;
 };
+
+/* start_held: let the held command exec with TERM, unless the loop gave
+ * up on it first.  Returns 1 if started, 0 if not, -errno on failure. */
+static int
+start_held(struct worker *w, uint64_t term)
+{
+	int held = GATE_HELD;
+
+	if (!atomic_compare_exchange_strong(&w->gate, &held, GATE_STARTED))
+		return 0;
+	if (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))
+		return -errno;
+	return 1;
+}
 
 static void
 post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
@@ -1263,6 +1293,13 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 	if (h)
 		r->h = *h;
 	if (kind == R_ACQUIRED) {
+		int st = 0;
+
+		/* In time (the lease runs from STARTED at best): go. */
+		if (lease_now_ns() - started < w->deadline_ns)
+			st = start_held(w, h->term);
+		r->ran = st > 0;
+		r->start_err = st < 0 ? -st : 0;
 		lease_farewell(w->lease, &r->bye);
 		r->renew_now = lease_renew_now(w->lease);
 	}
@@ -1551,6 +1588,7 @@ struct job {
 	int		 fg;		/* we gave it the terminal */
 	int		 status;
 	int		 exited;
+	int		 early;		/* ended before its start was reported */
 };
 
 static sigset_t startup_mask;
@@ -2024,6 +2062,7 @@ struct sup {
 	int		 code;		/* exit status, once known */
 	int		 lost;
 	int		 signalled;	/* INT/TERM/HUP/QUIT forwarded: no hold */
+	uint64_t	 pending_sigs;	/* came while the worker started the job */
 	long		 renew_job;	/* the job named by the renewal in flight */
 	pid_t		 wd;		/* the watchdog, 0 when gone */
 	int		 wdfd;
@@ -2136,11 +2175,27 @@ wd_send(struct sup *s, int64_t msg)
 		(void)!write(s->wdfd, &msg, sizeof(msg));
 }
 
+/*
+ * held_cancel: the loop gives up on the held command.  Returns 1 if it
+ * will not start, 0 if the worker has started it already (its reply is on
+ * the way).
+ */
+static int
+held_cancel(struct sup *s)
+{
+	int held = GATE_HELD;
+
+	return atomic_compare_exchange_strong(&s->w.gate, &held,
+	    GATE_CANCELLED) || held == GATE_CANCELLED;
+}
+
 _Noreturn static void
 finish(struct sup *s, int code)
 {
-	if (s->job.go != -1)	/* held, never started: it goes with us */
-		kill(s->job.pid, SIGKILL);
+	/* Held, never started: it goes with us.  Just started by the worker:
+	 * it must not run on unsupervised either. */
+	if (s->job.go != -1)
+		kill(held_cancel(s) ? s->job.pid : -s->job.pid, SIGKILL);
 	if (s->job.fg) {
 		/* Take the terminal back from the job's group. */
 		sigset_t ttou, old;
@@ -2479,9 +2534,14 @@ hold_deadline(struct sup *s, int64_t now)
 	release(s, now);
 }
 
+static void job_exited(struct sup *, int, int64_t);
+static void on_signal_byte(struct sup *, int, int64_t);
+
 static void
 elected(struct sup *s, const struct reply *r, int64_t now)
 {
+	int sig;
+
 	s->term = r->h.term;
 	s->bye = r->bye;
 	s->m.elections++;
@@ -2502,9 +2562,11 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->t_elected = r->started;
 	s->t_deadline = r->started + s->o->deadline_ns;
 	s->state = ST_RUNNING;
-	if (now >= s->t_deadline) {
-		/* Too late to start: the lease may run out under the command.
-		 * It never ran, so it needs no grace. */
+	if (r->start_err)
+		die(EXIT_FAIL, "start command: %s", strerror(r->start_err));
+	if (!r->ran) {
+		/* The worker found it too late to start: the lease may run
+		 * out under the command.  It never ran, so it needs no grace. */
 		char d[32], took[32];
 
 		fmt_duration(d, sizeof(d), s->o->deadline_ns);
@@ -2517,6 +2579,7 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 		metrics_loss(s, 1, now);
 		s->lost = 1;
 		s->code = EXIT_LOST;
+		held_cancel(s);
 		close(s->job.go);
 		s->job.go = -1;
 		kill(-s->job.pid, SIGKILL);
@@ -2524,10 +2587,19 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 		s->t_kill = NEVER;
 		return;
 	}
-	if (write(s->job.go, &s->term, sizeof(s->term)) != (ssize_t)sizeof(s->term))
-		die(EXIT_FAIL, "start command: %s", strerror(errno));
 	close(s->job.go);
 	s->job.go = -1;
+	s->t_renew = r->started + s->o->retry_ns;
+	/* Signals that came while the worker started it are for it. */
+	for (sig = 1; sig < 64; sig++)
+		if (s->pending_sigs & (UINT64_C(1) << sig))
+			on_signal_byte(s, sig, now);
+	s->pending_sigs = 0;
+	if (s->job.early) {
+		/* It ran and ended before we heard that it started. */
+		job_exited(s, s->job.status, now);
+		return;
+	}
 	/* Off the start path: the command runs already.  The first renewal
 	 * follows at once if the store completes its claim with it. */
 	s->wd = watchdog_start(s->wdp, s->job.pid, s->o->sig, s->o->kill_ns,
@@ -2535,8 +2607,6 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	s->wdfd = s->wdp[1];
 	if (r->renew_now)
 		renew(s);
-	else
-		s->t_renew = r->started + s->o->retry_ns;
 }
 
 static void
@@ -2693,7 +2763,10 @@ reap(struct sup *s, int64_t now)
 			ended = 1;
 		}
 	}
-	if (ended && s->job.go != -1) {
+	if (ended && s->job.go != -1 && !held_cancel(s)) {
+		/* The worker started it, and it ended before we heard. */
+		s->job.early = 1;
+	} else if (ended && s->job.go != -1) {
 		/* The held command died before it could start: someone killed
 		 * it.  Without it there is nothing to lead for. */
 		s->job.exited = 1;
@@ -2722,6 +2795,12 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 	}
 	switch (s->state) {
 	case ST_CONTEND:
+		if (!held_cancel(s)) {
+			/* The worker has just started the command: the
+			 * signal is for it, once we hear of the start. */
+			s->pending_sigs |= UINT64_C(1) << (sig & 63);
+			break;
+		}
 		/* Still waiting: end without running the command. */
 		s->code = 128 + sig;
 		s->state = ST_ABORTING;
@@ -2780,6 +2859,9 @@ run_timers(struct sup *s, int64_t now)
 {
 	if (s->state == ST_RUNNING && now >= s->t_deadline)
 		deadline_passed(s, now);
+	/* Elected just now, as the wait ran out: the command runs. */
+	if (s->state == ST_CONTEND && now >= s->t_wait && !held_cancel(s))
+		s->t_wait = NEVER;
 	if (s->state == ST_CONTEND && now >= s->t_wait && s->o->nonblock) {
 		char d[32];
 
@@ -2951,6 +3033,9 @@ supervise(struct opts *o)
 	if (cloexec_pipe(s.wdp, 1) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
 	cfg.job = (long)s.job.pid;
+	s.w.go = s.job.go;
+	s.w.deadline_ns = o->deadline_ns;
+	atomic_init(&s.w.gate, GATE_HELD);
 	start_worker(&s, &cfg);
 
 	s.state = ST_CONTEND;

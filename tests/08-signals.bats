@@ -120,6 +120,41 @@ forwarded() {
 	[ "$output" = took ]
 }
 
+@test "a signal that races the election is never lost: the command does not run, or it gets the signal" {
+	# The worker starts the command the moment it is elected, while the
+	# loop may be handling a signal: one of them wins.  Sweep the signal
+	# across the handover; a lost signal shows as a command that ran to
+	# its end (exit 0 after 2s) without its trap.
+	local i d ws apid wpid n_ran=0 n_not=0
+	exec {sfd}<> <(:)
+	for i in $(seq 0 19); do
+		rm -f "$OUT/ran" "$OUT/got" "$OUT/apid"
+		bg a -l race "${FAST[@]}" -i a -- sh -c 'echo $$ > "$1"; exec sleep 60' x "$OUT/apid"
+		wait_for "$OUT/apid"
+		bg w -l race "${FAST[@]}" -i w -v -- sh -c 'trap "touch \"$1\"; exit 3" TERM
+			touch "$2"; sleep 2 & wait' x "$OUT/got" "$OUT/ran"
+		wait_until 5 has waiting "$OUT/w.err"
+		d=$(printf '0.%04d' $((i * 2)))
+		apid=$(cat "$OUT/apid") wpid=$(pid_of w)
+		kill -KILL "$apid"
+		[ "$i" = 0 ] || read -r -t "$d" -u "$sfd" || :
+		kill -TERM "$wpid"
+		wait_exit w 5
+		ws=$STATUS
+		wait_exit a 5
+		sed "s/^/  w: /" "$OUT/w.err"
+		echo "delay ${d}s: exit $ws, ran $([ -e "$OUT/ran" ] && echo yes || echo no), got $([ -e "$OUT/got" ] && echo yes || echo no)"
+		[ "$ws" = 3 ] || [ "$ws" = 143 ]
+		if [ -e "$OUT/ran" ]; then
+			n_ran=$((n_ran + 1))
+			[ -e "$OUT/got" ]
+		else
+			n_not=$((n_not + 1))
+		fi
+	done
+	echo "ran $n_ran, not run $n_not"
+}
+
 # ---- stragglers ------------------------------------------------------------------
 
 @test "a background child the command left behind is stopped before leaderrun exits" {
