@@ -1237,12 +1237,26 @@ struct reply {
 	int		 rc;		/* LEASE_* */
 	int64_t		 started;	/* when the call began */
 	struct lease_holder h;
-	struct lease_farewell bye;	/* R_ACQUIRED: the watchdog's last words */
 	int		 renew_now;	/* R_ACQUIRED: see lease_renew_now */
 	int		 ran;		/* R_ACQUIRED: the worker started the job */
 	int		 start_err;	/* R_ACQUIRED: errno of that start */
 	char		 msg[LEASE_ERRLEN];
 };
+
+/* Messages to the watchdog (see its section) besides deadlines. */
+#define WD_DONE	0
+#define WD_NOW	1
+#define WD_BYE	2
+
+/* One write of a WD_BYE message stays whole in the pipe (the only writer
+ * then is the worker, before the command starts). */
+struct wd_bye {
+	int64_t		 msg;
+	struct lease_farewell bye;
+};
+#ifdef PIPE_BUF
+_Static_assert(sizeof(struct wd_bye) <= PIPE_BUF, "WD_BYE exceeds PIPE_BUF");
+#endif
 
 /*
  * The held command's gate.  The worker starts the command itself the
@@ -1260,20 +1274,32 @@ struct worker {
 	int		 rep[2];
 	pthread_t	 thread;
 	int		 go;		/* the held command's start pipe */
+	int		 wdfd;		/* the watchdog's pipe */
 	int64_t		 deadline_ns;	/* elected later than this after the
 					 * acquire began: too late to start */
 	atomic_int	 gate;
 };
 
-/* start_held: let the held command exec with TERM, unless the loop gave
- * up on it first.  Returns 1 if started, 0 if not, -errno on failure. */
+/*
+ * start_held: arm the watchdog with DEADLINE, then let the held command
+ * exec with TERM; unless the loop gave up on it first.  Returns 1 if
+ * started, 0 if not, -errno on failure.
+ */
 static int
-start_held(struct worker *w, uint64_t term)
+start_held(struct worker *w, uint64_t term, int64_t deadline)
 {
+	struct wd_bye m;
 	int held = GATE_HELD;
 
 	if (!atomic_compare_exchange_strong(&w->gate, &held, GATE_STARTED))
 		return 0;
+	/* The watchdog stops the command from its first instruction on. */
+	memset(&m, 0, sizeof(m));
+	m.msg = WD_BYE;
+	lease_farewell(w->lease, &m.bye);
+	if (m.bye.n > 0)
+		(void)!write(w->wdfd, &m, sizeof(m));
+	(void)!write(w->wdfd, &deadline, sizeof(deadline));
 	if (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))
 		return -errno;
 	return 1;
@@ -1297,10 +1323,9 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 
 		/* In time (the lease runs from STARTED at best): go. */
 		if (lease_now_ns() - started < w->deadline_ns)
-			st = start_held(w, h->term);
+			st = start_held(w, h->term, started + w->deadline_ns);
 		r->ran = st > 0;
 		r->start_err = st < 0 ? -st : 0;
-		lease_farewell(w->lease, &r->bye);
 		r->renew_now = lease_renew_now(w->lease);
 	}
 	if (msg)
@@ -1593,18 +1618,46 @@ struct job {
 
 static sigset_t startup_mask;
 
+static void wd_spawn(const int[2], int, pid_t, int, int64_t, int);
+
+/* max_fd: our highest descriptor, for a child that may not list them. */
+static int
+max_fd(void)
+{
+	int maxfd = 63;
+#ifndef SYS_close_range
+	DIR *d;
+
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		struct dirent *e;
+
+		maxfd = 0;
+		while ((e = readdir(d)) != NULL)
+			if (atoi(e->d_name) > maxfd)
+				maxfd = atoi(e->d_name);
+		closedir(d);
+		return maxfd;
+	}
+#endif
+	if (sysconf(_SC_OPEN_MAX) > 0)
+		maxfd = (int)sysconf(_SC_OPEN_MAX) - 1;
+	return maxfd;
+}
+
 /*
- * spawn: fork the command before we contend, held before exec until we
- * write its term to J->go: the lease is acquired naming its process group,
- * so the one write that elects us also records the job, and the command
- * starts the moment we lead.  We have no threads yet, so the child may use
- * all of libc (setenv) before exec.
+ * spawn: fork the command before we contend, held before exec until its
+ * term comes on J->go: the lease is acquired naming its process group, so
+ * the one write that elects us also records the job, and the command
+ * starts the moment we lead.  Its process first forks the watchdog on WDP
+ * (see wd_spawn; its pid comes on TELL).  We have no threads yet, so the
+ * child may use all of libc (setenv) before exec.
  */
 static void
-spawn(struct job *j, const char *path, char **argv, int fg)
+spawn(struct job *j, const char *path, char **argv, int fg, const int wdp[2],
+    const int tell[2], int sig, int64_t kill_ns)
 {
 	sigset_t all, old;
-	int go[2], ee[2];
+	int go[2], ee[2], maxfd = max_fd();
 	pid_t parent = getpid();
 
 	if (cloexec_pipe(go, 0) == -1 || cloexec_pipe(ee, 0) == -1)
@@ -1620,6 +1673,7 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 		char num[32];
 		int i, e;
 
+		wd_spawn(wdp, tell[1], getpid(), sig, kill_ns, maxfd);
 		setpgid(0, 0);
 #ifdef __linux__
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -1655,6 +1709,8 @@ spawn(struct job *j, const char *path, char **argv, int fg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(go[0]);
 	close(ee[1]);
+	close(wdp[0]);
+	close(tell[1]);
 	j->go = go[1];
 	j->execerr = ee[0];
 	j->fg = fg;
@@ -1782,12 +1838,15 @@ exit_code(int status)
  * process of its own, it keeps that promise when the supervisor cannot: a
  * supervisor stopped by SIGSTOP or a debugger, or one that was killed (then
  * the pipe reaches EOF and the whole group, not only the PDEATHSIG'd child,
- * is killed at once).  Only async-signal-safe calls here: we forked a
- * threaded process.  Messages: a deadline on the lease clock, WD_NOW to stop
- * at once, WD_DONE to exit quietly.
+ * is killed at once).  It is in place before the command can start: the
+ * held command's process forks it while we contend (wd_spawn), and the
+ * worker arms it, right before the start, with the first deadline.  Only
+ * async-signal-safe calls here, as in any fork of the held process.
+ * Messages: a deadline on the lease clock (arms it), WD_NOW to stop at
+ * once, WD_BYE and the store's last words, WD_DONE to exit quietly (see
+ * them above the worker).  An EOF before it was armed is a supervisor that
+ * never started the command.
  */
-#define WD_DONE	0
-#define WD_NOW	1
 
 #ifdef __linux__
 /* Not declared under _POSIX_C_SOURCE; getdents64 is how to list /proc
@@ -1925,11 +1984,13 @@ farewell(const struct lease_farewell *bye, pid_t pgid, int64_t kill_ns)
 }
 
 _Noreturn static void
-watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
-    const struct lease_farewell *bye)
+watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns)
 {
-	int stopping = 0;
+	struct lease_farewell bye;
+	int64_t deadline = NEVER;
+	int stopping = 0, armed = 0;
 
+	memset(&bye, 0, sizeof(bye));
 	for (;;) {
 		struct pollfd p;
 		int64_t now = lease_now_ns(), msg, ms;
@@ -1942,13 +2003,22 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 			while ((n = read(fd, &msg, sizeof(msg))) == (ssize_t)sizeof(msg)) {
 				if (msg == WD_DONE)
 					_exit(0);
+				if (msg == WD_BYE) {
+					if (read(fd, &bye, sizeof(bye)) !=
+					    (ssize_t)sizeof(bye))
+						memset(&bye, 0, sizeof(bye));
+					continue;
+				}
+				armed = 1;
 				if (!stopping)
 					deadline = msg;
 			}
+			if (n == 0 && !armed)
+				_exit(0);	/* the command never started */
 			if (n == 0) {
 				/* The supervisor died: nobody else will stop the job. */
 				kill(-pgid, SIGKILL);
-				farewell(bye, pgid, kill_ns);
+				farewell(&bye, pgid, kill_ns);
 				_exit(0);
 			}
 		}
@@ -1966,61 +2036,49 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns, int64_t deadline,
 }
 
 /*
- * watchdog_start: fork the watchdog on the pipe P, made before we
- * contended so that nothing after the command's start can run out of
- * descriptors.  Returns its pid, with P[1] ours to write; or 0 if it could
- * not be forked: then the supervisor alone stops the command.
+ * wd_spawn: in the held command's process, right after the fork: fork the
+ * watchdog on pipe P, as a grandchild (its parent exits at once), so that
+ * it comes back to the supervisor, a child subreaper, as its child; and so
+ * that the supervisor's path to the start pays no fork for it.  Its pid
+ * goes to TELL, 0 if it could not be forked (the supervisor then stops the
+ * command alone).  MAXFD: the highest descriptor to close without
+ * close_range.
  */
-static pid_t
-watchdog_start(const int p[2], pid_t pgid, int sig, int64_t kill_ns,
-    int64_t deadline, const struct lease_farewell *bye)
+static void
+wd_spawn(const int p[2], int tell, pid_t pgid, int sig, int64_t kill_ns,
+    int maxfd)
 {
-	int maxfd = 63, fd;
-	sigset_t all, old;
-	pid_t pid;
-#ifndef SYS_close_range
-	DIR *d;
+	pid_t w1, w2;
+	int fd;
 
-	/* Find our highest descriptor now: the child may not call opendir. */
-	if ((d = opendir("/proc/self/fd")) != NULL) {
-		struct dirent *e;
-
-		maxfd = 0;
-		while ((e = readdir(d)) != NULL)
-			if (atoi(e->d_name) > maxfd)
-				maxfd = atoi(e->d_name);
-		closedir(d);
-	} else
-#endif
-	if (sysconf(_SC_OPEN_MAX) > 0)
-		maxfd = (int)sysconf(_SC_OPEN_MAX) - 1;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((pid = fork()) == -1) {
-		/* The command runs already: go on without the watchdog. */
-		warnx("watchdog: fork: %s; leaderrun alone will stop the command",
-		    strerror(errno));
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		close(p[0]);
-		close(p[1]);
-		return 0;
-	}
-	if (pid == 0) {
-		/* Hold nothing: no lock, no caller's pipe.  Signals stay blocked. */
+	if ((w1 = fork()) == 0) {
+		if ((w2 = fork()) == 0) {
+			/* Out of the job's group (which it kills) and of
+			 * the terminal's; holding nothing but its pipe. */
+			setsid();
 #ifdef SYS_close_range
-		/* One call (Linux 5.9); an older kernel says ENOSYS. */
-		if (syscall(SYS_close_range, 0, p[0] - 1, 0) == 0 &&
-		    syscall(SYS_close_range, p[0] + 1, ~0U, 0) == 0)
-			maxfd = -1;
+			/* One call (Linux 5.9); an older kernel says ENOSYS. */
+			if (p[0] > 0 &&
+			    syscall(SYS_close_range, 0, p[0] - 1, 0) == 0 &&
+			    syscall(SYS_close_range, p[0] + 1, ~0U, 0) == 0)
+				maxfd = -1;
 #endif
-		for (fd = 0; fd <= maxfd; fd++)
-			if (fd != p[0])
-				close(fd);
-		watchdog_main(p[0], pgid, sig, kill_ns, deadline, bye);
+			for (fd = 0; fd <= maxfd; fd++)
+				if (fd != p[0])
+					close(fd);
+			watchdog_main(p[0], pgid, sig, kill_ns);
+		}
+		if (w2 == -1)
+			w2 = 0;
+		(void)!write(tell, &w2, sizeof(w2));
+		_exit(0);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (w1 > 0)
+		while (waitpid(w1, NULL, 0) == -1 && errno == EINTR)
+			;
+	close(tell);
 	close(p[0]);
-	return pid;
+	close(p[1]);
 }
 
 /* ---- the supervisor --------------------------------------------------- */
@@ -2064,11 +2122,11 @@ struct sup {
 	int		 signalled;	/* INT/TERM/HUP/QUIT forwarded: no hold */
 	uint64_t	 pending_sigs;	/* came while the worker started the job */
 	long		 renew_job;	/* the job named by the renewal in flight */
-	pid_t		 wd;		/* the watchdog, 0 when gone */
-	int		 wdfd;
-	int		 wdp[2];	/* its pipe, made before contending */
+	pid_t		 wd;		/* the watchdog, 0 when gone, -1 not
+					 * known yet (see wd_pid) */
+	int		 wdfd;		/* its pipe, made before contending */
+	int		 wdtell;	/* where its pid comes, or -1 */
 	int		 renew_inflight;
-	struct lease_farewell bye;	/* for the watchdog */
 	int		 contacted;	/* the store answered an acquire once */
 	int		 emoji;		/* heartbeat markers: emoji or ASCII */
 	char		 leader[LEASE_IDLEN];	/* who leads, as last seen */
@@ -2171,8 +2229,26 @@ utf8_locale(void)
 static void
 wd_send(struct sup *s, int64_t msg)
 {
-	if (s->wd > 0)
-		(void)!write(s->wdfd, &msg, sizeof(msg));
+	(void)!write(s->wdfd, &msg, sizeof(msg));
+}
+
+/* wd_pid: the watchdog's pid once its forker has told us; 0 if there is
+ * none (any more), -1 while not known yet. */
+static pid_t
+wd_pid(struct sup *s)
+{
+	pid_t p;
+	ssize_t n;
+
+	if (s->wdtell != -1 && (n = read(s->wdtell, &p, sizeof(p))) != -1) {
+		s->wd = n == (ssize_t)sizeof(p) ? p : 0;
+		close(s->wdtell);
+		s->wdtell = -1;
+		if (s->wd == 0)
+			warnx("watchdog: fork failed; leaderrun alone will stop "
+			    "the command");
+	}
+	return s->wd;
 }
 
 /*
@@ -2456,11 +2532,11 @@ stop_job(struct sup *s, int64_t now, const char *why, int deadline)
 	/* SIGKILL is due kill-after from now, whoever sends it, and stays due
 	 * for stragglers if the command itself ends sooner. */
 	s->t_kill = now + s->o->kill_ns;
-	if (s->wd > 0)
+	if (wd_pid(s) > 0)
 		wd_send(s, WD_NOW);	/* it signals at once, then SIGKILLs */
 	else {
-		signal_job(&s->job, s->wd, s->o->sig);
-		signal_job(&s->job, s->wd, SIGCONT);
+		signal_job(&s->job, wd_pid(s), s->o->sig);
+		signal_job(&s->job, wd_pid(s), SIGCONT);
 	}
 }
 
@@ -2543,7 +2619,6 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 	int sig;
 
 	s->term = r->h.term;
-	s->bye = r->bye;
 	s->m.elections++;
 	s->m.term = s->term;
 	metrics_lead(s, 1, r->started);
@@ -2600,11 +2675,8 @@ elected(struct sup *s, const struct reply *r, int64_t now)
 		job_exited(s, s->job.status, now);
 		return;
 	}
-	/* Off the start path: the command runs already.  The first renewal
-	 * follows at once if the store completes its claim with it. */
-	s->wd = watchdog_start(s->wdp, s->job.pid, s->o->sig, s->o->kill_ns,
-	    s->t_deadline, &s->bye);
-	s->wdfd = s->wdp[1];
+	/* The first renewal follows at once if the store completes its claim
+	 * with it. */
 	if (r->renew_now)
 		renew(s);
 }
@@ -2733,10 +2805,10 @@ job_exited(struct sup *s, int status, int64_t now)
 	}
 	s->m.exit_status = s->code;
 	metrics_write(s, now);
-	if (signal_job(&s->job, s->wd, 0)) {
+	if (signal_job(&s->job, wd_pid(s), 0)) {
 		logv(s, "stopping the processes the command left behind");
-		signal_job(&s->job, s->wd, s->o->sig);
-		signal_job(&s->job, s->wd, SIGCONT);
+		signal_job(&s->job, wd_pid(s), s->o->sig);
+		signal_job(&s->job, wd_pid(s), SIGCONT);
 		if (s->state != ST_STOPPING || s->t_kill == NEVER)
 			s->t_kill = now + s->o->kill_ns;
 		s->state = ST_DRAINING;
@@ -2754,10 +2826,10 @@ reap(struct sup *s, int64_t now)
 
 	/* Reap everything first, so that zombies do not count as stragglers. */
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (p == s->wd) {
+		if (p == wd_pid(s)) {
+			/* If it went before the job, t_kill still stands.  Its
+			 * pipe stays open: the worker may write to it. */
 			s->wd = 0;
-			close(s->wdfd);
-			/* If it went before the job, t_kill still stands. */
 		} else if (p == s->job.pid && !s->job.exited) {
 			s->job.status = st;
 			ended = 1;
@@ -2782,7 +2854,7 @@ reap(struct sup *s, int64_t now)
 		}
 	} else if (ended)
 		job_exited(s, s->job.status, now);
-	else if (s->state == ST_DRAINING && !signal_job(&s->job, s->wd, 0))
+	else if (s->state == ST_DRAINING && !signal_job(&s->job, wd_pid(s), 0))
 		hold_or_release(s, now);
 }
 
@@ -2812,11 +2884,11 @@ on_signal_byte(struct sup *s, int sig, int64_t now)
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
 		    sig == SIGQUIT)
 			s->signalled = 1;
-		signal_job(&s->job, s->wd, sig);
+		signal_job(&s->job, wd_pid(s), sig);
 		break;
 	case ST_STOPPING:
 	case ST_DRAINING:
-		signal_job(&s->job, s->wd, sig);
+		signal_job(&s->job, wd_pid(s), sig);
 		break;
 	case ST_HOLDING:
 		/* The command is done: a signal ends the hold at once. */
@@ -2878,12 +2950,12 @@ run_timers(struct sup *s, int64_t now)
 	}
 	if ((s->state == ST_STOPPING || s->state == ST_DRAINING) &&
 	    now >= s->t_kill) {
-		signal_job(&s->job, s->wd, SIGKILL);
+		signal_job(&s->job, wd_pid(s), SIGKILL);
 		s->t_kill = NEVER;
 		s->t_poll = now + STRAGGLER_POLL_NS;
 	}
 	if (s->state == ST_DRAINING && now >= s->t_poll) {
-		if (signal_job(&s->job, s->wd, 0))
+		if (signal_job(&s->job, wd_pid(s), 0))
 			s->t_poll = now + STRAGGLER_POLL_NS;
 		else
 			hold_or_release(s, now);
@@ -2990,7 +3062,7 @@ supervise(struct opts *o)
 	struct sup s;
 	struct lease_config cfg;
 	char host[256], idbuf[300];
-	int rc;
+	int rc, wdp[2], tell[2];
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -3028,12 +3100,18 @@ supervise(struct opts *o)
 	cfg.password = o->password;
 	pthread_sigmask(SIG_SETMASK, NULL, &startup_mask);
 	setup_signals();
-	/* Before any thread exists: see spawn. */
-	spawn(&s.job, s.path, o->argv, s.fg);
-	if (cloexec_pipe(s.wdp, 1) == -1)
+	/* The watchdog's pipes, before contending so that nothing after the
+	 * command's start can run out of descriptors. */
+	if (cloexec_pipe(wdp, 1) == -1 || cloexec_pipe(tell, 1) == -1)
 		die(EXIT_FAIL, "pipe: %s", strerror(errno));
+	/* Before any thread exists: see spawn. */
+	spawn(&s.job, s.path, o->argv, s.fg, wdp, tell, o->sig, o->kill_ns);
+	s.wd = -1;
+	s.wdfd = wdp[1];
+	s.wdtell = tell[0];
 	cfg.job = (long)s.job.pid;
 	s.w.go = s.job.go;
+	s.w.wdfd = s.wdfd;
 	s.w.deadline_ns = o->deadline_ns;
 	atomic_init(&s.w.gate, GATE_HELD);
 	start_worker(&s, &cfg);

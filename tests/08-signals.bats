@@ -269,6 +269,39 @@ nothing_left() { [ -z "$(leftovers)" ]; }
 	wait_until 2 nothing_left || { leftovers; false; }
 }
 
+@test "a supervisor killed by its command's first action still has the command's group stopped" {
+	# The watchdog is armed before the command starts, not forked after:
+	# even a kill in the command's first instructions leaves no child of
+	# it running (repeated, as the old window was a race).
+	for i in 1 2 3 4 5; do
+		rm -f "$OUT/kid"
+		bg l -l t -t 10s -- sh -c 'sleep 100 & echo $! > "$1"; kill -KILL $PPID; wait' sh "$OUT/kid"
+		wait_exit l
+		[ "$STATUS" = 137 ]
+		wait_for "$OUT/kid"
+		wait_until 2 dead "$(cat "$OUT/kid")" || { leftovers; false; }
+	done
+	wait_until 2 nothing_left || { leftovers; false; }
+}
+
+@test "a watchdog that was never armed leaves with its leaderrun" {
+	bg a -l t -t 10s -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
+	wait_for "$OUT/ready"
+	bg w -l t -t 10s -v -- touch "$OUT/ran"
+	wait_until 5 has waiting "$OUT/w.err"
+	# The waiter's three processes: supervisor, held command, watchdog.
+	[ "$(pgrep -c -f "^$LEADERRUN -d $DIR -l t -t 10s -v")" = 3 ]
+	kill -KILL "$(pid_of w)"
+	wait_exit w
+	wait_until 2 eval '[ "$(pgrep -c -f "^$LEADERRUN -d $DIR -l t -t 10s -v")" = 0 ]'
+	[ ! -e "$OUT/ran" ]
+	# The leader is untouched.
+	[ "$(field state)" = held ]
+	touch "$OUT/go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+}
+
 @test "nothing is left after -n or -w gave up" {
 	bg a -l t -t 10s -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"

@@ -45,19 +45,17 @@ def at(a, b):
         sys.exit("breakdown: the sources changed; cannot find: " + a.strip())
     s = s.replace(a, b, 1)
 at("\tparse_args(argc, argv, &o);", "\tTR(\"main\");\n\tparse_args(argc, argv, &o);")
-at("\tspawn(&s.job, s.path, o->argv, s.fg);", "\tTR(\"prespawn\");\n\tspawn(&s.job, s.path, o->argv, s.fg);\n\tTR(\"spawned\");")
+at("\tspawn(&s.job, s.path, o->argv, s.fg, wdp, tell, o->sig, o->kill_ns);", "\tTR(\"prespawn\");\n\tspawn(&s.job, s.path, o->argv, s.fg, wdp, tell, o->sig, o->kill_ns);\n\tTR(\"spawned\");")
 at("\tstart_worker(&s, &cfg);\n", "\tstart_worker(&s, &cfg);\n\tTR(\"thread\");\n")
 at("\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {", "\tTR(\"w_open0\");\n\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {")
 at("\tfor (;;) {\n\t\tstruct pollfd pfd[2];", "\tTR(\"w_open1\");\n\tfor (;;) {\n\t\tstruct pollfd pfd[2];")
 at("\t\t\tint rc = lease_acquire(w->lease, &h, &retry, err);", "\t\t\tint rc;\n\t\t\tTR(\"w_acq0\");\n\t\t\trc = lease_acquire(w->lease, &h, &retry, err);\n\t\t\tTR(\"w_acq1\");")
 at("\t\t\t\trc = lease_release(w->lease, err);", "\t\t\t\tTR(\"w_rel0\");\n\t\t\t\trc = lease_release(w->lease, err);\n\t\t\t\tTR(\"w_rel1\");")
-at("\ts->term = r->h.term;\n", "\tTR(\"elected\");\n\ts->term = r->h.term;\n")
-at("\tclose(s->job.go);\n\ts->job.go = -1;\n\t/* Off the start path", "\tclose(s->job.go);\n\ts->job.go = -1;\n\tTR(\"go\");\n\t/* Off the start path")
-at("\ts->wdfd = s->wdp[1];\n", "\ts->wdfd = s->wdp[1];\n\tTR(\"wd\");\n")
+at("\tif (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))", "\tTR(\"go\");\n\tif (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))")
 at("\t/* Reap everything first, so that zombies do not count as stragglers. */", "\tTR(\"reap\");\n\t/* Reap everything first, so that zombies do not count as stragglers. */")
-at("\tif (signal_job(&s->job, s->wd, 0)) {", "\tTR(\"exited\");\n\tif (signal_job(&s->job, s->wd, 0)) {")
+at("\tif (signal_job(&s->job, wd_pid(s), 0)) {", "\tTR(\"exited\");\n\tif (signal_job(&s->job, wd_pid(s), 0)) {")
 at("\tmetrics_lead(s, 0, now);\n\ts->state = ST_RELEASING;", "\tTR(\"release\");\n\tmetrics_lead(s, 0, now);\n\ts->state = ST_RELEASING;")
-at("\tif (s->job.go != -1)\t/* held, never started: it goes with us */", "\tTR(\"finish\");\n\tTRDUMP();\n\tif (s->job.go != -1)\t/* held, never started: it goes with us */")
+at("\t/* Held, never started: it goes with us.", "\tTR(\"finish\");\n\tTRDUMP();\n\t/* Held, never started: it goes with us.")
 open(p, 'w').write(s)
 EOF
 
@@ -120,9 +118,8 @@ steps = [('fork', 'main', 'exec of leaderrun, dynamic linking'),
     ('w_open0', 'w_open1', 'lease_open (identity from /proc, lock file)'),
     ('w_open1', 'w_acq0', 'CONTEND request read'),
     ('w_acq0', 'w_acq1', 'lease_acquire (locks, record, term)'),
-    ('w_acq1', 'elected', 'reply to the main thread'),
-    ('elected', 'go', 'elected: bookkeeping, start the command'),
-    ('go', 'cmd', 'command: exec until its first instruction'),
+    ('w_acq1', 'go', 'the worker arms the watchdog'),
+    ('go', 'cmd', 'it starts the command: exec until its first instruction'),
     ('cmd', 'reap', 'command runs and exits, SIGCHLD reaches the loop'),
     ('reap', 'exited', 'waitpid'),
     ('exited', 'release', 'stragglers look (group, children)'),
@@ -135,7 +132,6 @@ fl = [r for r in load(sys.argv[2]) if 'cmd' in r and 'waited' in r]
 print(f"uncontended run, median of {len(lr)} runs (us)")
 for a, b, what in steps:
     print(f"  {st.median([(r[b] - r[a]) / 1000 for r in lr]):8.1f}  {a} -> {b}: {what}")
-print(f"  the watchdog fork (go -> wd), beside the command: {st.median([(r['wd'] - r['go']) / 1000 for r in lr]):.1f}")
 for name, rs in (('leaderrun', lr), ('flock', fl)):
     print(f"{name:>9}: fork -> command {st.median([(r['cmd'] - r['fork']) / 1000 for r in rs]):7.1f}, "
           f"command -> waited {st.median([(r['waited'] - r['cmd']) / 1000 for r in rs]):7.1f}, "
