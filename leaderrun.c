@@ -1850,8 +1850,8 @@ exit_code(int status)
 
 #ifdef __linux__
 /* Not declared under _POSIX_C_SOURCE; getdents64 is how to list /proc
- * without opendir's malloc, which a forked child of a threaded process
- * must not call. */
+ * without opendir's malloc, which the watchdog, async-signal-safe like
+ * any fork of the held process, does not call. */
 long syscall(long, ...);
 
 /* wd_stat: state and process group of PID from /proc, with no stdio. */
