@@ -7,12 +7,13 @@ CC	= cc
 CFLAGS	= -O2 -g
 WARN	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	  -Werror=implicit-function-declaration
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -iquote .
 LDLIBS	= -lpthread
 BATS	= bats
-SRCS	= leaderrun.c lease.c store_file.c store_etcd.c store_redis.c net.c \
-	  http.c json.c resp.c
-HDRS	= lease.h store.h net.h http.h json.h resp.h
+SRCS	= leaderrun.c lease.c store/file.c store/etcd.c store/redis.c \
+	  lib/base.c lib/host.c wire/net.c wire/http.c wire/json.c wire/resp.c
+HDRS	= lease.h store/store.h lib/base.h lib/host.h wire/net.h wire/http.h \
+	  wire/json.h wire/resp.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -63,8 +64,10 @@ test-needs:
 	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)
 
 # Unit tests of the plumbing (net, HTTP, JSON), TAP; run by 40-wire.bats.
-tests/wire_test: tests/wire_test.c net.c http.c json.c net.h http.h json.h lease.h
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/wire_test.c net.c http.c json.c
+WIRE	= lib/base.c wire/net.c wire/http.c wire/json.c
+tests/wire_test: tests/wire_test.c $(WIRE) lib/base.h wire/net.h wire/http.h \
+    wire/json.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/wire_test.c $(WIRE)
 
 # LD_PRELOAD shim that makes chosen lease I/O calls fail or hang.
 tests/faultshim.so: tests/faultshim.c
@@ -80,26 +83,28 @@ chaos: leaderrun
 fuzz/fuzz_record: tests/fuzz_record.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c lease.c \
-	    store_etcd.c store_redis.c net.c http.c json.c resp.c $(LDLIBS)
+	    store/etcd.c store/redis.c $(WIRE) lib/host.c wire/resp.c $(LDLIBS)
 
 fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -Wno-unused-function -o $@ \
-	    tests/fuzz_duration.c lease.c store_file.c store_etcd.c \
-	    store_redis.c net.c http.c json.c resp.c $(LDLIBS)
+	    tests/fuzz_duration.c lease.c store/file.c store/etcd.c \
+	    store/redis.c $(WIRE) lib/host.c wire/resp.c $(LDLIBS)
 
-fuzz/fuzz_http: tests/fuzz_http.c http.c net.c json.c http.h net.h json.h lease.h
+fuzz/fuzz_http: tests/fuzz_http.c $(WIRE) wire/http.h wire/net.h wire/json.h
 	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_http.c net.c json.c
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_http.c lib/base.c \
+	    wire/net.c wire/json.c
 
-fuzz/fuzz_json: tests/fuzz_json.c json.c json.h
+fuzz/fuzz_json: tests/fuzz_json.c wire/json.c wire/json.h
 	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_json.c json.c
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_json.c wire/json.c
 
-# The RESP reply parser is pure: it needs resp.c (and net.c's seterr).
-fuzz/fuzz_resp: tests/fuzz_resp.c resp.c resp.h net.c net.h lease.h
+# The RESP reply parser is pure: it needs resp.c and base.c's seterr.
+fuzz/fuzz_resp: tests/fuzz_resp.c wire/resp.c wire/resp.h lib/base.c
 	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_resp.c resp.c net.c
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_resp.c wire/resp.c \
+	    lib/base.c
 
 # libFuzzer on every parser of untrusted bytes, FUZZTIME seconds each.
 fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json \
@@ -150,7 +155,8 @@ kill-demo:
 # Line coverage of the suite, from an instrumented build in cov/.
 test-coverage: tests/faultshim.so
 	rm -rf cov && mkdir cov
-	for f in $(SRCS); do $(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage \
+	for f in $(SRCS); do mkdir -p cov/$$(dirname $$f) && \
+	    $(CC) $(WARN) $(CPPFLAGS) -O0 -g --coverage \
 	    -c $$f -o cov/$${f%.c}.o || exit 1; done
 	$(CC) --coverage -o cov/leaderrun $(SRCS:%.c=cov/%.o) $(LDLIBS)
 	GCOV_ERROR_FILE=/dev/null LEADERRUN=$(CURDIR)/cov/leaderrun LEADERRUN_COVERAGE=1 \
@@ -201,11 +207,12 @@ breakdown:
 
 # Static checks; all must be silent.  Suppressions, with reasons:
 #  clang-tidy security.insecureAPI.*: flags every strcpy/snprintf use, even
-#  bounded ones; net.c:seterr carries one NOLINT for a clang 14 va_list
+#  bounded ones; lib/base.c:seterr carries one NOLINT for a clang 14 va_list
 #  false positive.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --std=c11 $(CPPFLAGS) -D__linux__ $(SRCS) tests/faultshim.c
+	    --std=c11 -D_POSIX_C_SOURCE=200809L -I. -D__linux__ $(SRCS) \
+	    tests/faultshim.c
 	clang-tidy --quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.*' \
 	    $(SRCS) -- -std=c11 $(CPPFLAGS)

@@ -51,9 +51,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "lease.h"
-#include "net.h"
+#include "lib/base.h"
+#include "lib/host.h"
+#include "wire/json.h"
+#include "wire/net.h"
 
 #define VERSION	"0.1.0"
 
@@ -65,9 +67,6 @@ enum {
 	EXIT_ENOENT = 127
 };
 
-#define NS_PER_MS	1000000LL
-#define NS_PER_S	1000000000LL
-#define NEVER		INT64_MAX
 /* How often to look for a command's stragglers that are not our children. */
 #define STRAGGLER_POLL_NS (10 * NS_PER_MS)
 
@@ -880,16 +879,6 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- --status --------------------------------------------------------- */
 
-/* wall_now_ms: the wall clock, for display only. */
-static int64_t
-wall_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* fmt_age: MS milliseconds, as fmt_duration does it.  A record's time
  * stamps can be anything: past 292 years, plain milliseconds. */
 static void
@@ -1033,7 +1022,7 @@ show_status(const struct opts *o)
 
 	if (lease_status(&cfg, &h, w, MAXWAITERS, &nw, err) != LEASE_OK)
 		die(EXIT_FAIL, "status: %s", err);
-	now_ms = wall_now_ms();
+	now_ms = wall_ms();
 	lease_store_where(o->store, o->name, where, sizeof(where));
 	if (o->json) {
 		status_json(stdout, o->name, o->store, where, &h, w, nw, now_ms);
@@ -1174,7 +1163,7 @@ show_list(const struct opts *o)
 
 	memset(&ls, 0, sizeof(ls));
 	ls.o = o;
-	ls.now_ms = wall_now_ms();
+	ls.now_ms = wall_ms();
 	/* All or nothing on stdout: a store that fails half way through
 	 * must not leave half an array. */
 	if (o->json && (ls.json = open_memstream(&buf, &len)) == NULL)
@@ -1322,7 +1311,7 @@ post(struct worker *w, enum rep_kind kind, int rc, int64_t started,
 		int st = 0;
 
 		/* In time (the lease runs from STARTED at best): go. */
-		if (lease_now_ns() - started < w->deadline_ns)
+		if (now_ns() - started < w->deadline_ns)
 			st = start_held(w, h->term, started + w->deadline_ns);
 		r->ran = st > 0;
 		r->start_err = st < 0 ? -st : 0;
@@ -1347,13 +1336,13 @@ worker_main(void *arg)
 	memset(&last, 0, sizeof(last));
 	/* Opening the store is I/O too (it may sit on a stalled mount). */
 	if (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {
-		post(w, R_ERROR, LEASE_ERR, lease_now_ns(), NULL, err);
+		post(w, R_ERROR, LEASE_ERR, now_ns(), NULL, err);
 		return NULL;
 	}
 	for (;;) {
 		struct pollfd pfd[2];
 		int nfd = 1, timeout = -1;
-		int64_t now = lease_now_ns();
+		int64_t now = now_ns();
 
 		pfd[0].fd = w->req[0];
 		pfd[0].events = POLLIN;
@@ -1382,7 +1371,7 @@ worker_main(void *arg)
 				/* Our lease may be gone (a store that can tell,
 				 * such as etcd's watch on our key): renew now
 				 * rather than at the next period. */
-				int64_t t0 = lease_now_ns();
+				int64_t t0 = now_ns();
 
 				if (lease_renew(w->lease, job, err) == LEASE_LOST) {
 					leading = 0;
@@ -1393,7 +1382,7 @@ worker_main(void *arg)
 		if (pfd[0].revents & (POLLIN | POLLHUP)) {
 			struct request rq;
 			ssize_t n = read(w->req[0], &rq, sizeof(rq));
-			int64_t t0 = lease_now_ns();
+			int64_t t0 = now_ns();
 			int rc;
 
 			if (n == 0)
@@ -1429,8 +1418,8 @@ worker_main(void *arg)
 				break;
 			}
 		}
-		if (contending && lease_now_ns() >= next_try) {
-			int64_t t0 = lease_now_ns(), retry;
+		if (contending && now_ns() >= next_try) {
+			int64_t t0 = now_ns(), retry;
 			int rc = lease_acquire(w->lease, &h, &retry, err);
 			const char *warning = lease_warning(w->lease);
 
@@ -1454,12 +1443,12 @@ worker_main(void *arg)
 				    h.term != last.term || h.state != last.state)
 					post(w, R_BUSY, rc, t0, &h, NULL);
 				last = h;
-				next_try = lease_now_ns() + retry;
+				next_try = now_ns() + retry;
 			} else {
 				post(w, R_ERROR, rc, t0, NULL, err);
 				if (once || attempts == 1)
 					contending = 0;
-				next_try = lease_now_ns() + retry;
+				next_try = now_ns() + retry;
 			}
 		}
 	}
@@ -1620,6 +1609,11 @@ static sigset_t startup_mask;
 
 static void wd_spawn(const int[2], int, pid_t, int, int64_t, int);
 
+#ifdef __linux__
+/* Not declared under _POSIX_C_SOURCE. */
+long syscall(long, ...);
+#endif
+
 /* max_fd: our highest descriptor, for a child that may not list them. */
 static int
 max_fd(void)
@@ -1716,78 +1710,6 @@ spawn(struct job *j, const char *path, char **argv, int fg, const int wdp[2],
 	j->fg = fg;
 }
 
-#ifdef __linux__
-/* proc_state: state letter and parent of PID from /proc, 0 if unknown. */
-static char
-proc_state(long pid, long *ppid)
-{
-	char path[64], buf[512], *p, st;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c %ld", &st, ppid) != 2)
-		return 0;
-	return st;
-}
-
-/*
- * our_children: the pids of our live children other than SKIP, into PIDS
- * (at most MAX).  Reads the main thread's /proc children file, or scans
- * /proc where the kernel lacks it.  Returns how many, or -1 if /proc is
- * missing.
- */
-static int
-our_children(pid_t skip, long *pids, int max)
-{
-	DIR *d;
-	struct dirent *e;
-	char path[64];
-	long self = (long)getpid(), ppid;
-	int n = 0, fd;
-
-	/* Only the main thread forks, and orphans are handed to the first
-	 * live thread of a subreaper: that is, to it. */
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", self);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		char buf[4096], *p, *end;
-		ssize_t got = read(fd, buf, sizeof(buf) - 1);
-
-		close(fd);
-		buf[got > 0 ? got : 0] = '\0';
-		for (p = buf; n < max; p = end) {
-			long pid = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (pid != (long)skip && proc_state(pid, &ppid) != 'Z')
-				pids[n++] = pid;
-		}
-		return n;
-	}
-	/* No children files (CONFIG_PROC_CHILDREN): look at every process. */
-	if ((d = opendir("/proc")) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && n < max) {
-		long pid = atol(e->d_name);
-		char st;
-
-		if (pid > 0 && pid != (long)skip &&
-		    (st = proc_state(pid, &ppid)) && st != 'Z' && ppid == self)
-			pids[n++] = pid;
-	}
-	closedir(d);
-	return n;
-}
-#endif
-
 /*
  * signal_job: send SIG (0: just look) to the job's process group and, on
  * Linux, to our children other than SKIP (the watchdog): the job's orphans,
@@ -1804,7 +1726,7 @@ signal_job(const struct job *j, pid_t skip, int sig)
 #ifdef __linux__
 	{
 		long pids[256];
-		int i, n = our_children(skip, pids, 256);
+		int i, n = host_children((long)skip, pids, 256);
 
 		for (i = 0; i < n; i++) {
 			found = 1;
@@ -1848,113 +1770,6 @@ exit_code(int status)
  * never started the command.
  */
 
-#ifdef __linux__
-/* Not declared under _POSIX_C_SOURCE; getdents64 is how to list /proc
- * without opendir's malloc, which the watchdog, async-signal-safe like
- * any fork of the held process, does not call. */
-long syscall(long, ...);
-
-/* wd_stat: state and process group of PID from /proc, with no stdio. */
-static int
-wd_stat(const char *pid, char *state, long *pgrp)
-{
-	char path[64], buf[512], *p;
-	size_t i, n = strlen(pid);
-	ssize_t got;
-	int fd, field;
-
-	if (n > 20)
-		return -1;
-	memcpy(path, "/proc/", 6);
-	memcpy(path + 6, pid, n);
-	memcpy(path + 6 + n, "/stat", 6);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	got = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (got <= 0)
-		return -1;
-	buf[got] = '\0';
-	for (p = NULL, i = 0; i < (size_t)got; i++)
-		if (buf[i] == ')')
-			p = buf + i;
-	if (p == NULL || p[1] != ' ' || p[2] == '\0')
-		return -1;
-	*state = p[2];
-	/* ") S PPID PGRP": the group is the second number after the state. */
-	for (p += 3, field = 0; *p && field < 2; p++)
-		if (*p == ' ')
-			field++;
-	for (*pgrp = 0; *p >= '0' && *p <= '9'; p++)
-		*pgrp = *pgrp * 10 + (*p - '0');
-	return field == 2 ? 0 : -1;
-}
-
-/* wd_pgid: getpgid of the decimal PID, without the stat file's cost. */
-static pid_t
-wd_pgid(const char *pid)
-{
-	long n = 0;
-
-	for (; *pid >= '0' && *pid <= '9'; pid++)
-		n = n * 10 + (*pid - '0');
-	return getpgid((pid_t)n);
-}
-#endif
-
-/*
- * wd_group_alive: 1 while a process of group PGID exists that is not a
- * zombie.  kill() counts zombies, and after the supervisor's death they
- * wait for an init that may be slow to reap them (or never does, in some
- * containers); a zombie can do no harm.  Async-signal-safe.
- */
-static int
-wd_group_alive(pid_t pgid)
-{
-	if (kill(-pgid, 0) == -1 && errno == ESRCH)
-		return 0;
-#ifdef __linux__
-	{
-		char buf[4096], num[24], st;
-		long n, off, pg;
-		int fd, alive = 0;
-
-		/* Its leader usually answers for the group. */
-		n = (long)pgid;
-		off = sizeof(num) - 1;
-		num[off] = '\0';
-		do
-			num[--off] = (char)('0' + n % 10);
-		while ((n /= 10) > 0);
-		if (wd_stat(num + off, &st, &pg) == 0 && pg == pgid && st != 'Z')
-			return 1;
-		if ((fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-			return 1;
-		while (!alive && (n = syscall(SYS_getdents64, fd, buf,
-		    sizeof(buf))) > 0) {
-			for (off = 0; off < n && !alive;) {
-				unsigned short reclen;
-				const char *name = buf + off + 19;
-
-				memcpy(&reclen, buf + off + 16, sizeof(reclen));
-				if (reclen == 0)
-					break;
-				if (*name >= '1' && *name <= '9' &&
-				    wd_pgid(name) == pgid &&
-				    wd_stat(name, &st, &pg) == 0 && pg == pgid &&
-				    st != 'Z')
-					alive = 1;
-				off += reclen;
-			}
-		}
-		close(fd);
-		return alive || n < 0;
-	}
-#else
-	return 1;
-#endif
-}
-
 /*
  * farewell: the supervisor is dead and the job got SIGKILL.  Once its whole
  * group is gone (never before: a store must not free the lease while the
@@ -1964,19 +1779,19 @@ wd_group_alive(pid_t pgid)
 static void
 farewell(const struct lease_farewell *bye, pid_t pgid, int64_t kill_ns)
 {
-	int64_t end = lease_now_ns() + kill_ns;
+	int64_t end = now_ns() + kill_ns;
 	int i;
 
 	if (bye->n == 0)
 		return;
-	while (wd_group_alive(pgid)) {
+	while (host_group_alive(pgid)) {
 		struct timespec ts = { 0, 200000 };
 
-		if (lease_now_ns() >= end)
+		if (now_ns() >= end)
 			return;		/* still there: the TTL will do */
 		nanosleep(&ts, NULL);
 	}
-	end = lease_now_ns() + NS_PER_S;
+	end = now_ns() + NS_PER_S;
 	for (i = 0; i < bye->n; i++)
 		if (net_oneshot(&bye->addr[i], bye->addrlen[i], bye->req,
 		    bye->len, end) == 0)
@@ -1993,7 +1808,7 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns)
 	memset(&bye, 0, sizeof(bye));
 	for (;;) {
 		struct pollfd p;
-		int64_t now = lease_now_ns(), msg, ms;
+		int64_t now = now_ns(), msg, ms;
 		ssize_t n;
 
 		p.fd = fd;
@@ -2022,7 +1837,7 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns)
 				_exit(0);
 			}
 		}
-		if (lease_now_ns() < deadline)
+		if (now_ns() < deadline)
 			continue;
 		if (stopping) {
 			kill(-pgid, SIGKILL);
@@ -2031,7 +1846,7 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns)
 		stopping = 1;
 		kill(-pgid, sig);
 		kill(-pgid, SIGCONT);
-		deadline = lease_now_ns() + kill_ns;
+		deadline = now_ns() + kill_ns;
 	}
 }
 
@@ -2486,7 +2301,7 @@ static struct sup *metrics_sup;
 static void
 metrics_at_exit(void)
 {
-	int64_t now = lease_now_ns();
+	int64_t now = now_ns();
 
 	if (metrics_sup == NULL)
 		return;
@@ -2742,7 +2557,7 @@ on_reply(struct sup *s, struct reply *r, int64_t now)
 		s->renew_inflight = 0;
 		if (r->rc == LEASE_OK) {
 			s->m.renewals++;
-			s->m.renewed_ms = wall_now_ms();
+			s->m.renewed_ms = wall_ms();
 			if (s->renew_failing)
 				logv(s, "renewal works again");
 			s->renew_failing = 0;
@@ -3120,17 +2935,17 @@ supervise(struct opts *o)
 	s.emoji = o->heartbeat_ns && !o->no_emoji && utf8_locale();
 	beat(&s, "\xe2\x9c\x85", "[start]", "Leader election started for %s. "
 	    "Press Ctrl+C to stop", o->name);
-	s.t_beat = lease_now_ns() + o->heartbeat_ns;
+	s.t_beat = now_ns() + o->heartbeat_ns;
 	s.t_wait = NEVER;
-	if (o->wait_ns && o->wait_ns < NEVER - lease_now_ns())
-		s.t_wait = lease_now_ns() + o->wait_ns;
+	if (o->wait_ns && o->wait_ns < NEVER - now_ns())
+		s.t_wait = now_ns() + o->wait_ns;
 	if (o->nonblock)	/* one attempt, but never an endless one */
-		s.t_wait = lease_now_ns() + o->deadline_ns;
+		s.t_wait = now_ns() + o->deadline_ns;
 	s.t_renew = s.t_deadline = s.t_kill = s.t_poll = s.t_bail = NEVER;
 	s.m.exit_status = -1;
-	s.t_metrics = lease_now_ns() + o->retry_ns;
+	s.t_metrics = now_ns() + o->retry_ns;
 	if (o->metrics) {
-		metrics_write(&s, lease_now_ns());
+		metrics_write(&s, now_ns());
 		metrics_sup = &s;
 		if (atexit(metrics_at_exit) != 0)
 			die(EXIT_FAIL, "atexit: %s", strerror(errno));
@@ -3139,7 +2954,7 @@ supervise(struct opts *o)
 
 	for (;;) {
 		struct pollfd pfd[3];
-		int64_t now = lease_now_ns(), t = earliest(&s);
+		int64_t now = now_ns(), t = earliest(&s);
 		int timeout = -1, n = 2;
 
 		if (t != NEVER) {
@@ -3157,7 +2972,7 @@ supervise(struct opts *o)
 		}
 		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR)
 			die(EXIT_FAIL, "poll: %s", strerror(errno));
-		now = lease_now_ns();
+		now = now_ns();
 		/* Deadlines first: a leader that was frozen stops its job before
 		 * it looks at anything else. */
 		run_timers(&s, now);
@@ -3179,7 +2994,7 @@ supervise(struct opts *o)
 				free(r);
 			}
 		}
-		run_timers(&s, lease_now_ns());
+		run_timers(&s, now_ns());
 	}
 	return EXIT_FAIL;	/* not reached: finish() exits */
 }

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 
 void
 lease_warn(struct lease *l, const char *fmt, ...)
@@ -45,29 +45,6 @@ lease_name_ok(const char *name)
 			return 0;
 	}
 	return 1;
-}
-
-int64_t
-lease_now_ns(void)
-{
-	struct timespec ts;
-
-#ifdef CLOCK_BOOTTIME
-	/* Counts suspend: a leader that slept through its lease must know. */
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-#endif
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- store URLs --------------------------------------------------------- */
@@ -636,158 +613,19 @@ lease_list(const struct lease_config *cfg,
 	return rc;
 }
 
-/* ---- this host ---------------------------------------------------------- */
-
-/*
- * local_proc_stat: facts about PID from /proc (Linux).  Returns 0 and fills
- * the fields, or -1 when PID does not exist or /proc cannot tell.
- */
-int
-local_proc_stat(long pid, char *state, long *pgrp, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	if (sscanf(p + 1, " %c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-	    "%*d %*d %*d %*d %*d %*d %llu", state, pgrp, start) != 3)
-		return -1;
-	return 0;
-}
-
-/* This host's identity: boot id and PID namespace, "" when unknown. */
-static void
-self_sys(char *buf, size_t len)
-{
-	char boot[64];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, boot, sizeof(boot) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	boot[n] = '\0';
-	boot[strcspn(boot, "\n")] = '\0';
-	if (stat("/proc/self/ns/pid", &st) == -1)
-		return;
-	snprintf(buf, len, "%s/%llu", boot, (unsigned long long)st.st_ino);
-}
-
-void
-local_self(struct local_self *me)
-{
-	char host[256], st;
-	long pg;
-
-	memset(me, 0, sizeof(*me));
-	if (gethostname(host, sizeof(host)) == -1)
-		strcpy(host, "localhost");
-	host[sizeof(me->host) - 1] = '\0';
-	memcpy(me->host, host, sizeof(me->host));
-	self_sys(me->sys, sizeof(me->sys));
-	me->pid = (long)getpid();
-	if (local_proc_stat(me->pid, &st, &pg, &me->start) == -1)
-		me->start = 0;
-}
-
-/* 1 if a process of group PGID exists and is not a zombie. */
-int
-local_group_alive(long pgid)
-{
-	DIR *d;
-	struct dirent *e;
-	char st;
-	long pg;
-	unsigned long long start;
-	int alive = 0;
-
-	if (pgid <= 0)
-		return 0;
-	if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH)
-		return 0;
-	/* kill() also counts zombies.  The group's leader usually answers;
-	 * only when it is gone do we look through /proc for the rest. */
-	if (local_proc_stat(pgid, &st, &pg, &start) == 0 && pg == pgid && st != 'Z')
-		return 1;
-	if ((d = opendir("/proc")) == NULL)
-		return 1;
-	while (!alive && (e = readdir(d)) != NULL) {
-		long pid;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		/* getpgid is one cheap call; the stat file only for members
-		 * (this costs ~1 ms less a look on a host of 60 processes). */
-		pid = atol(e->d_name);
-		if (getpgid((pid_t)pid) == (pid_t)pgid &&
-		    local_proc_stat(pid, &st, &pg, &start) == 0 &&
-		    pg == pgid && st != 'Z')
-			alive = 1;
-	}
-	closedir(d);
-	return alive;
-}
-
-/* Is the supervisor PID, started at START (0: unknown), still there? */
-int
-local_supervisor_alive(long pid, unsigned long long start)
-{
-	char st;
-	long pg;
-	unsigned long long got;
-
-	if (pid <= 0)
-		return 0;
-	if (local_proc_stat(pid, &st, &pg, &got) == 0)
-		return st != 'Z' && (start == 0 || got == start);
-	/* No /proc: a pid that exists counts as alive. */
-	return start == 0 && kill((pid_t)pid, 0) == 0;
-}
-
 /* ---- holder values of network stores ------------------------------------ */
 
 size_t
-holder_format(char *buf, size_t len, const struct local_self *me,
+holder_format(char *buf, size_t len, const struct host_self *me,
     const char *id, long job, int64_t lease_ms, int64_t acquired_ms)
 {
 	int done = job == LEASE_JOB_DONE;
 	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
 	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n%s", id,
-	    me->host, me->sys, me->pid, me->start, done ? 0 : job,
+	    me->name, me->sys, me->pid, me->start, done ? 0 : job,
 	    (long long)lease_ms, (long long)acquired_ms, done ? "done=1\n" : "");
 
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
-}
-
-int64_t
-decimal(const char *v, int64_t max)
-{
-	int64_t n = 0;
-
-	if (*v == '\0')
-		return -1;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > (max - (*v - '0')) / 10)
-			return -1;
-		n = n * 10 + (*v - '0');
-	}
-	return n;
 }
 
 int
@@ -839,9 +677,9 @@ holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
 
 void
 holder_judge(struct lease_holder *h, const char *sys, unsigned long long start,
-    const struct local_self *me)
+    const struct host_self *me)
 {
 	h->local = sys[0] && !strcmp(sys, me->sys);
-	h->alive = h->local && (local_supervisor_alive(h->pid, start) ||
-	    local_group_alive(h->job));
+	h->alive = h->local && (host_pid_alive(h->pid, start) ||
+	    host_group_alive(h->job));
 }

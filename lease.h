@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/base.h"
+
 enum {
 	LEASE_OK = 0,	/* done */
 	LEASE_BUSY,	/* acquire: another contender holds the lease */
@@ -35,7 +37,7 @@ enum {
 	LEASE_ERR	/* I/O or configuration failure; see ERR */
 };
 
-#define LEASE_ERRLEN	256
+#define LEASE_ERRLEN	ERRLEN
 #define LEASE_IDLEN	129	/* node ids and names: at most 128 bytes */
 #define LEASE_HOSTLEN	65
 
@@ -107,9 +109,6 @@ enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };
  */
 int	lease_name_ok(const char *name);
 
-/* lease_now_ns: the clock every deadline uses (CLOCK_BOOTTIME on Linux). */
-int64_t	lease_now_ns(void);
-
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
  * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
@@ -152,8 +151,7 @@ int	lease_renew(struct lease *l, long job, char *err);
 
 /*
  * lease_renewed_from: after a successful lease_acquire or lease_renew, the
- * time (on
- * lease_now_ns's clock, at most the time the call began) from which the
+ * time (on now_ns's clock, base.h, at most the time the call began) from which the
  * renewed lease runs; a store that renewed in advance, or needed not to
  * renew at all this time, reports when it did.  0: from the call's start.
  */

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-400}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lrbreak.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-cp "$here"/*.c "$here"/*.h "$W/"
+cp -R "$here"/*.c "$here"/*.h "$here"/lib "$here"/wire "$here"/store "$W/"
 CC=${CC:-cc}
 
 python3 - "$W/leaderrun.c" <<'EOF'
@@ -90,8 +90,8 @@ int main(void) { struct timespec t; int fd; clock_gettime(CLOCK_MONOTONIC, &t);
 	fd = open(getenv("LRTRACE"), O_WRONLY | O_APPEND);
 	dprintf(fd, "cmd %lld\n", t.tv_sec * 1000000000LL + t.tv_nsec); return 0; }
 EOF
-(cd "$W" && $CC -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -o leaderrun leaderrun.c lease.c \
-    store_file.c store_etcd.c store_redis.c net.c http.c json.c resp.c -lpthread &&
+(cd "$W" && $CC -std=c11 -D_POSIX_C_SOURCE=200809L -iquote . -O2 -o leaderrun \
+    leaderrun.c lease.c store/*.c lib/*.c wire/*.c -lpthread &&
     $CC -O2 -o drv drv.c && { $CC -O2 -static -o stamp stamp.c 2>/dev/null ||
     $CC -O2 -o stamp stamp.c; })
 mkdir "$W/d"

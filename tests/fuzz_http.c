@@ -28,16 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../http.c"
-
-int64_t
-lease_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "wire/http.c"
 
 static int
 same(const struct http_resp *a, size_t ua, const struct http_resp *b,
@@ -73,7 +64,7 @@ stream_decode(const char *buf, size_t n, size_t k, char *out, size_t cap,
 {
 	struct http_conn c;
 	struct net_ep ep;
-	char err[LEASE_ERRLEN];
+	char err[ERRLEN];
 	size_t fed = 0, step;
 	int rc = 0;
 
@@ -124,7 +115,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_resp r, r2, rp;
-	char err[LEASE_ERRLEN], err2[LEASE_ERRLEN];
+	char err[ERRLEN], err2[ERRLEN];
 	size_t n, k, used = 0, used2 = 0, usedp = 0;
 	int eof, rc, rc2, rcp;
 	char *buf;

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../json.h"
+#include "wire/json.h"
 
 /* Valid UTF-8, by code points (not the code under test's tables). */
 static int

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../store_file.c"
+#include "store/file.c"
 
 static int
 terminated(const char *s, size_t len)

@@ -19,19 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lease.h"
-#include "../resp.h"
-
-/* net.c (linked for seterr) wants the lease clock; lease.c would bring
- * every store along. */
-int64_t
-lease_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "lib/base.h"
+#include "wire/resp.h"
 
 static void
 check_reply(const struct resp_reply *r, const char *buf, size_t used)
@@ -89,7 +78,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct resp_reply r, r2;
-	char err[LEASE_ERRLEN], text[64];
+	char err[ERRLEN], text[64];
 	char *buf = malloc(size ? size : 1);
 	size_t used = 0, used2 = 0, m;
 	int rc, rc2;

@@ -11,7 +11,7 @@
  * (port 0) and on a unix socket, each replying with canned bytes: time-outs,
  * replies in pieces, keep-alive reuse, the keep-alive race, streams.
  * Prints "ok N - ..." or "not ok N - ..." per check; exits 1 if any failed.
- * It brings its own lease_now_ns (the same clock), so that it links
+ * It brings its own now_ns (the same clock), so that it links
  * without the stores.
  */
 #include <sys/types.h>
@@ -31,30 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../http.h"
-#include "../json.h"
-#include "../lease.h"
-#include "../net.h"
+#include "lib/base.h"
+#include "wire/http.h"
+#include "wire/json.h"
+#include "wire/net.h"
 
 #define MS	1000000LL
 /* A string literal and its length. */
 #define L(s)	(s), (sizeof(s) - 1)
 
 static int ntest, nfail;
-
-/* lease.h's clock, as lease.c has it: CLOCK_BOOTTIME where there is one. */
-int64_t
-lease_now_ns(void)
-{
-	struct timespec ts;
-
-#ifdef CLOCK_BOOTTIME
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-#endif
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void
 ok(int cond, const char *fmt, ...)
@@ -237,7 +223,7 @@ expect_resp(const char *what, const char *s, size_t n, int eof, int status,
     const char *body, size_t blen, size_t used)
 {
 	struct http_resp r;
-	char err[LEASE_ERRLEN] = "";
+	char err[ERRLEN] = "";
 	size_t u = 0, i;
 	int rc, prefix_ok = 1;
 
@@ -268,7 +254,7 @@ expect_err(const char *what, const char *s, size_t n, int eof,
     const char *want)
 {
 	struct http_resp r;
-	char err[LEASE_ERRLEN] = "";
+	char err[ERRLEN] = "";
 	size_t u = 0;
 	int rc;
 
@@ -285,7 +271,7 @@ test_parse(void)
 	char buf[4096], big[HTTP_HEADMAX + 100];
 	size_t n;
 	struct http_resp r;
-	char err[LEASE_ERRLEN];
+	char err[ERRLEN];
 	size_t u;
 	char *huge;
 
@@ -1010,7 +996,7 @@ test_live(void)
 	struct http_conn c;
 	struct http_resp r;
 	struct net_ep ep;
-	char err[LEASE_ERRLEN], want[128], *msg;
+	char err[ERRLEN], want[128], *msg;
 	int64_t t0, el;
 	size_t len;
 	pid_t pid;
@@ -1020,10 +1006,10 @@ test_live(void)
 	/* A server that accepts and never answers. */
 	pid = spawn(srv_silent, &ep);
 	http_init(&c, &ep);
-	t0 = lease_now_ns();
+	t0 = now_ns();
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
 	    t0 + 200 * MS, err);
-	el = lease_now_ns() - t0;
+	el = now_ns() - t0;
 	snprintf(want, sizeof(want), "receive 127.0.0.1:%s: timed out",
 	    ep.port);
 	ok(rc == -1 && strcmp(err, want) == 0 && c.fd == -1,
@@ -1038,7 +1024,7 @@ test_live(void)
 	reap(pid, 1);	/* the child held the only listening socket */
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	snprintf(want, sizeof(want), "connect 127.0.0.1:%s: Connection "
 	    "refused", ep.port);
 	ok(rc == -1 && strcmp(err, want) == 0, "live: \"%s\"", err);
@@ -1048,7 +1034,7 @@ test_live(void)
 	pid = spawn(srv_pieces, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", "X-Test: 1\r\n", "{\"TTL\":5}", 9,
-	    &r, lease_now_ns() + 1000 * MS, err);
+	    &r, now_ns() + 1000 * MS, err);
 	ok(rc == 0 && r.status == 200 && r.len == 151 &&
 	    json_get_int(r.body, r.len, "TTL", &v) == 1 && v == 5,
 	    "live: a reply in pieces (%s)", rc ? err : "200");
@@ -1061,20 +1047,20 @@ test_live(void)
 	pid = spawn(srv_keepalive, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	fd0 = c.fd;
 	ok(rc == 0 && r.status == 200 && c.fd != -1, "live: keep-alive 1/3 "
 	    "(Content-Length)");
 	if (rc == 0)
 		free(r.body);
 	rc = http_post(&c, "/v3/lease/keepalive", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 200 && c.fd == fd0 && r.len == 0xa3,
 	    "live: keep-alive 2/3 (chunked) on the same connection");
 	if (rc == 0)
 		free(r.body);
 	rc = http_post(&c, "/v3/lease/revoke", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 404 && c.fd == fd0,
 	    "live: keep-alive 3/3 (404 with a trailer) on the same "
 	    "connection (%s)", rc ? err : "ok");
@@ -1087,12 +1073,12 @@ test_live(void)
 	pid = spawn(srv_idleclose, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	if (rc == 0)
 		free(r.body);
 	nap(30);
 	rc = http_post(&c, "/v3/lease/keepalive", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 200 && r.len == 0xa3,
 	    "live: an idle connection closed by the server is replaced (%s)",
 	    rc ? err : "ok");
@@ -1105,11 +1091,11 @@ test_live(void)
 	pid = spawn(srv_race, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	if (rc == 0)
 		free(r.body);
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 200 && r.len == 2,
 	    "live: keep-alive race: resent once on a fresh connection (%s)",
 	    rc ? err : "ok");
@@ -1122,7 +1108,7 @@ test_live(void)
 	pid = spawn(srv_noresend, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/kv/txn", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == -1 && strstr(err, "connection closed before the response"),
 	    "live: fresh connection closed without a reply: \"%s\"", err);
 	http_close(&c);
@@ -1132,7 +1118,7 @@ test_live(void)
 	pid = spawn(srv_http10, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/keepalive", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 200 && r.len == strlen(keepalive_msg) &&
 	    c.fd == -1, "live: HTTP/1.0 body until close");
 	if (rc == 0)
@@ -1143,7 +1129,7 @@ test_live(void)
 	pid = spawn(srv_midbody, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == -1 && strstr(err, "connection closed mid-response") &&
 	    c.fd == -1, "live: closed mid-body: \"%s\"", err);
 	http_close(&c);
@@ -1151,11 +1137,11 @@ test_live(void)
 
 	pid = spawn(srv_toolarge, &ep);
 	http_init(&c, &ep);
-	t0 = lease_now_ns();
+	t0 = now_ns();
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
 	    t0 + 500 * MS, err);
 	ok(rc == -1 && strstr(err, "response body too large") && c.fd == -1 &&
-	    lease_now_ns() - t0 < 100 * MS,
+	    now_ns() - t0 < 100 * MS,
 	    "live: 10 MB Content-Length refused at once: \"%s\"", err);
 	http_close(&c);
 	reap(pid, 1);
@@ -1163,21 +1149,21 @@ test_live(void)
 	pid = spawn(srv_bodymax, &ep);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
-	    lease_now_ns() + 2000 * MS, err);
+	    now_ns() + 2000 * MS, err);
 	ok(rc == 0 && r.len == HTTP_BODYMAX && r.body[HTTP_BODYMAX - 1] == 'x'
 	    && r.body[HTTP_BODYMAX] == '\0', "live: a body of HTTP_BODYMAX by "
 	    "Content-Length (%s)", rc ? err : "ok");
 	if (rc == 0)
 		free(r.body);
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
-	    lease_now_ns() + 2000 * MS, err);
+	    now_ns() + 2000 * MS, err);
 	ok(rc == 0 && r.len == HTTP_BODYMAX && r.body[HTTP_BODYMAX - 1] == 'x',
 	    "live: a body of HTTP_BODYMAX in 4 KB chunks (%s)",
 	    rc ? err : "ok");
 	if (rc == 0)
 		free(r.body);
 	rc = http_post(&c, "/v3/kv/range", NULL, "{}", 2, &r,
-	    lease_now_ns() + 2000 * MS, err);
+	    now_ns() + 2000 * MS, err);
 	ok(rc == -1 && strstr(err, "response body too large") && c.fd == -1,
 	    "live: one chunked byte more is refused: \"%s\"", err);
 	http_close(&c);
@@ -1187,19 +1173,19 @@ test_live(void)
 	pid = spawn(srv_watch, &ep);
 	http_init(&c, &ep);
 	rc = http_stream_open(&c, "/v3/watch", NULL, "{}", 2,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0, "live: watch opened (%s)", rc ? err : "ok");
-	rc = http_stream_next(&c, &msg, &len, lease_now_ns() + 500 * MS, err);
+	rc = http_stream_next(&c, &msg, &len, now_ns() + 500 * MS, err);
 	ok(rc == 1 && len == strlen(watch_created) - 1 &&
 	    memcmp(msg, watch_created, len) == 0 && msg[len] == '\0' &&
 	    json_get_bool(msg, len, "result.created") == 1,
 	    "live: stream: created");
-	t0 = lease_now_ns();
+	t0 = now_ns();
 	rc = http_stream_next(&c, &msg, &len, 0, err);
-	el = lease_now_ns() - t0;
+	el = now_ns() - t0;
 	ok(rc == 0 && el < 10 * MS, "live: stream: deadline 0 does not "
 	    "block (%lld us)", (long long)(el / 1000));
-	rc = http_stream_next(&c, &msg, &len, lease_now_ns() + 500 * MS, err);
+	rc = http_stream_next(&c, &msg, &len, now_ns() + 500 * MS, err);
 	ok(rc == 1 && len == strlen(watch_delete) &&
 	    memcmp(msg, watch_delete, len) == 0 && json_get(msg, len,
 	    "result.events.0.type", want, sizeof(want)) == 1 &&
@@ -1210,9 +1196,9 @@ test_live(void)
 	ok(rc == 1 && json_get_bool(msg, len, "result.canceled") == 1 &&
 	    json_get_int(msg, len, "result.compact_revision", &v) == 1 &&
 	    v == 15, "live: stream: canceled, drained with deadline 0");
-	t0 = lease_now_ns();
+	t0 = now_ns();
 	rc = http_stream_next(&c, &msg, &len, t0 + 50 * MS, err);
-	el = lease_now_ns() - t0;
+	el = now_ns() - t0;
 	ok(rc == 0 && el >= 50 * MS && el < 100 * MS && c.fd != -1,
 	    "live: stream: nothing more by the deadline (%lld ms), still "
 	    "open", (long long)(el / MS));
@@ -1222,13 +1208,13 @@ test_live(void)
 	pid = spawn(srv_stream_end, &ep);
 	http_init(&c, &ep);
 	rc = http_stream_open(&c, "/v3/lease/keepalive", NULL, "{}", 2,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	if (rc == 0)
 		rc = http_stream_next(&c, &msg, &len,
-		    lease_now_ns() + 500 * MS, err);
+		    now_ns() + 500 * MS, err);
 	ok(rc == 1 && json_get_int(msg, len, "result.TTL", &v) == 1 && v == 5,
 	    "live: keepalive stream message");
-	rc = http_stream_next(&c, &msg, &len, lease_now_ns() + 500 * MS, err);
+	rc = http_stream_next(&c, &msg, &len, now_ns() + 500 * MS, err);
 	ok(rc == -1 && strstr(err, "end of stream") && c.fd == -1,
 	    "live: the last chunk ends the stream: \"%s\"", err);
 	http_close(&c);
@@ -1237,7 +1223,7 @@ test_live(void)
 	pid = spawn(srv_stream_404, &ep);
 	http_init(&c, &ep);
 	rc = http_stream_open(&c, "/v3/watch", NULL, "{}", 2,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == -1 && strcmp(err, "HTTP 404: etcdserver: requested lease "
 	    "not found") == 0 && c.fd == -1, "live: stream refused: \"%s\"",
 	    err);
@@ -1255,16 +1241,16 @@ test_live(void)
 		pid = spawn(srv_reply_x, &ep);
 		k = net_resolve(&ep, ss, lens, NET_MAXADDR, err);
 		ok(k == 1 && net_oneshot(&ss[0], lens[0], req, strlen(req),
-		    lease_now_ns() + 500 * MS) == 0,
+		    now_ns() + 500 * MS) == 0,
 		    "live: net_resolve + net_oneshot gets a reply");
 		reap(pid, 1);
 
 		pid = spawn(srv_silent, &ep);
 		k = net_resolve(&ep, ss, lens, NET_MAXADDR, err);
-		t0 = lease_now_ns();
+		t0 = now_ns();
 		rc = k == 1 ? net_oneshot(&ss[0], lens[0], req, strlen(req),
 		    t0 + 100 * MS) : 0;
-		el = lease_now_ns() - t0;
+		el = now_ns() - t0;
 		ok(rc == -1 && el >= 100 * MS && el < 150 * MS,
 		    "live: net_oneshot gives up at its deadline (%lld ms)",
 		    (long long)(el / MS));
@@ -1281,7 +1267,7 @@ test_unix(void)
 	struct http_conn c;
 	struct http_resp r;
 	struct net_ep ep;
-	char err[LEASE_ERRLEN];
+	char err[ERRLEN];
 	pid_t pid;
 	int lfd, rc;
 
@@ -1313,7 +1299,7 @@ test_unix(void)
 	close(lfd);
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == 0 && r.status == 200 && r.len == 151,
 	    "live: a unix socket (%s)", rc ? err : "ok");
 	if (rc == 0)
@@ -1324,7 +1310,7 @@ test_unix(void)
 
 	http_init(&c, &ep);
 	rc = http_post(&c, "/v3/lease/grant", NULL, "{}", 2, &r,
-	    lease_now_ns() + 500 * MS, err);
+	    now_ns() + 500 * MS, err);
 	ok(rc == -1 && strstr(err, "connect /tmp/wire_test.") &&
 	    strstr(err, "No such file"), "live: a missing unix socket: "
 	    "\"%s\"", err);

@@ -40,11 +40,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "json.h"
-#include "store.h"
+#include "wire/http.h"
+#include "wire/json.h"
+#include "store/store.h"
 
-#define NS_PER_S	1000000000LL
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
 #define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
 #define VALMAX		1024
@@ -64,7 +63,7 @@ struct etcd {
 	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
 	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 id[LEASE_IDLEN];
-	struct local_self me;
+	struct host_self me;
 	int64_t		 lease_ns, retry_ns, io_ns, ttl;
 
 	/* authentication: none when user is "" */
@@ -117,7 +116,7 @@ random_id(void)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)lease_now_ns();
+		    ((uint64_t)getpid() << 40) ^ (uint64_t)now_ns();
 		x *= 0x9E3779B97F4A7C15ULL;
 	}
 	if (fd != -1)
@@ -186,16 +185,6 @@ token_refused(const struct http_resp *r)
 	    (strstr(msg, "invalid auth token") ||
 	    strstr(msg, "revision of auth store is old") ||
 	    strstr(msg, "user name is empty"));
-}
-
-/* wipe: clear N bytes at P where the compiler cannot drop the stores. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
 }
 
 /*
@@ -335,12 +324,12 @@ static int
 call(struct etcd *e, const char *path, const char *body, struct http_resp *r,
     char *err)
 {
-	int64_t end = lease_now_ns() + e->io_ns;
+	int64_t end = now_ns() + e->io_ns;
 	int tries, rc;
 
 	memset(r, 0, sizeof(*r));
 	for (tries = 0; tries < e->neps; tries++) {
-		int64_t now = lease_now_ns();
+		int64_t now = now_ns();
 		int64_t share = (end - now) / (e->neps - tries);
 		int retryable = 0;
 
@@ -456,7 +445,7 @@ keepalive(struct etcd *e, char *err)
 {
 	struct http_resp r;
 	char body[64];
-	int64_t ttl = 0, t0 = lease_now_ns();
+	int64_t ttl = 0, t0 = now_ns();
 	int rc;
 
 	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
@@ -607,7 +596,7 @@ join(struct etcd *e, char *err)
 		e->lease_id = random_id();
 		snprintf(body, sizeof(body), "{\"TTL\":\"%" PRId64 "\",\"ID\":\"%"
 		    PRId64 "\"}", e->ttl, e->lease_id);
-		t0 = lease_now_ns();
+		t0 = now_ns();
 		rc = call(e, "/v3/lease/grant", body, &r, err);
 		if (rc == 1 && is_error(&r, "lease already exists")) {
 			free(r.body);
@@ -688,7 +677,7 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	auth_header(e, hdr, sizeof(hdr));
 	http_init(&e->wc, &e->ep[e->cur]);
 	if (http_stream_open(&e->wc, "/v3/watch", hdr[0] ? hdr : NULL,
-	    body, strlen(body), lease_now_ns() + e->io_ns, err) == -1) {
+	    body, strlen(body), now_ns() + e->io_ns, err) == -1) {
 		http_close(&e->wc);
 		return;		/* the periodic look covers for it */
 	}
@@ -738,7 +727,7 @@ etcd_open(struct lease *l, const struct store_url *u,
 	http_init(&e->c, &e->ep[0]);
 	http_init(&e->wc, &e->ep[0]);
 	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
-	local_self(&e->me);
+	host_self(&e->me);
 	e->lease_ns = cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
@@ -835,7 +824,7 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	e->lease->renew_now = 1;
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", e->id);
-	snprintf(h->host, sizeof(h->host), "%s", e->me.host);
+	snprintf(h->host, sizeof(h->host), "%s", e->me.name);
 	h->pid = e->me.pid;
 	h->term = (uint64_t)e->rev;
 	h->acquired_ms = h->renewed_ms = e->acquired_ms;
@@ -863,7 +852,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		return LEASE_ERR;
 	}
 	/* A waiter keeps its place alive too, a third of a TTL at most apart. */
-	if (e->joined && lease_now_ns() - e->last_ka >= e->ttl * NS_PER_S / 3) {
+	if (e->joined && now_ns() - e->last_ka >= e->ttl * NS_PER_S / 3) {
 		int rc = keepalive(e, err);
 
 		if (rc == -1)
@@ -935,7 +924,7 @@ etcd_renew(struct lease *l, long job, char *err)
 	 * proposal, after the command has started), and the first after the
 	 * job has finished rewrites the value (done=1); the others only look
 	 * that our key is still there (none). */
-	age = lease_now_ns() - e->last_ka;
+	age = now_ns() - e->last_ka;
 	if (age < e->retry_ns / 2)
 		rc = 1;
 	else

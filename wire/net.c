@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
-#include "net.h"
+#include "lib/base.h"
+#include "wire/net.h"
 
 /* No SIGPIPE for a send to a closed peer: a flag where there is one, a
  * socket option where there is not (older macOS). */
@@ -35,20 +35,6 @@
 #else
 #define SEND_FLAGS	0
 #endif
-
-/* seterr: the one-line reason every module gives (see lease.h). */
-void
-seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	/* clang 14's analyser misreads ap here: started on the line above. */
-	vsnprintf(err, LEASE_ERRLEN, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	errno = e;
-}
 
 static int
 isdigit_c(int c)
@@ -220,13 +206,13 @@ wait_fd(int fd, short events, int64_t deadline)
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, poll_ms(deadline, lease_now_ns()));
+		rc = poll(&pfd, 1, poll_ms(deadline, now_ns()));
 		if (rc > 0)
 			return 1;
 		if (rc == 0) {
 			/* poll may wake a little early: only the clock says
 			 * the deadline has passed. */
-			if (lease_now_ns() >= deadline)
+			if (now_ns() >= deadline)
 				return 0;
 			continue;
 		}
@@ -500,7 +486,7 @@ net_resolve(const struct net_ep *ep, struct sockaddr_storage *ss,
 
 /*
  * Async-signal-safe: only socket, fcntl, setsockopt, connect, poll, send,
- * recv, close and clock_gettime (through lease_now_ns) are called; no
+ * recv, close and clock_gettime (through now_ns) are called; no
  * allocation, no stdio, errno saved and restored.
  */
 int

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json.h"
+#include "wire/json.h"
 
 struct jp {
 	const char	*p;

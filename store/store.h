@@ -10,7 +10,9 @@
 #define STORE_H
 
 #include "lease.h"
-#include "net.h"
+#include "lib/base.h"
+#include "lib/host.h"
+#include "wire/net.h"
 
 #define STORE_MAXEPS	8
 
@@ -66,33 +68,16 @@ struct lease_ops {
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
 
-/* decimal: V as a decimal of digits only, at most MAX; -1 if it is not
- * one.  For the stores' own "key=value" lines. */
-int64_t	decimal(const char *v, int64_t max);
 /* lease_warn: note a non-fatal oddity for lease_warning. */
 void	lease_warn(struct lease *l, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-int64_t	wall_ms(void);
 
 /*
- * This host, and its holders.  Same host means same boot and PID namespace
- * (Linux: boot_id and the pid namespace inode; elsewhere "" and nobody is
- * local).  A local holder is alive while its supervisor (pid and start
- * time) or any process of its command's group exists: a store may take
- * over from a local holder only when both are gone, never before.
+ * A holder on this host (same boot and PID namespace, see host.h) is alive
+ * while its supervisor (pid and start time) or any process of its command's
+ * group exists: a store may take over from a local holder only when both
+ * are gone, never before.
  */
-struct local_self {
-	char		 host[LEASE_HOSTLEN];
-	char		 sys[80];
-	long		 pid;
-	unsigned long long start;
-};
-
-void	local_self(struct local_self *me);
-int	local_proc_stat(long pid, char *state, long *pgrp,
-	    unsigned long long *start);
-int	local_supervisor_alive(long pid, unsigned long long start);
-int	local_group_alive(long pgid);
 
 /*
  * The holder value of a network store: "key=value" lines (holder, host,
@@ -101,12 +86,12 @@ int	local_group_alive(long pgid);
  * the same host can judge it.  holder_format
  * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
  */
-size_t	holder_format(char *buf, size_t len, const struct local_self *me,
+size_t	holder_format(char *buf, size_t len, const struct host_self *me,
 	    const char *id, long job, int64_t lease_ms, int64_t acquired_ms);
 int	holder_parse(const char *buf, size_t len, struct lease_holder *h,
 	    char *sys, size_t syslen, unsigned long long *start);
 /* holder_judge: H->local and H->alive from the fields holder_parse gave. */
 void	holder_judge(struct lease_holder *h, const char *sys,
-	    unsigned long long start, const struct local_self *me);
+	    unsigned long long start, const struct host_self *me);
 
 #endif

@@ -13,9 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lease.h"
-#include "net.h"
-#include "resp.h"
+#include "lib/base.h"
+#include "wire/resp.h"
 
 /*
  * line: the line at BUF[POS] (N bytes in all): 1 with its length (without

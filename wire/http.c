@@ -25,10 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "json.h"
-#include "lease.h"
-#include "net.h"
+#include "lib/base.h"
+#include "wire/http.h"
+#include "wire/json.h"
+#include "wire/net.h"
 
 #define LINEMAX		1024	/* a chunk-size line, extensions included */
 /* One response on the wire: head, body and chunk framing. */
@@ -980,7 +980,7 @@ readable(int fd, int64_t deadline)
 	int rc;
 
 	for (;;) {
-		now = lease_now_ns();
+		now = now_ns();
 		if (deadline <= now)
 			return 0;
 		ms = (deadline - now + 999999) / 1000000;

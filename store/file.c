@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #if defined(__linux__) && !defined(F_OFD_SETLK)
 /* Open file description locks (Linux 3.15); glibc hides them behind
@@ -556,7 +556,7 @@ file_open(struct lease *lease, const struct store_url *u,
 {
 	struct flease *l;
 	struct stat st;
-	struct local_self me;
+	struct host_self me;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		seterr(err, "%s", strerror(errno));
@@ -576,8 +576,8 @@ file_open(struct lease *lease, const struct store_url *u,
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 
-	local_self(&me);
-	memcpy(l->host, me.host, sizeof(l->host));
+	host_self(&me);
+	memcpy(l->host, me.name, sizeof(l->host));
 	memcpy(l->sys, me.sys, sizeof(l->sys));
 	l->pid = me.pid;
 	l->start = me.start;
@@ -671,7 +671,7 @@ file_acquire(struct lease *lease, struct lease_holder *h, int64_t *retry_ns,
 	if (found == -1)
 		return LEASE_ERR;
 
-	now = lease_now_ns();
+	now = now_ns();
 	if (!l->seen || version != l->seen_version) {
 		l->seen = 1;
 		l->seen_version = version;
@@ -696,8 +696,8 @@ file_acquire(struct lease *lease, struct lease_holder *h, int64_t *retry_ns,
 		h->local = r.sys[0] && !strcmp(r.sys, l->sys);
 	}
 	if (found && ok && r.h.state == LEASE_HELD && h->local) {
-		int sup = local_supervisor_alive(r.h.pid, r.start);
-		int job = sup || local_group_alive(r.h.job);
+		int sup = host_pid_alive(r.h.pid, r.start);
+		int job = sup || host_group_alive(r.h.job);
 		int i;
 
 		/* A holder that let PRESENCE go, or whose supervisor is gone, is
@@ -707,8 +707,8 @@ file_acquire(struct lease *lease, struct lease_holder *h, int64_t *retry_ns,
 			struct timespec ts = { 0, 100000 };
 
 			nanosleep(&ts, NULL);
-			sup = local_supervisor_alive(r.h.pid, r.start);
-			job = sup || local_group_alive(r.h.job);
+			sup = host_pid_alive(r.h.pid, r.start);
+			job = sup || host_group_alive(r.h.job);
 		}
 		h->alive = sup || job;
 		if (h->alive) {
@@ -961,7 +961,7 @@ file_status(const struct store_url *u, const struct lease_config *cfg,
 {
 	char buf[RECORD_MAX], file[LEASE_IDLEN + 8];
 	const char *dir = u->dir;
-	struct local_self me;
+	struct host_self me;
 	struct record r;
 	struct stat st;
 	uint64_t version;
@@ -1008,10 +1008,10 @@ file_status(const struct store_url *u, const struct lease_config *cfg,
 	}
 	*h = r.h;
 	h->ttl_ms = h->waiters = -1;
-	local_self(&me);
+	host_self(&me);
 	h->local = r.sys[0] && !strcmp(r.sys, me.sys);
 	h->alive = h->local && r.h.state == LEASE_HELD &&
-	    (local_supervisor_alive(r.h.pid, r.start) || local_group_alive(r.h.job));
+	    (host_pid_alive(r.h.pid, r.start) || host_group_alive(r.h.job));
 	return LEASE_OK;
 }
 

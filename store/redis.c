@@ -44,11 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "resp.h"
-#include "store.h"
+#include "wire/resp.h"
+#include "store/store.h"
 
-#define NS_PER_MS	1000000LL
-#define NS_PER_S	1000000000LL
 #define KEYMAX		(256 + LEASE_IDLEN + 16)
 #define VALMAX		1024
 #define PASSMAX		1024
@@ -111,7 +109,7 @@ struct redis {
 
 	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
 	char		 id[LEASE_IDLEN];
-	struct local_self me;
+	struct host_self me;
 	int64_t		 lease_ns, retry_ns, io_ns;
 	uint64_t	 rnd;		/* token generator state */
 
@@ -136,15 +134,6 @@ where(const struct redis *r, char *buf, size_t len)
 	return net_name(&r->ep, buf, len);
 }
 
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
 /* splitmix64: 64 well-mixed bits per call from a random seed. */
 static uint64_t
 next_random(struct redis *r)
@@ -167,7 +156,7 @@ seed(struct redis *r)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)lease_now_ns();
+		    ((uint64_t)getpid() << 40) ^ (uint64_t)now_ns();
 	}
 	if (fd != -1)
 		close(fd);
@@ -357,7 +346,7 @@ static int
 call(struct redis *r, const char *req, size_t len, struct resp_reply *rep,
     int nrep, char *err)
 {
-	int64_t deadline = lease_now_ns() + r->io_ns;
+	int64_t deadline = now_ns() + r->io_ns;
 
 	if (r->c.fd != -1 && stale(&r->c))
 		conn_close(&r->c);
@@ -458,7 +447,7 @@ lead(struct redis *r, struct lease_holder *h)
 	r->job = r->cfg_job;	/* the acquired value names the held command */
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", r->id);
-	snprintf(h->host, sizeof(h->host), "%s", r->me.host);
+	snprintf(h->host, sizeof(h->host), "%s", r->me.name);
 	h->pid = r->me.pid;
 	h->term = r->term;
 	h->acquired_ms = h->renewed_ms = r->acquired_ms;
@@ -517,11 +506,11 @@ touch(struct redis *r, int rewrite, long job, char *err)
 static int
 hold_back(struct redis *r, struct lease_holder *h, int64_t *retry_ns)
 {
-	int64_t left = r->pending_until - lease_now_ns();
+	int64_t left = r->pending_until - now_ns();
 
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", r->id);
-	snprintf(h->host, sizeof(h->host), "%s", r->me.host);
+	snprintf(h->host, sizeof(h->host), "%s", r->me.name);
 	h->pid = r->me.pid;
 	h->term = r->term;
 	h->local = h->alive = 1;
@@ -541,7 +530,7 @@ hold_back(struct redis *r, struct lease_holder *h, int64_t *retry_ns)
 static int
 subscribe(struct redis *r, char *err)
 {
-	int64_t deadline = lease_now_ns() + r->io_ns;
+	int64_t deadline = now_ns() + r->io_ns;
 	const char *argv[2] = { "SUBSCRIBE", r->chan };
 	const struct resp_val *v;
 	struct resp_reply rep;
@@ -617,7 +606,7 @@ redis_open(struct lease *l, const struct store_url *u,
 		return LEASE_ERR;
 	}
 	snprintf(r->id, sizeof(r->id), "%s", cfg->node_id);
-	local_self(&r->me);
+	host_self(&r->me);
 	seed(r);
 	r->lease_ns = cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
@@ -683,7 +672,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 
 		if (rc == -2)
 			return LEASE_ERR;
-		if (rc == 1 && lease_now_ns() >= r->pending_until) {
+		if (rc == 1 && now_ns() >= r->pending_until) {
 			lead(r, h);
 			return LEASE_OK;
 		}
@@ -749,7 +738,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 
 			conn_close(&r->sc);
 			r->pending = 1;
-			r->pending_until = lease_now_ns() + wait;
+			r->pending_until = now_ns() + wait;
 			return hold_back(r, h, retry_ns);
 		}
 		lead(r, h);

@@ -1,10 +1,10 @@
 /*
  * net.h - TCP and unix sockets where every operation has a deadline.
  *
- * Deadlines are absolute times on lease_now_ns()'s clock.  A stopped server
+ * Deadlines are absolute times on now_ns()'s clock.  A stopped server
  * still completes the TCP handshake from the kernel's backlog and then never
  * answers, so connect, send and receive each wait at most until DEADLINE.
- * Errors are written into ERR (LEASE_ERRLEN bytes) as "connect HOST:PORT:
+ * Errors are written into ERR (ERRLEN bytes) as "connect HOST:PORT:
  * reason", "send HOST:PORT: reason", "receive HOST:PORT: timed out".
  */
 #ifndef NET_H
@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/base.h"
+
 #define NET_HOSTLEN	256
 #define NET_MAXADDR	8
 
@@ -24,11 +26,6 @@ struct net_ep {
 	char	 port[8];
 	char	 path[108];		/* unix socket path, "" for TCP */
 };
-
-/* seterr: format a one-line reason into ERR (LEASE_ERRLEN bytes), keeping
- * errno.  Here, at the bottom, as every module above uses it. */
-void	seterr(char *err, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
 
 /*
  * net_parse_hostport: S (LEN bytes, not NUL-terminated) as "HOST:PORT" or

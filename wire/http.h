@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net.h"
+#include "wire/net.h"
 
 #define HTTP_BODYMAX	(1 << 20)	/* largest body we accept */
 #define HTTP_HEADMAX	8192		/* status line plus headers */

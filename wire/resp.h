@@ -51,7 +51,7 @@ struct resp_reply {
 /*
  * resp_parse: the first reply in BUF (N bytes received so far).  Returns 1
  * with *R filled and *USED set to the bytes the reply took, 0 if more bytes
- * are needed, -1 if the bytes are not a reply we accept (ERR, LEASE_ERRLEN
+ * are needed, -1 if the bytes are not a reply we accept (ERR, ERRLEN
  * bytes, says why: "not a RESP reply (first byte 0x48)", "bulk string too
  * long", ...).
  */
