@@ -1,10 +1,13 @@
 /*
- * base.c - the one-line error, the clocks, wipe and decimal.
+ * base.c - the one-line error, the clocks, wipe, a close-on-exec pipe and
+ * decimal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/base.h"
 
@@ -50,6 +53,20 @@ wipe(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+int
+cloexec_pipe(int fds[2], int nonblock)
+{
+	int i;
+
+	if (pipe(fds) == -1)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    (nonblock && fcntl(fds[i], F_SETFL, O_NONBLOCK) == -1))
+			return -1;
+	return 0;
 }
 
 int64_t

@@ -1,6 +1,6 @@
 /*
  * base.h - what every module of leaderrun may use: the one-line error, the
- * clocks, and two small helpers.  It includes nothing of the project.
+ * clocks, and three small helpers.  It includes nothing of the project.
  */
 #ifndef BASE_H
 #define BASE_H
@@ -31,6 +31,10 @@ int64_t	wall_ms(void);
 
 /* wipe: clear N bytes at P where the compiler cannot drop the stores. */
 void	wipe(void *p, size_t n);
+
+/* cloexec_pipe: pipe(2) with both ends close-on-exec, and non-blocking if
+ * NONBLOCK.  0, or -1 with errno. */
+int	cloexec_pipe(int fds[2], int nonblock);
 
 /* decimal: V as a decimal of digits only, at most MAX; -1 if it is not one. */
 int64_t	decimal(const char *v, int64_t max);

@@ -18,45 +18,62 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-400}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lrbreak.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-cp -R "$here"/*.c "$here"/*.h "$here"/lib "$here"/wire "$here"/store "$W/"
+cp -R "$here"/*.c "$here"/*.h "$here"/lib "$here"/wire "$here"/store "$here"/run "$W/"
 CC=${CC:-cc}
 
-python3 - "$W/leaderrun.c" <<'EOF'
-import re, sys
-p = sys.argv[1]; s = open(p).read()
-hdr = r'''
+cat > "$W/tr.h" <<'EOF'
+/* The stamps of tests/breakdown.sh: TR(label) at each step, TRDUMP at the end. */
+void TR(const char *l);
+void TRDUMP(void);
+EOF
+cat > "$W/tr.c" <<'EOF'
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include "tr.h"
 static struct { const char *l; long long t; } trv[64];
 static atomic_int trn;
-static void TR(const char *l) { struct timespec ts; int i;
+void TR(const char *l) { struct timespec ts; int i;
 	clock_gettime(CLOCK_MONOTONIC, &ts); i = atomic_fetch_add(&trn, 1);
 	if (i < 64) { trv[i].l = l; trv[i].t = ts.tv_sec * 1000000000LL + ts.tv_nsec; } }
-static void TRDUMP(void) { char b[4096]; int o = 0, i, n = atomic_load(&trn), fd;
+void TRDUMP(void) { char b[4096]; int o = 0, i, n = atomic_load(&trn), fd;
 	if (n > 64) n = 64;
 	for (i = 0; i < n; i++) o += snprintf(b + o, sizeof(b) - o, "%s %lld\n", trv[i].l, trv[i].t);
 	if (getenv("LRTRACE") && (fd = open(getenv("LRTRACE"), O_WRONLY | O_APPEND)) >= 0) {
 		(void)!write(fd, b, o); close(fd); } }
-'''
-i = [m.end() for m in re.finditer(r'#include [<"].*[>"]\n', s)][-1]
-s = s[:i] + hdr + s[i:]
-def at(a, b):
-    global s
-    if a not in s:
-        sys.exit("breakdown: the sources changed; cannot find: " + a.strip())
-    s = s.replace(a, b, 1)
-at("\tparse_args(argc, argv, &o);", "\tTR(\"main\");\n\tparse_args(argc, argv, &o);")
-at("\tspawn(&s.job, s.path, o->argv, s.fg, wdp, tell, o->sig, o->kill_ns);", "\tTR(\"prespawn\");\n\tspawn(&s.job, s.path, o->argv, s.fg, wdp, tell, o->sig, o->kill_ns);\n\tTR(\"spawned\");")
-at("\tstart_worker(&s, &cfg);\n", "\tstart_worker(&s, &cfg);\n\tTR(\"thread\");\n")
-at("\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {", "\tTR(\"w_open0\");\n\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {")
-at("\tfor (;;) {\n\t\tstruct pollfd pfd[2];", "\tTR(\"w_open1\");\n\tfor (;;) {\n\t\tstruct pollfd pfd[2];")
-at("\t\t\tint rc = lease_acquire(w->lease, &h, &retry, err);", "\t\t\tint rc;\n\t\t\tTR(\"w_acq0\");\n\t\t\trc = lease_acquire(w->lease, &h, &retry, err);\n\t\t\tTR(\"w_acq1\");")
-at("\t\t\t\trc = lease_release(w->lease, err);", "\t\t\t\tTR(\"w_rel0\");\n\t\t\t\trc = lease_release(w->lease, err);\n\t\t\t\tTR(\"w_rel1\");")
-at("\tif (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))", "\tTR(\"go\");\n\tif (write(w->go, &term, sizeof(term)) != (ssize_t)sizeof(term))")
-at("\t/* Reap everything first, so that zombies do not count as stragglers. */", "\tTR(\"reap\");\n\t/* Reap everything first, so that zombies do not count as stragglers. */")
-at("\tif (signal_job(&s->job, wd_pid(s), 0)) {", "\tTR(\"exited\");\n\tif (signal_job(&s->job, wd_pid(s), 0)) {")
-at("\tmetrics_lead(s, 0, now);\n\ts->state = ST_RELEASING;", "\tTR(\"release\");\n\tmetrics_lead(s, 0, now);\n\ts->state = ST_RELEASING;")
-at("\t/* Held, never started: it goes with us.", "\tTR(\"finish\");\n\tTRDUMP();\n\t/* Held, never started: it goes with us.")
-open(p, 'w').write(s)
+EOF
+python3 - "$W" <<'EOF'
+import re, sys
+w = sys.argv[1]
+def stamp(path, pairs):
+    p = w + "/" + path; s = open(p).read()
+    i = [m.end() for m in re.finditer(r'#include [<"].*[>"]\n', s)][-1]
+    s = s[:i] + '#include "tr.h"\n' + s[i:]
+    for a, b in pairs:
+        if a not in s:
+            sys.exit("breakdown: the sources changed; cannot find in %s: %s" % (path, a.strip()))
+        s = s.replace(a, b, 1)
+    open(p, 'w').write(s)
+stamp("leaderrun.c", [
+    ("\tparse_args(argc, argv, &o);", "\tTR(\"main\");\n\tparse_args(argc, argv, &o);")])
+stamp("run/supervise.c", [
+    ("\tspawn(&s->job,", "\tTR(\"prespawn\");\n\tspawn(&s->job,"),
+    ("\ts->wd.pid = -1;\n", "\tTR(\"spawned\");\n\ts->wd.pid = -1;\n"),
+    ("\tworker_start(&s->w, cfg, &s->gate);\n", "\tworker_start(&s->w, cfg, &s->gate);\n\tTR(\"thread\");\n"),
+    ("\t/* Reap everything first, so that zombies do not count as stragglers. */", "\tTR(\"reap\");\n\t/* Reap everything first, so that zombies do not count as stragglers. */"),
+    ("\tif (signal_job(&s->job, wd_pid(&s->wd), 0)) {\n\t\tlogv(", "\tTR(\"exited\");\n\tif (signal_job(&s->job, wd_pid(&s->wd), 0)) {\n\t\tlogv("),
+    ("\tmetrics_lead(&s->m, 0, now);\n\ts->state = ST_RELEASING;", "\tTR(\"release\");\n\tmetrics_lead(&s->m, 0, now);\n\ts->state = ST_RELEASING;"),
+    ("\t/* Held, never started: it goes with us.", "\tTR(\"finish\");\n\tTRDUMP();\n\t/* Held, never started: it goes with us.")])
+stamp("run/worker.c", [
+    ("\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {", "\tTR(\"w_open0\");\n\tif (lease_open(&w->lease, w->cfg, err) != LEASE_OK) {"),
+    ("\tfor (;;) {\n\t\tstruct pollfd pfd[2];", "\tTR(\"w_open1\");\n\tfor (;;) {\n\t\tstruct pollfd pfd[2];"),
+    ("\t\t\tint rc = lease_acquire(w->lease, &h, &retry, err);", "\t\t\tint rc;\n\t\t\tTR(\"w_acq0\");\n\t\t\trc = lease_acquire(w->lease, &h, &retry, err);\n\t\t\tTR(\"w_acq1\");"),
+    ("\t\t\t\trc = lease_release(w->lease, err);", "\t\t\t\tTR(\"w_rel0\");\n\t\t\t\trc = lease_release(w->lease, err);\n\t\t\t\tTR(\"w_rel1\");")])
+stamp("run/gate.c", [
+    ("\tif (write(g->go, &term, sizeof(term)) != (ssize_t)sizeof(term))", "\tTR(\"go\");\n\tif (write(g->go, &term, sizeof(term)) != (ssize_t)sizeof(term))")])
 EOF
 
 cat > "$W/drv.c" <<'EOF'
@@ -91,7 +108,7 @@ int main(void) { struct timespec t; int fd; clock_gettime(CLOCK_MONOTONIC, &t);
 	dprintf(fd, "cmd %lld\n", t.tv_sec * 1000000000LL + t.tv_nsec); return 0; }
 EOF
 (cd "$W" && $CC -std=c11 -D_POSIX_C_SOURCE=200809L -iquote . -O2 -o leaderrun \
-    leaderrun.c lease.c store/*.c lib/*.c wire/*.c -lpthread &&
+    leaderrun.c lease.c run/*.c store/*.c lib/*.c wire/*.c tr.c -lpthread &&
     $CC -O2 -o drv drv.c && { $CC -O2 -static -o stamp stamp.c 2>/dev/null ||
     $CC -O2 -o stamp stamp.c; })
 mkdir "$W/d"

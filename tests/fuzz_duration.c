@@ -3,9 +3,8 @@
  * parse_duration (the main one), with parse_signal, lease_name_ok,
  * node_id_ok and quote on the same input.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *       -D_POSIX_C_SOURCE=200809L -o fuzz_duration tests/fuzz_duration.c lease.c -lpthread
- *   ./fuzz_duration -max_total_time=60 tests/corpus/duration
+ *   make fuzz/fuzz_duration
+ *   fuzz/fuzz_duration -max_total_time=60 tests/corpus/duration
  *
  * Besides "no crash, no sanitizer report" it checks what a duration parser
  * must guarantee: an accepted value is at least 1ms; it equals the value
@@ -18,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define main leaderrun_main
-#include "../leaderrun.c"
-#undef main
+#include "lease.h"
+#include "lib/base.h"
+#include "run/values.h"
 
 /*
  * The exact value of S in ns, as the grammar reads it: one or more
