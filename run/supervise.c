@@ -545,7 +545,7 @@ got_warning(struct sup *s, const struct reply *r, int64_t now)
 }
 
 static void
-got_lost(struct sup *s, const struct reply *r, int64_t now)
+got_gone(struct sup *s, const struct reply *r, int64_t now)
 {
 	lease_gone(s, r->msg, now);
 }
@@ -745,7 +745,7 @@ static void (*const on_reply[])(struct sup *, const struct reply *, int64_t) = {
 	[R_STOPPED] = got_stopped,
 	[R_ERROR] = got_error,
 	[R_WARNING] = got_warning,
-	[R_GONE] = got_lost,
+	[R_GONE] = got_gone,
 };
 
 /* ---- setting up, and the loop -------------------------------------------- */
