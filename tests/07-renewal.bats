@@ -122,8 +122,10 @@ lead() {
 # ---- renewals fail -----------------------------------------------------------
 
 @test "an unwritable lock dir does not stop a leader: the record is renewed in place" {
+	need_root
+	need_cmd setpriv util-linux
 	id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null ||
-	    skip "needs user nobody and group nogroup"
+	    unmet "needs user nobody and group nogroup (package base-passwd)"
 	EXTRA_DIR=$(mktemp -d /tmp/lrt-nobody.XXXXXX)
 	chmod 755 "$EXTRA_DIR"
 	d=$EXTRA_DIR/locks m=$EXTRA_DIR/marks
@@ -253,7 +255,7 @@ lead() {
 	cat "$OUT/l.err"
 	[ "$STATUS" = 0 ]
 	grep -q "symbolic link" "$OUT/l.err"
-	! grep -q "lost leadership" "$OUT/l.err"
+	run ! grep -q "lost leadership" "$OUT/l.err"
 	[ "$(field state)" = released ]
 }
 

@@ -315,7 +315,7 @@ nothing_left() { [ -z "$(leftovers)" ]; }
 # ---- terminal --------------------------------------------------------------------
 
 @test "in a terminal the command runs as the foreground process group, and the terminal is given back" {
-	command -v script >/dev/null || skip "needs script(1)"
+	need_cmd script bsdutils
 	run -0 timeout 10 script -qec "'$LEADERRUN' -d '$DIR' -l t -- sh -c 'ps -o pgid=,tpgid= -p \$\$'; ps -o pgid=,tpgid= -p \$\$" /dev/null
 	echo "$output"
 	set -- $(tr -d '\r' <<< "$output")

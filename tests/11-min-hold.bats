@@ -86,12 +86,13 @@ hold() {
 	[ "$STATUS" = 3 ]
 	cat "$OUT/a.err"
 	grep -q "^leaderrun: t: lost the lease during min-hold: .*t.lease was removed" "$OUT/a.err"
-	! grep -q "lost leadership" "$OUT/a.err"
+	run ! grep -q "lost leadership" "$OUT/a.err"
 	[ ! -e "$DIR/t.lease" ]
 }
 
 @test "min-hold: renewals failing past renew-deadline end the hold with a message and the command's status" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] || skip "no FAULTSHIM (make test builds it)"
+	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
+	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" LR_FAULT='write:EIO' \
 	    LR_FAULT_FILE="$OUT/fault.on" "$LEADERRUN" -d "$DIR" -l t "${SAFE[@]}" \
 	    --min-hold 10s -- sh -c 'exit 3' > "$OUT/a.out" 2> "$OUT/a.err" &
@@ -139,7 +140,7 @@ host-2" ]
 	wait_exit a
 	[ "$STATUS" = 7 ]
 	[ "$(cat "$OUT/got")" = TERM ]
-	! grep -q "holding" "$OUT/a.err"
+	run ! grep -q "holding" "$OUT/a.err"
 	[ "$(field state)" = released ]
 }
 
@@ -149,7 +150,7 @@ host-2" ]
 	rm "$DIR/t.lease"
 	wait_exit a
 	[ "$STATUS" = 124 ]
-	! grep -q "holding" "$OUT/a.err"
+	run ! grep -q "holding" "$OUT/a.err"
 }
 
 @test "min-hold: the value is a duration like the others; bad ones are refused (125)" {

@@ -12,14 +12,8 @@ setup() {
 	mkdir -p "$DIR/prom"
 	# The system python3 has the Debian package; a pyenv python3 first
 	# on PATH does not.
-	if ! /usr/bin/python3 -c 'import prometheus_client' 2> /dev/null; then
-		case ${CI:-} in
-		true | 1 | yes)
-			echo "python3-prometheus-client missing; CI=true" >&2
-			return 1 ;;
-		esac
-		skip "no python3-prometheus-client (apt-get install python3-prometheus-client)"
-	fi
+	/usr/bin/python3 -c 'import prometheus_client' 2> /dev/null ||
+	    unmet "no python3-prometheus-client (apt-get install python3-prometheus-client)"
 }
 teardown() { lr_teardown; }
 
@@ -78,7 +72,7 @@ done_marked() { [ "$(field done)" = 1 ]; }
 	[ "$(metric 'leaderrun_losses_total[lost]')" = 0 ]
 	[ "$(metric 'leaderrun_losses_total[renew_deadline]')" = 0 ]
 	[ "$(metric leaderrun_renew_failures_total)" = 0 ]
-	! metric leaderrun_command_exit_status
+	run ! metric leaderrun_command_exit_status
 	[ "$(stat -c %a "$M")" = 644 ]
 	wait_until 5 renewals_at_least 2
 	touch "$OUT/go"
@@ -105,7 +99,7 @@ done_marked() { [ "$(field done)" = 1 ]; }
 	[ "$(metric leaderrun_leader)" = 0 ]
 	[ "$(metric leaderrun_elections_total)" = 0 ]
 	[ "$(metric leaderrun_term)" = 0 ]
-	! metric leaderrun_last_renewal_timestamp_seconds
+	run ! metric leaderrun_last_renewal_timestamp_seconds
 	alive "$(pid_of b)" || { cat "$OUT/b.err"; false; }
 	# Rewritten while it waits: a new modification time (in ns), twice.
 	local t
@@ -136,7 +130,8 @@ done_marked() { [ "$(field done)" = 1 ]; }
 }
 
 @test "metrics: failing renewals count, and the renew deadline counts as reason=renew_deadline" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] || skip "no FAULTSHIM (make test builds it)"
+	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
+	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
 	env LD_PRELOAD="$FAULTSHIM" LR_FAULT='write:EIO' LR_FAULT_FILE="$OUT/fault.on" \
 	    "$LEADERRUN" -d "$DIR" -l t "${FAST[@]}" --metrics "$M" -- "${HOLD[@]}" \
 	    "$OUT/ready" "$OUT/go" > "$OUT/a.out" 2> "$OUT/a.err" &
@@ -189,7 +184,7 @@ done_marked() { [ "$(field done)" = 1 ]; }
 }
 
 @test "metrics: promtool agrees, where it is installed" {
-	command -v promtool > /dev/null || skip "no promtool (package prometheus)"
+	need_cmd promtool prometheus
 	run -0 lr -l t "${FAST[@]}" --metrics "$M" -- true
 	run -0 promtool check metrics < "$M"
 	[ -z "$output" ]

@@ -297,7 +297,7 @@ renew_blips() {
 	grep -q " fcntl t.lock pass$" "$FLOG"
 	grep -q " p\{0,1\}write t.lease[.new]* pass$" "$FLOG"
 	grep -q " p\{0,1\}read t.lease pass$" "$FLOG"
-	! grep -qv -e ' t\.lease' -e ' t\.lock' "$FLOG"
+	run ! grep -qv -e ' t\.lease' -e ' t\.lock' "$FLOG"
 }
 
 # ---- leaderrun cannot start: 125 -------------------------------------------

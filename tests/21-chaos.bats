@@ -109,8 +109,9 @@ teardown() {
 }
 
 @test "chaos: removing the lease file under a leader that took over by expiry never gives two leaders" {
-	[ "$(id -u)" = 0 ] || skip "needs root (a PID namespace as another host)"
-	unshare --pid --fork --mount-proc true 2>/dev/null || skip "no PID namespaces"
+	need_root
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+	    unmet "cannot create PID namespaces (unshare --pid; package util-linux)"
 	local lp
 	cat > "$OUT/job" <<-'EOF'
 	#!/bin/bash

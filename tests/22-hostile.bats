@@ -21,10 +21,6 @@ teardown() {
 	lr_teardown
 }
 
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "needs root"
-}
-
 # snap: everything under OUTSIDE, with content, size, inode, owner, mode
 # and modification time, to compare before and after.
 snap() {
@@ -113,7 +109,7 @@ only_in_dir() {
 
 @test "hostile: as an ordinary user, files of another ordinary user are refused, root's are trusted" {
 	need_root
-	command -v setpriv > /dev/null || skip "no setpriv"
+	need_cmd setpriv util-linux
 	# A world-writable sticky directory, like /tmp, that nobody can reach.
 	EXTRA_DIR=$(mktemp -d /tmp/lrhostile.XXXXXX)
 	chmod 755 "$EXTRA_DIR"
@@ -386,14 +382,14 @@ only_in_dir() {
 	[ "$output" = $((term + 1)) ]
 }
 
-# mount_tmpfs OPTIONS: a small tmpfs at MNT (a new DIR), or skip.
+# mount_tmpfs OPTIONS: a small tmpfs at MNT (a new DIR), or unmet.
 mount_tmpfs() {
 	need_root
 	MNT=$OUT/mnt
 	mkdir -p "$MNT"
 	mount -t tmpfs -o "$1" lrtest "$MNT" 2>/dev/null || {
 		MNT=
-		skip "cannot mount a tmpfs here"
+		unmet "cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)"
 	}
 	DIR=$MNT
 }
@@ -475,7 +471,7 @@ fill() {
 
 @test "hostile: a read-only lock directory: 125 with the record intact, or renewed in place" {
 	need_root
-	command -v setpriv > /dev/null || skip "no setpriv"
+	need_cmd setpriv util-linux
 	EXTRA_DIR=$(mktemp -d /tmp/lrhostile.XXXXXX)
 	chmod 755 "$EXTRA_DIR"
 	local d=$EXTRA_DIR/locks

@@ -2,6 +2,8 @@
 # LEADERRUN is set by the Makefile to the freshly built binary.
 
 bats_require_minimum_version 1.5.0
+# in_ci, unmet, need_cmd, need_root: skip on a developer's machine, fail in CI.
+source "${BASH_SOURCE[0]%/*}/ci.bash"
 
 : "${LEADERRUN:=$BATS_TEST_DIRNAME/../leaderrun}"
 # Fast timings: a 400ms lease gives retry 80ms, renew-deadline 200ms,
