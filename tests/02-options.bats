@@ -4,7 +4,7 @@ load helpers
 
 setup() { lr_setup; }
 teardown() {
-	rm -f "/tmp/$DEFNAME.lease" "/tmp/$DEFNAME.lock" "/tmp/$DEFNAME.lease.new"
+	rm -f "/tmp/$DEFNAME.lease" "/tmp/$DEFNAME.lock"
 	lr_teardown
 }
 DEFNAME=lrt-default-dir-$$

@@ -249,7 +249,8 @@ write_record() {
 
 # hold_mutex LOCKFILE READY: in the background, hold the lease store's record
 # lock (an fcntl write lock on byte 0 of LOCKFILE), as a writer stuck in I/O
-# would; create READY once it is held.  Linux x86_64/aarch64 struct flock.
+# would; create READY once it is held; MUTEX_PID is its pid.  Linux
+# x86_64/aarch64 struct flock.
 hold_mutex() {
 	perl -e '
 		use Fcntl;
@@ -259,6 +260,7 @@ hold_mutex() {
 		open(my $r, ">", $ARGV[1]) or die "$ARGV[1]: $!";
 		close $r;
 		sleep 1000;' "$1" "$2" &
+	MUTEX_PID=$!
 	disown
 }
 
