@@ -51,14 +51,16 @@ test: test-needs leaderrun tests/faultshim.so tests/wire_test
 
 # What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
 # with the one apt-get line that brings all the missing ones (tests/needs.sh).
-# TEST_WANTS are optional (a note if missing): the store servers, whose
-# tests skip without them, naming the package (and fail when CI=true).
+# TEST_WANTS are optional (a note if missing): the store servers and the
+# checkers, whose tests skip without them, naming the package (and fail
+# when CI=true).
 TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
 	     unshare:util-linux flock:util-linux setsid:util-linux \
 	     script:bsdutils pgrep:procps perl:perl cc:gcc \
 	     $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
-	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl
+	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl \
+	     systemd-analyze:systemd promtool:prometheus jq:jq
 
 test-needs:
 	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)

@@ -205,7 +205,9 @@ lead() {
 	run -75 timeout 10 "$LEADERRUN" -d "$DIR" -l t "${FAST[@]}" -w 300ms -- touch "$OUT/ran"
 	took=$(elapsed_ms "$t0")
 	echo "gave up after ${took}ms"
-	[ "$took" -lt 2500 ]
+	# On time: -w, and the renew-deadline (200ms) its stop gets from a
+	# store that does not answer; not a moment for the store.
+	[ "$took" -lt $((300 + 200 + AT_ONCE_MS)) ]
 	[ ! -e "$OUT/ran" ]
 }
 
