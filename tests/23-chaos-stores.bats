@@ -23,7 +23,7 @@ teardown() {
 	# chaos.sh starts an etcd of its own on free ports and stops it; the
 	# run begins with an etcd kill and restart, then an etcd stop.
 	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="etcd-kill etcd-stop" \
-	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 15
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 10
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
@@ -39,7 +39,7 @@ teardown() {
 	# the fence) on a free port and stops it; the run begins with a Redis
 	# kill and restart, then a Redis stop.
 	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="redis-kill redis-stop" \
-	    "$BATS_TEST_DIRNAME/chaos.sh" -s redis -q -T 150 -S 15
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s redis -q -T 150 -S 10
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]

@@ -185,7 +185,7 @@ cluster_member_killed() {
 	t0=$(now_ms)
 	ETCD_EP=$rest
 	# Longer than the TTL: leadership kept only by renewing elsewhere.
-	sleep 4
+	sleep 3.3
 	alive "$(pid_of a)"
 	[ "$(efield holder)" = a ]
 	hex=$(holder_key)

@@ -44,8 +44,10 @@ watchdog_of() { ps -o pid=,sid= --ppid "$(pid_of "$1")" | awk '$1 == $2 { print 
 	# period, 400ms, before the loss).
 	[ "$took" -ge 500 ]
 	[ "$took" -lt 2000 ]
-	# Nobody leads while quorum is lost: longer than a TTL (2s).
-	sleep 2.5
+	# Nobody leads while quorum is lost: not in three of b's retry
+	# periods (400ms), nor once a's lease would have run out (it cannot
+	# expire without quorum; its last keepalive was over a second ago).
+	sleep 1.2
 	[ ! -e "$OUT/b.started" ]
 	alive "$(pid_of b)"
 	# Quorum back: b leads, once a's key is gone (its TTL).
