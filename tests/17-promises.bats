@@ -249,14 +249,16 @@ renewed_past() { [ "$(field renewals)" -ge "$1" ]; }
 		sh -c "setsid \"$1/daemon\" \"$1/d\" > /dev/null 2>&1 &"
 		trap "touch \"$1/main.usr1\"" USR1
 		until [ -e "$1/d.pid" ]; do sleep 0.01; done; touch "$1/ready"
-		until [ -e "$1/go" ]; do sleep 0.01; done' sh "$OUT"
+		until [ -e "$1/go" ]; do sleep 0.01; done
+		exit 0' sh "$OUT"
 	wait_for "$OUT/ready"
 	d=$(cat "$OUT/d.pid")
 	# Reparented to leaderrun, in a process group of its own.
 	wait_until 2 eval '[ "$(ps -o ppid= -p "$d" | tr -d " ")" = "$(pid_of l)" ]'
 	[ "$(ps -o pgid= -p "$d" | tr -d " ")" = "$d" ]
 	kill -USR1 "$(pid_of l)"
-	# (The command runs on meanwhile: its end would stop the daemon.)
+	# (The command runs on meanwhile: its end would stop the daemon.  Its
+	# own sleep may die of the USR1 too, hence its explicit exit 0.)
 	wait_for "$OUT/d.usr1" 5
 	wait_for "$OUT/main.usr1" 5
 	touch "$OUT/go"
