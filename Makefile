@@ -49,9 +49,10 @@ BATS_JOBS = $(if $(filter-out 0 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) \
 	    --no-parallelize-within-files)
 
 # The longest files first, so that no long one starts last and runs alone.
-TEST_FIRST = tests/51-etcd-faults.bats tests/60-redis.bats \
-	     tests/50-etcd.bats tests/20-faults.bats tests/21-chaos.bats \
-	     tests/23-chaos-stores.bats tests/70-secure.bats
+TEST_FIRST = tests/21-chaos.bats tests/51-etcd-faults.bats \
+	     tests/60-redis.bats tests/50-etcd.bats tests/23-chaos-stores.bats \
+	     tests/20-faults.bats tests/70-secure.bats tests/09-store.bats \
+	     tests/52-etcd-promises.bats tests/14-metrics.bats
 TEST_FILES = $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(wildcard tests/*.bats))
 
 test: test-needs leaderrun tests/faultshim.so tests/wire_test
@@ -60,14 +61,16 @@ test: test-needs leaderrun tests/faultshim.so tests/wire_test
 
 # What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
 # with the one apt-get line that brings all the missing ones (tests/needs.sh).
-# TEST_WANTS are optional (a note if missing): the store servers, whose
-# tests skip without them, naming the package (and fail when CI=true).
+# TEST_WANTS are optional (a note if missing): the store servers and the
+# checkers, whose tests skip without them, naming the package (and fail
+# when CI=true).
 TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
 	     unshare:util-linux flock:util-linux setsid:util-linux \
 	     script:bsdutils pgrep:procps perl:perl cc:gcc \
 	     $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
-	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl
+	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl \
+	     systemd-analyze:systemd promtool:prometheus jq:jq
 
 test-needs:
 	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)

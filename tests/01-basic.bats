@@ -38,3 +38,39 @@ load helpers
 	run -0 lr -l t -- true
 	[ "$(field state)" = released ]
 }
+
+# ---- the harness -------------------------------------------------------------
+
+@test "harness: CI=true, 1 or yes (any case) turn a missing need into a failure with the reason; otherwise it skips naming the package" {
+	local v probe
+	mkdir "$OUT/empty"
+	# need_cmd in a shell without the command on its PATH; bats' skip stubbed.
+	probe='skip() { echo "SKIPPED: $*"; exit 0; }
+		source "$1/ci.bash"; need_cmd no-such-tool-lrt pkg-lrt; echo "need_cmd returned $?"'
+	for v in true TRUE True 1 yes YES; do
+		run -0 env CI=$v PATH="$OUT/empty" /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+		echo "CI=$v: $output"
+		[[ "$output" == *"no-such-tool-lrt not installed (apt-get install pkg-lrt)"* ]]
+		[[ "$output" == *"need_cmd returned 1" ]]
+		[[ "$output" != *SKIPPED* ]]
+	done
+	for v in "" false 0 no; do
+		run -0 env CI=$v PATH="$OUT/empty" /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+		echo "CI=$v: $output"
+		[ "$output" = "SKIPPED: no-such-tool-lrt not installed (apt-get install pkg-lrt)" ]
+	done
+	run -0 env -u CI PATH="$OUT/empty" /bin/bash -c "$probe" sh "$BATS_TEST_DIRNAME"
+	[ "$output" = "SKIPPED: no-such-tool-lrt not installed (apt-get install pkg-lrt)" ]
+	# The store helpers use the same test: CI=yes fails need_etcd too.
+	run -0 env CI=yes PATH="$OUT/empty" /bin/bash -c 'skip() { echo "SKIPPED: $*"; exit 0; }
+		source "$1/etcd.bash"; need_etcd; echo "need_etcd returned $?"' sh "$BATS_TEST_DIRNAME"
+	[[ "$output" == *"need_etcd returned 1" ]]
+}
+
+@test "harness: no test relies on a negated command that set -e ignores" {
+	# bash's set -e ignores a failing "! cmd" unless it is a function's last
+	# statement: such a check can never fail a test.  Use run !, [ ], or
+	# "! cmd || false".
+	run -1 grep -nE '^[[:space:]]*! ' "$BATS_TEST_DIRNAME"/*.bats "$BATS_TEST_DIRNAME"/*.bash
+	echo "$output"
+}

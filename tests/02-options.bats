@@ -4,7 +4,7 @@ load helpers
 
 setup() { lr_setup; }
 teardown() {
-	rm -f "/tmp/$DEFNAME.lease" "/tmp/$DEFNAME.lock" "/tmp/$DEFNAME.lease.new"
+	rm -f "/tmp/$DEFNAME.lease" "/tmp/$DEFNAME.lock"
 	lr_teardown
 }
 DEFNAME=lrt-default-dir-$$
@@ -235,14 +235,17 @@ deadline_run() {
 	deadline_run --renew-deadline=250ms
 	echo "stopped ${TOOK}ms after renewals began to fail (deadline 250ms)"
 	[ "$TOOK" -ge 150 ]
-	[ "$TOOK" -le 1500 ]
+	# Sooner than a 600ms deadline can stop it: that one runs from the
+	# last good renewal, at most a retry period (50ms) before the failure.
+	[ "$TOOK" -lt 550 ]
 }
 
 # ---- -k / --kill-after ---------------------------------------------------
 
 # kill_run OPT...: lead with a command that ignores SIGTERM, lose the lease;
-# TOOK is the ms from the loss to leaderrun's exit.  The default kill-after
-# of -t 10s is 3s.
+# TOOK is the ms from the loss to leaderrun's exit: found at the next
+# renewal (-r 50ms), SIGKILL kill-after later, then at once an exit.  The
+# default kill-after of -t 10s is 3s.
 kill_run() {
 	fresh_lease
 	bg l -l t -t 10s -r 50ms "$@" -- sh -c 'trap "" TERM; touch "$1"; exec sleep 100' sh "$OUT/ready"
@@ -258,18 +261,18 @@ kill_run() {
 	kill_run -k 500ms
 	echo "exit ${TOOK}ms after the loss (kill-after 500ms)"
 	[ "$TOOK" -ge 480 ]
-	[ "$TOOK" -le 2500 ] # not the default 3s
+	[ "$TOOK" -lt $((50 + 500 + AT_ONCE_MS)) ] # not the default 3s
 }
 
 @test "--kill-after and --kill-after= are the long forms of -k" {
 	kill_run --kill-after 100ms
 	echo "exit ${TOOK}ms after the loss (kill-after 100ms)"
 	[ "$TOOK" -ge 90 ]
-	[ "$TOOK" -le 2500 ]
+	[ "$TOOK" -lt $((50 + 100 + AT_ONCE_MS)) ]
 	kill_run --kill-after=100ms
 	echo "exit ${TOOK}ms after the loss (kill-after=100ms)"
 	[ "$TOOK" -ge 90 ]
-	[ "$TOOK" -le 2500 ]
+	[ "$TOOK" -lt $((50 + 100 + AT_ONCE_MS)) ]
 }
 
 # ---- -s / --signal -------------------------------------------------------
@@ -327,7 +330,8 @@ stop_signal() {
 	t0=$(now_ms)
 	run -75 lr -l t -t 10s -n -- touch "$OUT/ran"
 	took=$(elapsed_ms "$t0")
-	[ "$took" -lt 1500 ]
+	echo "gave up ${took}ms after it started (lease 10s)"
+	[ "$took" -lt "$AT_ONCE_MS" ]
 	[ ! -e "$OUT/ran" ]
 	touch "$OUT/go"
 }
@@ -489,10 +493,17 @@ stop_signal() {
 	write_record "$DIR/t.lease" acquired=$((now - 3605000)) \
 	    renewed=$((now - 12500)) lease_ms=10000
 	run --separate-stderr -0 lr -l t --status
+	late=$(( ($(elapsed_ms "$now") + 999) / 1000 ))
 	echo "$output"
-	# Some ms go by between writing the record and reading it.
-	grep -Eqx 'age: +1h5(\.[0-9]+)?s' <<< "$output"
-	grep -Eqx 'expires-in: -[23](\.[0-9]+)?s' <<< "$output"
+	echo "(read up to ${late}s after the time stamps were made)"
+	# Whole seconds as they go by between making the record and reading
+	# it (on a loaded machine the record takes a while to write).
+	grep -Eqx "age: +1h([5-9]|[1-9][0-9])(\.[0-9]+)?s" <<< "$output"
+	a=$(sed -n 's/^age: *1h\([0-9]*\).*/\1/p' <<< "$output")
+	[ "$a" -ge 5 ] && [ "$a" -le $((5 + late)) ]
+	grep -Eqx "expires-in: -[0-9]+(\.[0-9]+)?s" <<< "$output"
+	e=$(sed -n 's/^expires-in: *-\([0-9]*\).*/\1/p' <<< "$output")
+	[ "$e" -ge 2 ] && [ "$e" -le $((2 + late)) ]
 }
 
 @test "--status on a released lease prints state released, exits 1" {

@@ -284,7 +284,7 @@ bad_duration() {
 
 @test "an argument to --status is refused with a readable message" {
 	refused "--status" -l t --status=1
-	! printf '%s' "$stderr" | LC_ALL=C grep -aq '[^[:print:][:space:]]'
+	run ! env LC_ALL=C grep -aq '[^[:print:][:space:]]' <<< "$stderr"
 }
 
 @test "a missing option argument is refused" {

@@ -6,8 +6,9 @@ load helpers
 
 setup() {
 	lr_setup
+	# A second host needs namespaces; in CI a failure, never a skip.
 	unshare --uts --pid --fork --mount-proc true 2>/dev/null ||
-	    skip "cannot create namespaces here (unshare --uts --pid)"
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
 }
 teardown() { lr_teardown; }
 
@@ -170,20 +171,24 @@ snapshot() {
 	wait_for "$OUT/new.started" 5
 	took=$(elapsed_ms "$t0")
 	echo "took over ${took}ms after the remote leader finished (lease 10s, retry 2s)"
-	[ "$took" -lt 1500 ]
+	[ "$took" -lt "$AT_ONCE_MS" ]
 	wait_exit old
 	[ "$STATUS" = 0 ]
 }
 
-@test "a remote leader killed with SIGKILL is taken over after the lease duration" {
+@test "a remote leader killed with SIGKILL is taken over a full lease duration after the contender started" {
+	# The man page: a contender that starts after the holder died still
+	# waits a full lease duration (it cannot know since when the record
+	# has not changed).  So time it from its own start, not the kill.
 	start_remote_leader
 	kill -KILL "$LR"
-	t0=$(now_ms)
 	wait_exit old
 	wait_until 2 dead "$CMD"
+	sleep 0.$((RL / 100))	# the record is older than a lease already
+	t0=$(now_ms)
 	run -0 lr -l t -t ${RL}ms -w 5s -i new-node -- sh -c 'echo $LEADERRUN_TERM'
 	took=$(elapsed_ms "$t0")
-	echo "took over after ${took}ms, term $output"
+	echo "took over ${took}ms after it started, term $output (lease ${RL}ms)"
 	[ "$output" = 2 ]
-	[ "$took" -ge $((RL - 20)) ]
+	[ "$took" -ge "$RL" ]
 }

@@ -122,8 +122,10 @@ lead() {
 # ---- renewals fail -----------------------------------------------------------
 
 @test "an unwritable lock dir does not stop a leader: the record is renewed in place" {
+	need_root
+	need_cmd setpriv util-linux
 	id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null ||
-	    skip "needs user nobody and group nogroup"
+	    unmet "needs user nobody and group nogroup (package base-passwd)"
 	EXTRA_DIR=$(mktemp -d /tmp/lrt-nobody.XXXXXX)
 	chmod 755 "$EXTRA_DIR"
 	d=$EXTRA_DIR/locks m=$EXTRA_DIR/marks
@@ -203,7 +205,9 @@ lead() {
 	run -75 timeout 10 "$LEADERRUN" -d "$DIR" -l t "${FAST[@]}" -w 300ms -- touch "$OUT/ran"
 	took=$(elapsed_ms "$t0")
 	echo "gave up after ${took}ms"
-	[ "$took" -lt 2500 ]
+	# On time: -w, and the renew-deadline (200ms) its stop gets from a
+	# store that does not answer; not a moment for the store.
+	[ "$took" -lt $((300 + 200 + AT_ONCE_MS)) ]
 	[ ! -e "$OUT/ran" ]
 }
 
@@ -253,7 +257,7 @@ lead() {
 	cat "$OUT/l.err"
 	[ "$STATUS" = 0 ]
 	grep -q "symbolic link" "$OUT/l.err"
-	! grep -q "lost leadership" "$OUT/l.err"
+	run ! grep -q "lost leadership" "$OUT/l.err"
 	[ "$(field state)" = released ]
 }
 

@@ -86,12 +86,13 @@ hold() {
 	[ "$STATUS" = 3 ]
 	cat "$OUT/a.err"
 	grep -q "^leaderrun: t: lost the lease during min-hold: .*t.lease was removed" "$OUT/a.err"
-	! grep -q "lost leadership" "$OUT/a.err"
+	run ! grep -q "lost leadership" "$OUT/a.err"
 	[ ! -e "$DIR/t.lease" ]
 }
 
 @test "min-hold: renewals failing past renew-deadline end the hold with a message and the command's status" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] || skip "no FAULTSHIM (make test builds it)"
+	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
+	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" LR_FAULT='write:EIO' \
 	    LR_FAULT_FILE="$OUT/fault.on" "$LEADERRUN" -d "$DIR" -l t "${SAFE[@]}" \
 	    --min-hold 10s -- sh -c 'exit 3' > "$OUT/a.out" 2> "$OUT/a.err" &
@@ -105,22 +106,22 @@ hold() {
 	grep -q "^leaderrun: t: min-hold: no renewal within 1s: .*; releasing" "$OUT/a.err"
 }
 
-@test "min-hold: two hosts firing 1s apart run the job once; without --min-hold they run it twice" {
+@test "min-hold: two hosts firing 0.5s apart run the job once; without --min-hold they run it twice" {
 	local job=(sh -c 'echo "$LEADERRUN_NODE_ID" >> "$1"' job "$OUT/log") t0
-	# Cron on two hosts, the second firing a second after the first.
+	# Cron on two hosts, the second firing half a second after the first.
 	t0=$(now_ms)
-	bg h1 -l cron -i host-1 -n -E 0 "${SAFE[@]}" --min-hold 3s -- "${job[@]}"
+	bg h1 -l cron -i host-1 -n -E 0 "${SAFE[@]}" --min-hold 1500ms -- "${job[@]}"
 	wait_until 5 has host-1 "$OUT/log"
-	sleep 1
-	run -0 lr -l cron -i host-2 -n -E 0 "${SAFE[@]}" --min-hold 3s -- "${job[@]}"
+	sleep 0.5
+	run -0 lr -l cron -i host-2 -n -E 0 "${SAFE[@]}" --min-hold 1500ms -- "${job[@]}"
 	wait_exit h1 10
 	[ "$STATUS" = 0 ]
-	[ "$(elapsed_ms "$t0")" -ge 3000 ]
+	[ "$(elapsed_ms "$t0")" -ge 1500 ]
 	[ "$(cat "$OUT/log")" = host-1 ]
 	# The same without --min-hold: the lease is free again when host-2 fires.
 	rm "$OUT/log"
 	run -0 lr -l cron2 -i host-1 -n -E 0 "${FAST[@]}" -- "${job[@]}"
-	sleep 1
+	sleep 0.5
 	run -0 lr -l cron2 -i host-2 -n -E 0 "${FAST[@]}" -- "${job[@]}"
 	[ "$(cat "$OUT/log")" = "host-1
 host-2" ]
@@ -139,7 +140,7 @@ host-2" ]
 	wait_exit a
 	[ "$STATUS" = 7 ]
 	[ "$(cat "$OUT/got")" = TERM ]
-	! grep -q "holding" "$OUT/a.err"
+	run ! grep -q "holding" "$OUT/a.err"
 	[ "$(field state)" = released ]
 }
 
@@ -149,7 +150,7 @@ host-2" ]
 	rm "$DIR/t.lease"
 	wait_exit a
 	[ "$STATUS" = 124 ]
-	! grep -q "holding" "$OUT/a.err"
+	run ! grep -q "holding" "$OUT/a.err"
 }
 
 @test "min-hold: the value is a duration like the others; bad ones are refused (125)" {

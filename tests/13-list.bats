@@ -115,14 +115,14 @@ aligned() {
 	[ "$(grep -c warning <<< "$stderr")" = 7 ]
 	# Nothing was created, changed or followed.
 	ls -lA "$DIR" | diff "$OUT/before" -
-	! grep -q other-node <<< "$output"
+	run ! grep -q other-node <<< "$output"
 	# The JSON array holds the good one only, and stays parseable.
 	run --separate-stderr -0 lst --json
 	[ "$(jq -c '[.[].name]' <<< "$output")" = '["good"]' ]
 }
 
 @test "--list skips a lease file owned by another user" {
-	[ "$(id -u)" = 0 ] || skip "needs root"
+	need_root
 	write_record "$DIR/theirs.lease"
 	chown 65534:65534 "$DIR/theirs.lease"
 	run --separate-stderr -0 lst
@@ -138,7 +138,7 @@ aligned() {
 	[ "$h" = 'a\x20b\x1b[31m' ]
 	[ "$o" = 'h\xffx' ]
 	[ "$t" = 7 ]
-	! LC_ALL=C grep -q $'[\x01-\x1f\x7f-\xff]' <<< "$output"
+	run ! env LC_ALL=C grep -q $'[\x01-\x1f\x7f-\xff]' <<< "$output"
 }
 
 @test "--list: a missing directory is an error (125)" {

@@ -25,14 +25,8 @@ teardown() {
 # and does not carry LRT_TAG.
 etcd_up() {
 	local ports try i py=python3
-	if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
-		case ${CI:-} in
-		true | 1 | yes)
-			echo "etcd or etcdctl missing; CI=true: apt-get install etcd-server etcd-client" >&2
-			return 1 ;;
-		esac
-		skip "etcd not installed (apt-get install etcd-server etcd-client)"
-	fi
+	command -v etcd > /dev/null && command -v etcdctl > /dev/null ||
+	    unmet "etcd not installed (apt-get install etcd-server etcd-client)" || return
 	[ ! -x /usr/bin/python3 ] || py=/usr/bin/python3
 	for try in 1 2 3 4 5; do
 		ports=($("$py" -c 'import socket

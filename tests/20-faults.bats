@@ -4,11 +4,10 @@
 # a torn or unreadable record, and end with one clear message and the
 # documented exit code (124 leadership lost, 125 cannot start).
 #
-# The store may write its record to NAME.lease.new and rename it over
-# NAME.lease, or write it in place (pwrite); the shim's "write" covers write
-# and pwrite, its "read" read and pread.  Tests of calls only one of the two
-# designs makes skip under the other.  Every wait here is bounded: a store
-# that ignores a fault must fail a test, never hang the suite.
+# The store writes its record in place (one pwrite into the slot that is not
+# current); the shim's "write" covers write and pwrite, its "read" read and
+# pread.  Every wait here is bounded: a store that ignores a fault must fail
+# a test, never hang the suite.
 #
 # The Makefile builds the shim and passes it as FAULTSHIM; without it, it is
 # built here.
@@ -34,16 +33,6 @@ setup_file() {
 		    "$BATS_TEST_DIRNAME/faultshim.c" -ldl
 	fi
 	export FAULTSHIM
-	# Which design: one traced healthy run.
-	local d=$BATS_FILE_TMPDIR/probe
-	mkdir -p "$d"
-	env LD_PRELOAD="$FAULTSHIM" LR_FAULT_LOG="$d/log" timeout -k 1 10 \
-	    "$LEADERRUN" -d "$d" -l t -t 1s -- true
-	if grep -q " renameat t.lease pass$" "$d/log"; then
-		export STORE_DESIGN=rename
-	else
-		export STORE_DESIGN=inplace
-	fi
 }
 
 setup() {
@@ -64,11 +53,6 @@ teardown() {
 }
 
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
-
-needs_rename_store() {
-	[ "$STORE_DESIGN" = rename ] ||
-	    skip "the store writes its record in place, without rename"
-}
 
 # flr RULES ARG...: leaderrun -d DIR ARG... with the shim, RULES active from
 # the start; killed after 10 s at most.
@@ -122,10 +106,9 @@ status_field() {
 }
 
 # last_commit BEFORE_US: the time of the last successful write of the
-# record (a rename over it, or a pwrite into it) before BEFORE_US.
+# record (a pwrite into it) before BEFORE_US.
 last_commit() {
-	awk -v t="$1" '(($3 == "renameat" && $4 == "t.lease") ||
-	    ($3 == "pwrite" && $4 == "t.lease")) && $5 == "pass" && $1 + 0 <= t + 0 { x = $1 }
+	awk -v t="$1" '$3 == "pwrite" && $4 == "t.lease" && $5 == "pass" && $1 + 0 <= t + 0 { x = $1 }
 	    END { print x }' "$FLOG"
 }
 
@@ -178,36 +161,36 @@ one_released_run() {
 	record_view > "$OUT/before.view"
 }
 
-# unchanged: the record is whole and reads as it did after one_released_run;
-# with the rename design not a byte of the file changed.  (In place, a
-# failed write may leave the other slot half written, which is what the
-# slots are for; a short write that still holds the whole record commits
-# it: then the record is the failed writer's, term 2, and it is gone.)
+# unchanged: the record is whole and reads exactly as it did after
+# one_released_run: the failed write took no effect.
 unchanged() {
 	record_ok
-	if [ "$STORE_DESIGN" = rename ]; then
-		cmp "$OUT/before" "$DIR/t.lease"
-		[ ! -e "$DIR/t.lease.new" ]
-	elif ! diff "$OUT/before.view" <(record_view) >&2; then
-		echo "(the failed write took effect)" >&2
-		[ "$(status_field term)" = 2 ]
-		[ "$(status_field alive)" = no ]
-	fi
+	diff "$OUT/before.view" <(record_view) >&2
 }
 
-# start_fails RULE MESSAGE: with RULE from the start, leaderrun exits 125 with
-# MESSAGE (a pattern) as its one line, the command never runs and the old
-# record still reads the same; then a healthy run gets term 2.
+# untouched: not a byte of the record file changed (a write that failed
+# before it wrote anything).
+untouched() {
+	unchanged
+	cmp "$OUT/before" "$DIR/t.lease"
+}
+
+# start_fails RULE MESSAGE [ARG...]: with RULE from the start, leaderrun
+# (with ARG...) exits 125 with MESSAGE (a pattern) as its one line, the
+# command never runs and the old record still reads the same (CHECK, default
+# unchanged); then a healthy run gets term 2.
 start_fails() {
+	local rule=$1 msg=$2
+	shift 2
 	one_released_run
-	run --separate-stderr flr "$1" -l t "${FT[@]}" -- touch "$OUT/ran"
+	run --separate-stderr flr "$rule" -l t "${FT[@]}" "$@" -- touch "$OUT/ran"
 	echo "status $status: $stderr" >&2
 	[ "$status" = 125 ]
 	[ "${#stderr_lines[@]}" = 1 ]
-	[[ "$stderr" == "leaderrun: "$2 ]]
+	[[ "$stderr" == "leaderrun: "$msg ]]
 	[ ! -e "$OUT/ran" ]
-	injected "$1"
-	unchanged
+	injected "$rule"
+	${CHECK:-unchanged}
 	next_term_at_once "$(status_field term)"
 }
 
@@ -295,9 +278,9 @@ renew_blips() {
 	[ "$(status_field state)" = released ]
 	grep -q " openat t.lock pass$" "$FLOG"
 	grep -q " fcntl t.lock pass$" "$FLOG"
-	grep -q " p\{0,1\}write t.lease[.new]* pass$" "$FLOG"
+	grep -q " p\{0,1\}write t.lease pass$" "$FLOG"
 	grep -q " p\{0,1\}read t.lease pass$" "$FLOG"
-	! grep -qv -e ' t\.lease' -e ' t\.lock' "$FLOG"
+	run ! grep -qv -e ' t\.lease' -e ' t\.lock' "$FLOG"
 }
 
 # ---- leaderrun cannot start: 125 -------------------------------------------
@@ -315,27 +298,32 @@ renew_blips() {
 }
 
 @test "faults: record cannot be written (ENOSPC): 125, old record intact" {
-	start_fails "write:ENOSPC" "write $DIR/t.lease*: No space left on device"
+	CHECK=untouched start_fails "write:ENOSPC" "write $DIR/t.lease: No space left on device"
 }
 
-@test "faults: a short write is an error, never a torn record: 125" {
-	start_fails "write:short" "write $DIR/t.lease*: No space left on device"
+@test "faults: a short write is an error, never a torn record: 125, old record intact" {
+	# The half slot written must not hold a whole record, or the write
+	# would commit (a 245-byte record fits in 256): a long node id.
+	start_fails "write:short" "write $DIR/t.lease: No space left on device" \
+	    -i "node-$(printf 'x%.0s' {1..100})"
+	# The torn half went into the other slot, and it reads as torn.
+	run -1 cmp -s "$OUT/before" "$DIR/t.lease"
 }
 
 @test "faults: record cannot be written (EIO): 125, old record intact" {
-	start_fails "write:EIO" "write $DIR/t.lease*: Input/output error"
+	CHECK=untouched start_fails "write:EIO" "write $DIR/t.lease: Input/output error"
 }
 
 @test "faults: renewals fail (EIO writing): command stopped by the deadline, 124" {
-	renew_fails "write:EIO" "write $DIR/t.lease*: Input/output error"
+	renew_fails "write:EIO" "write $DIR/t.lease: Input/output error"
 }
 
 @test "faults: renewals fail (disk full): 124" {
-	renew_fails "write:ENOSPC" "write $DIR/t.lease*: No space left on device"
+	renew_fails "write:ENOSPC" "write $DIR/t.lease: No space left on device"
 }
 
 @test "faults: renewals fail (short writes): 124, record never torn" {
-	renew_fails "write:short" "write $DIR/t.lease*: No space left on device"
+	renew_fails "write:short" "write $DIR/t.lease: No space left on device"
 }
 
 @test "faults: renewals fail (EIO reading the record): 124" {
@@ -457,8 +445,8 @@ never_started() {
 	run cat "$OUT/a.err"
 	printf '%s\n' "${lines[@]}" >&2
 	[ "${#lines[@]}" = 2 ]
-	[[ "${lines[0]}" == "leaderrun: t: renew: write $DIR/t.lease"*": Input/output error" ]]
-	[[ "${lines[1]}" == "leaderrun: t: lost leadership: write $DIR/t.lease"*": Input/output error" ]]
+	[[ "${lines[0]}" == "leaderrun: t: renew: write $DIR/t.lease: Input/output error" ]]
+	[[ "${lines[1]}" == "leaderrun: t: lost leadership: write $DIR/t.lease: Input/output error" ]]
 }
 
 # ---- a failed renewal or two is not the end --------------------------------
@@ -474,15 +462,15 @@ never_started() {
 	[ -e "$OUT/ran" ]
 	run cat "$OUT/a.err"
 	[ "${#lines[@]}" = 1 ]
-	[[ "${lines[0]}" == "leaderrun: t: renew: write $DIR/t.lease"*": Input/output error" ]]
+	[[ "${lines[0]}" == "leaderrun: t: renew: write $DIR/t.lease: Input/output error" ]]
 }
 
 @test "faults: one failed renewal (EIO) is survived with one warning" {
-	renew_blips "write:EIO:count=1" "write $DIR/t.lease*: Input/output error"
+	renew_blips "write:EIO:count=1" "write $DIR/t.lease: Input/output error"
 }
 
 @test "faults: one failed renewal (ENOSPC) is survived with one warning" {
-	renew_blips "write:ENOSPC:count=1" "write $DIR/t.lease*: No space left on device"
+	renew_blips "write:ENOSPC:count=1" "write $DIR/t.lease: No space left on device"
 }
 
 @test "faults: two failed renewals in a row (EIO reading) are survived with one warning, -r 100ms" {
@@ -500,7 +488,7 @@ never_started() {
 	run cat "$OUT/a.err"
 	printf '%s\n' "${lines[@]}" >&2
 	[ "${#lines[@]}" = 1 ]
-	[[ "${lines[0]}" == "leaderrun: t: release: write $DIR/t.lease"*": Input/output error" ]]
+	[[ "${lines[0]}" == "leaderrun: t: release: write $DIR/t.lease: Input/output error" ]]
 	rm -f "$TRIG"
 	record_ok
 	[ "$(status_field state)" = held ]
@@ -537,15 +525,43 @@ never_started() {
 	[ $((t - t0)) -lt $((DEADLINE_US + SLACK_US)) ]
 }
 
-@test "faults: a torn read while waiting is a corrupt record, never a free lease" {
-	bg a -l t "${FT[@]}" -- sh -c 'touch "$1"; sleep 1.5' hold "$OUT/ready"
-	wait_for "$OUT/ready"
-	# Every read of the record comes back torn: the follower must wait.
-	run flr "read:short" -l t "${FT[@]}" -w 700ms -- touch "$OUT/ran"
-	[ "$status" = 75 ]
+# blocked_on_lock FILE: a process waits in the kernel for a lock on FILE.
+blocked_on_lock() {
+	local ino
+	ino=$(stat -c %i "$1")
+	grep -E "^[0-9]+: -> .*:$ino " /proc/locks
+}
+
+@test "faults: a reader that races a writer (a torn slot) never takes the lease as free" {
+	# A writer is half way through its acquire: slot 0 holds half of its
+	# record (a live holder on this host, seq 2), slot 1 the last one
+	# (released, seq 1), and the writer holds the record lock.  Nobody
+	# holds the presence lock.  A contender that judges on the torn read
+	# sees "released"; it must confirm under the record lock, find the
+	# finished record there, and wait: never write over it.
+	local seg=$OUT/seg
+	sleep 100 &
+	local holder=$!
+	write_record "$OUT/released" seq=1 state=released term=1 -pid
+	# (A long holder id: the half slot must not hold the whole record.)
+	write_record "$OUT/held" seq=2 holder="live-$(printf 'x%.0s' {1..100})" host="$(hostname)" \
+	    sys="$(sys_id)" pid=$holder start="$(start_ticks $holder)" term=2 lease_ms=400
+	{ head -c 256 "$OUT/held"; tail -c +257 "$OUT/released"; } > "$DIR/t.lease"
+	printf 'term=2\n' > "$DIR/t.lock"
+	hold_mutex "$DIR/t.lock" "$OUT/locked"
+	wait_for "$OUT/locked"
+	bg c -l t -t 400ms -w 1500ms -v -- touch "$OUT/ran"
+	# It read "released" and waits for the record lock.
+	wait_until 5 blocked_on_lock "$DIR/t.lock"
+	# The writer finishes its slot in place, and lets the lock go.
+	head -c 512 "$OUT/held" > "$seg"
+	dd if="$seg" of="$DIR/t.lease" conv=notrunc status=none
+	cp "$DIR/t.lease" "$OUT/finished"
+	kill "$MUTEX_PID"
+	wait_exit c 5
+	cat "$OUT/c.err"
+	[ "$STATUS" = 75 ]
 	[ ! -e "$OUT/ran" ]
-	injected "read:short"
-	wait_exit a 5
-	[ "$STATUS" = 0 ]
-	record_ok
+	cmp "$OUT/finished" "$DIR/t.lease"
+	kill "$holder"
 }

@@ -108,25 +108,26 @@ teardown() {
 	[ "$output" -gt 2 ]
 }
 
-@test "chaos: removing the lease file under a leader that took over by expiry never gives two leaders" {
-	[ "$(id -u)" = 0 ] || skip "needs root (a PID namespace as another host)"
-	unshare --pid --fork --mount-proc true 2>/dev/null || skip "no PID namespaces"
+@test "chaos: removing the lease file under a leader that took over by expiry never gives two leaders: L, R, X one after another" {
+	need_root
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+	    unmet "cannot create PID namespaces (unshare --pid; package util-linux)"
 	local lp
 	cat > "$OUT/job" <<-'EOF'
 	#!/bin/bash
-	echo "$1 start ${EPOCHREALTIME/[.,]/}" >> "$2"
-	trap 'echo "$1 end ${EPOCHREALTIME/[.,]/}"  >> "$2"; exit 0' TERM
+	echo "$1 start ${EPOCHREALTIME/[.,]/} $LEADERRUN_TERM" >> "$2"
+	trap 'echo "$1 end ${EPOCHREALTIME/[.,]/} $LEADERRUN_TERM" >> "$2"; exit 0' TERM
 	for i in $(seq 300); do sleep 0.01; done
-	echo "$1 end ${EPOCHREALTIME/[.,]/}" >> "$2"
+	echo "$1 end ${EPOCHREALTIME/[.,]/} $LEADERRUN_TERM" >> "$2"
 	EOF
 	chmod +x "$OUT/job"
 	# L leads on this host.
 	bg l -l t -i L -t 1s -- "$OUT/job" L "$OUT/log"
 	lp=$(pid_of l)
 	wait_until 5 has "L start" "$OUT/log"
-	# X waits on this host and queues on the leader lock first; its long
-	# lease keeps it from taking over by expiry itself.
-	bg x -l t -i X -t 5s -r 50ms -v -- "$OUT/job" X "$OUT/log"
+	# X waits on this host and queues on the leader lock first.  Its
+	# lease is R's: R renews every 400ms, so X sees R's record change.
+	bg x -l t -i X -t 1s -r 50ms -v -- "$OUT/job" X "$OUT/log"
 	wait_until 5 has waiting "$OUT/x.err"
 	# R, on another "host", sees L as remote.
 	env --default-signal=INT,QUIT unshare --pid --fork --mount-proc \
@@ -140,16 +141,29 @@ teardown() {
 	# L wakes, steps down and exits: the leader lock goes to X, not to R.
 	kill -CONT "$lp"
 	wait_exit l 5
-	# The record is removed while R leads.
+	# The record is removed while R leads: R stops at its next renewal,
+	# and X, which holds the leader lock, waits the removed record out.
 	rm "$DIR/t.lease"
 	wait_until 5 has "R end" "$OUT/log"
-	sleep 0.2
+	wait_until 5 has "X start" "$OUT/log"
+	wait_exit x 10
+	[ "$STATUS" = 0 ]
 	cat "$OUT/log" >&2
-	# X must not have started before R ended.
-	run awk '$1 == "R" && $2 == "end" { re = $3 }
-	    $1 == "X" && $2 == "start" { xs = $3 }
-	    END { if (xs != "" && xs < re) { printf "two leaders for %d ms\n", (re - xs) / 1000; exit 1 } }' \
-	    "$OUT/log"
+	# Each of L, R and X led once, one after another, with growing terms.
+	run awk '
+		$2 == "start" { s[$1] = $3; t[$1] = $4 }
+		$2 == "end" && !($1 in e) { e[$1] = $3 }
+		END {
+			n = split("L R X", o, " ")
+			for (i = 1; i <= n; i++)
+				if (!(o[i] in s) || !(o[i] in e)) { print o[i] " did not run to its end"; bad = 1 }
+			for (i = 2; i <= n; i++) {
+				p = o[i - 1]; c = o[i]
+				if (s[c] < e[p]) { printf "two leaders: %s started %d ms before %s ended\n", c, (e[p] - s[c]) / 1000, p; bad = 1 }
+				if (t[c] <= t[p]) { print c " term " t[c] " not above " p " term " t[p]; bad = 1 }
+			}
+			exit bad
+		}' "$OUT/log"
 	echo "$output" >&2
 	[ "$status" = 0 ]
 }

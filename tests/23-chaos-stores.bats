@@ -18,18 +18,12 @@ teardown() {
 
 @test "chaos on etcd: a short run with etcd stopped and killed too: no overlap, nothing left behind" {
 	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
-	if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
-		# In CI the etcd tests must run: a missing etcd fails.
-		if [ "${CI:-}" = true ]; then
-			echo "CI: etcd and etcdctl are missing (packages etcd-server, etcd-client)" >&2
-			return 1
-		fi
-		skip "needs etcd and etcdctl (packages etcd-server, etcd-client)"
-	fi
+	need_cmd etcd etcd-server
+	need_cmd etcdctl etcd-client
 	# chaos.sh starts an etcd of its own on free ports and stops it; the
 	# run begins with an etcd kill and restart, then an etcd stop.
 	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="etcd-kill etcd-stop" \
-	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 15
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s etcd -q -T 120 -S 10
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]
@@ -39,19 +33,13 @@ teardown() {
 
 @test "chaos on redis: a short run with redis-server stopped and killed too: no overlap, nothing left behind" {
 	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
-	if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
-		# In CI the Redis tests must run: a missing server fails.
-		if [ "${CI:-}" = true ]; then
-			echo "CI: redis-server and redis-cli are missing (packages redis-server, redis-tools)" >&2
-			return 1
-		fi
-		skip "needs redis-server and redis-cli (packages redis-server, redis-tools)"
-	fi
+	need_cmd redis-server redis-server
+	need_cmd redis-cli redis-tools
 	# chaos.sh starts a redis-server of its own (AOF, so that a kill keeps
 	# the fence) on a free port and stops it; the run begins with a Redis
 	# kill and restart, then a Redis stop.
 	run env LEADERRUN="$LEADERRUN" TMPDIR=/tmp CHAOS_FIRST="redis-kill redis-stop" \
-	    "$BATS_TEST_DIRNAME/chaos.sh" -s redis -q -T 150 -S 15
+	    "$BATS_TEST_DIRNAME/chaos.sh" -s redis -q -T 150 -S 10
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^chaos:\ [0-9]+\ terms,\ [0-9]+\ faults,\ 0\ overlaps,\ 0\ leaks$ ]]

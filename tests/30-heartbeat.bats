@@ -40,11 +40,11 @@ load helpers
 	[[ "$stderr" == *"[start] [n1] Leader election started"* ]]
 	[[ "$stderr" == *"[elected] [n1] BECAME LEADER"* ]]
 	[[ "$stderr" == *"[leader] [n1] Status: LEADER"* ]]
-	! printf '%s' "$stderr" | LC_ALL=C grep -q '[^ -~]'
+	run ! env LC_ALL=C grep -q '[^ -~]' <<< "$stderr"
 	run --separate-stderr -0 env LC_ALL=C.UTF-8 "$LEADERRUN" -d "$DIR" -l t -i n1 \
 	    --heartbeat=100ms --no-emoji -- true
 	[[ "$stderr" == *"[start] [n1] Leader election started"* ]]
-	! printf '%s' "$stderr" | LC_ALL=C grep -q '[^ -~]'
+	run ! env LC_ALL=C grep -q '[^ -~]' <<< "$stderr"
 }
 
 @test "without --heartbeat, -v prints transitions only" {
@@ -60,7 +60,7 @@ load helpers
 }
 
 @test "make demo-parallel: three panes elect one leader; killing it hands over; kill-demo cleans up" {
-	command -v tmux >/dev/null || skip "tmux is not installed"
+	need_cmd tmux tmux
 	[ -z "${LEADERRUN_SANITIZED:-}${LEADERRUN_COVERAGE:-}" ] || skip "uses the plain build"
 	top=$BATS_TEST_DIRNAME/..
 	session=lr-bats-$$
@@ -106,8 +106,11 @@ load helpers
 	[ -n "$new" ]
 	tmux capture-pane -p -t "$new" | grep -q "Successfully acquired leadership (term $term2)"
 	make -s -C "$top" kill-demo LOCK_DIR="$DIR" LOCK_NAME=demo >/dev/null
-	! tmux has-session -t "$session" 2>/dev/null
-	! pgrep -f -- "-d $DIR" >/dev/null
+	# kill-demo cleans up: the session and every leaderrun of the demo.
+	session_gone() { ! tmux has-session -t "$session" 2>/dev/null; }
+	demo_gone() { ! pgrep -f -- "-d $DIR" >/dev/null; }
+	wait_until 5 session_gone
+	wait_until 5 demo_gone || { pgrep -af -- "-d $DIR"; false; }
 	# No work.sh of this demo is left; demos run from other checkouts on
 	# the machine are not ours to count.
 	top=$(cd "$top" && pwd -P)

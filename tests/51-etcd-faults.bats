@@ -185,7 +185,7 @@ cluster_member_killed() {
 	t0=$(now_ms)
 	ETCD_EP=$rest
 	# Longer than the TTL: leadership kept only by renewing elsewhere.
-	sleep 4
+	sleep 3.3
 	alive "$(pid_of a)"
 	[ "$(efield holder)" = a ]
 	hex=$(holder_key)
@@ -228,7 +228,7 @@ REMOTE_CMD=(sh -c 'trap "touch \"\$1.term\"; exit 0" TERM; touch "$1.ready"
 # retry 400ms, renew-deadline 1s, kill-after 600ms); sets LR and CMD.
 start_remote_leader() {
 	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
-	    skip "cannot create namespaces here (unshare --uts --pid)"
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
 	remote old -l t -t 2s -i old-node -- "${REMOTE_CMD[@]}" "$OUT/old"
 	wait_for "$OUT/old.ready" 10
 	LR=$(remote_pid old)

@@ -198,7 +198,7 @@ one_error() {
 	no_secret "$(cat "$OUT"/ps.*)"			# ...without it
 	# The command does not inherit LEADERRUN_STORE_PASSWORD.
 	grep -q '^LEADERRUN_TERM=' "$OUT/a.env"
-	! grep -q LEADERRUN_STORE_PASSWORD "$OUT/a.env"
+	run ! grep -q LEADERRUN_STORE_PASSWORD "$OUT/a.env"
 	no_secret "$(cat "$OUT/a.env")"
 	run -0 --separate-stderr lra alice "$ALICE_PW" --status -l t
 	echo "$output"
@@ -302,7 +302,8 @@ os.setxattr(sys.argv[1], "system.posix_acl_access",
 @test "secrets: a credential as systemd writes it (0400, ACL user:US:r, stat 0440) is ours; an ACL for anyone else is not" {
 	need_python3
 	printf 'pw\n' > "$OUT/cred"
-	set_acl "$OUT/cred" "$(id -u)" || skip "no POSIX ACLs on $OUT"
+	set_acl "$OUT/cred" "$(id -u)" ||
+	    unmet "no POSIX ACLs on $OUT (a file system mounted with ACL support)"
 	[ "$(stat -c %a "$OUT/cred")" = 440 ]
 	# Accepted: leaderrun goes on to contact the (absent) server.
 	run -125 --separate-stderr "$LEADERRUN" -S etcd://alice@127.0.0.1:1 \

@@ -94,11 +94,8 @@ _ETCD_NAME=() _ETCD_CPORT=() _ETCD_PPORT=() _ETCD_DIR=() _ETCD_LOGF=()
 _ETCD_PIDS=() _ETCD_INIT=() _ETCD_TOKEN=()
 _FAKE_PIDS=()
 
-# _etcd_ci: true when running in CI (CI=true, or 1/yes).
-_etcd_ci() {
-	case ${CI:-} in true | TRUE | True | 1 | yes) return 0 ;; esac
-	return 1
-}
+# CI or not: tests/ci.bash (in_ci, unmet).
+source "${BASH_SOURCE[0]%/*}/ci.bash"
 
 # need_etcd: etcd and etcdctl are there; else skip, or fail in CI.
 need_etcd() {
@@ -106,23 +103,13 @@ need_etcd() {
 	command -v "$ETCD_BIN" > /dev/null 2>&1 || miss+=" $ETCD_BIN (package etcd-server)"
 	command -v "$ETCDCTL_BIN" > /dev/null 2>&1 || miss+=" $ETCDCTL_BIN (package etcd-client)"
 	[ -z "$miss" ] && return 0
-	if _etcd_ci; then
-		echo "need_etcd: missing$miss; CI=true, so this is a failure, not a skip:" \
-		    "apt-get install etcd-server etcd-client" >&2
-		return 1
-	fi
-	skip "etcd not installed (apt-get install etcd-server etcd-client)"
+	unmet "etcd not installed (apt-get install etcd-server etcd-client)"
 }
 
 # need_python3: for the fake server; skip, or fail in CI.
 need_python3() {
 	command -v "$ETCD_PYTHON" > /dev/null 2>&1 && return 0
-	if _etcd_ci; then
-		echo "need_python3: python3 is missing; CI=true, so this is a failure:" \
-		    "apt-get install python3" >&2
-		return 1
-	fi
-	skip "python3 not installed (apt-get install python3)"
+	unmet "python3 not installed (apt-get install python3)"
 }
 
 _etcd_tmp() { echo "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}"; }

@@ -2,6 +2,8 @@
 # LEADERRUN is set by the Makefile to the freshly built binary.
 
 bats_require_minimum_version 1.5.0
+# in_ci, unmet, need_cmd, need_root: skip on a developer's machine, fail in CI.
+source "${BASH_SOURCE[0]%/*}/ci.bash"
 
 : "${LEADERRUN:=$BATS_TEST_DIRNAME/../leaderrun}"
 # Fast timings: a 400ms lease gives retry 80ms, renew-deadline 200ms,
@@ -247,7 +249,8 @@ write_record() {
 
 # hold_mutex LOCKFILE READY: in the background, hold the lease store's record
 # lock (an fcntl write lock on byte 0 of LOCKFILE), as a writer stuck in I/O
-# would; create READY once it is held.  Linux x86_64/aarch64 struct flock.
+# would; create READY once it is held; MUTEX_PID is its pid.  Linux
+# x86_64/aarch64 struct flock.
 hold_mutex() {
 	perl -e '
 		use Fcntl;
@@ -257,11 +260,20 @@ hold_mutex() {
 		open(my $r, ">", $ARGV[1]) or die "$ARGV[1]: $!";
 		close $r;
 		sleep 1000;' "$1" "$2" &
+	MUTEX_PID=$!
 	disown
 }
 
 # elapsed_ms SINCE: milliseconds since SINCE (a now_ms value).
 elapsed_ms() { echo $(($(now_ms) - $1)); }
+
+# AT_ONCE_MS: the bound for what the man page calls "at once" (a handover
+# on one host, a -n try, a takeover from a dead local holder): milliseconds
+# of work (processes to start and reap, a shell polling every 10ms), never a
+# poll period.  tests/spread.sh, 30 runs of each such test of 02, 05 and 06:
+# 11-51ms, and 19-72ms with both cores busy (yes > /dev/null); 300ms leaves
+# room for make test's four files at a time on a shared machine.
+AT_ONCE_MS=300
 
 # Timings for a leader that must keep its lease on a busy machine, notice a
 # loss within 50ms, and give its command 600ms to act on the stop signal.

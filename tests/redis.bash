@@ -37,10 +37,8 @@
 
 _REDIS_PID= _REDIS_ARGS=() _REDIS_PASS= _FAKE_REDIS_PIDS=()
 
-_redis_ci() {
-	case ${CI:-} in true | TRUE | True | 1 | yes) return 0 ;; esac
-	return 1
-}
+# CI or not: tests/ci.bash (in_ci, unmet).
+source "${BASH_SOURCE[0]%/*}/ci.bash"
 
 # need_redis: redis-server and redis-cli are there; else skip, or fail in CI.
 need_redis() {
@@ -48,12 +46,7 @@ need_redis() {
 	command -v "$REDIS_SERVER_BIN" > /dev/null 2>&1 || miss+=" $REDIS_SERVER_BIN (package redis-server)"
 	command -v "$REDIS_CLI_BIN" > /dev/null 2>&1 || miss+=" $REDIS_CLI_BIN (package redis-tools)"
 	[ -z "$miss" ] && return 0
-	if _redis_ci; then
-		echo "need_redis: missing$miss; CI=true, so this is a failure, not a skip:" \
-		    "apt-get install redis-server redis-tools" >&2
-		return 1
-	fi
-	skip "redis-server not installed (apt-get install redis-server redis-tools)"
+	unmet "redis-server not installed (apt-get install redis-server redis-tools)"
 }
 
 _redis_tmp() { echo "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}"; }
@@ -190,10 +183,8 @@ redis_calls() {
 
 # fake_redis_start MODE: tests/fake_redis.py MODE on a free port.
 fake_redis_start() {
-	command -v python3 > /dev/null 2>&1 || {
-		_redis_ci && { echo "python3 missing; CI=true: failure" >&2; return 1; }
-		skip "python3 not installed"
-	}
+	command -v python3 > /dev/null 2>&1 ||
+	    unmet "python3 not installed (apt-get install python3)" || return
 	local f end
 	f=$(_redis_tmp)/fake-$1.$RANDOM.port
 	export FAKE_LOG=${f%.port}.log
