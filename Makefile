@@ -59,21 +59,40 @@ test: test-needs leaderrun tests/faultshim.so tests/wire_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
 
-# What make test runs, as COMMAND:DEBIAN-PACKAGE; a missing command stops it
-# with the one apt-get line that brings all the missing ones (tests/needs.sh).
-# TEST_WANTS are optional (a note if missing): the store servers and the
-# checkers, whose tests skip without them, naming the package (and fail
-# when CI=true).
+# The one list of what the suite needs, as COMMAND:DEBIAN-PACKAGE (a
+# COMMAND python3/MOD: a module the system python3 imports).  make test
+# stops if a TEST_NEEDS command is missing, printing the apt-get line that
+# brings them all (tests/needs.sh); TEST_WANTS are optional (a note): the
+# store servers, TLS tools and checkers, whose tests skip without them, naming the
+# package (and fail when CI=true).  make deps installs both lists, make
+# check does that and runs the suite, .ci/run adds CI_NEEDS (the second
+# compiler and what make static and make deb use).
 TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
 	     unshare:util-linux flock:util-linux setsid:util-linux \
 	     script:bsdutils pgrep:procps perl:perl cc:gcc \
-	     $(if $(BATS_JOBS),parallel:parallel)
+	     python3:python3 jq:jq $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
 	     redis-cli:redis-tools stunnel:stunnel4 openssl:openssl \
-	     systemd-analyze:systemd promtool:prometheus jq:jq
+	     systemd-analyze:systemd promtool:prometheus \
+	     python3/prometheus_client:python3-prometheus-client
+CI_NEEDS   = clang:clang $(firstword $(MUSLCC)):musl-tools \
+	     $(DEB_NEEDS) lintian:lintian git:git
 
 test-needs:
 	@BATS='$(BATS)' tests/needs.sh $(TEST_NEEDS) -- $(TEST_WANTS)
+
+# Install what is missing (apt-get, through sudo unless root); DRY_RUN=1
+# prints the commands instead.
+NEEDS_INSTALL = tests/needs.sh -i $(if $(filter-out 0,$(DRY_RUN)),-n)
+deps:
+	@BATS='$(BATS)' $(NEEDS_INSTALL) $(TEST_NEEDS) $(TEST_WANTS)
+
+ci-deps:
+	@BATS='$(BATS)' $(NEEDS_INSTALL) $(TEST_NEEDS) $(TEST_WANTS) $(CI_NEEDS)
+
+# A newcomer's one command: what the suite needs, then the suite.
+check: deps
+	@$(if $(filter-out 0,$(DRY_RUN)),echo) $(MAKE) --no-print-directory test
 
 # Unit tests of the plumbing (net, HTTP, JSON), TAP; run by 40-wire.bats.
 WIRE	= lib/base.c wire/net.c wire/http.c wire/json.c
@@ -145,6 +164,53 @@ install: leaderrun
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/leaderrun $(DESTDIR)$(MANDIR)/man1/leaderrun.1
 
+# ---- release -------------------------------------------------------------
+# The version is the one #define of the sources (VERSION or LEADERRUN_VERSION).
+VERSION = $(shell sed -n 's/^.define[[:space:]]\{1,\}\(LEADERRUN_\)\{0,1\}VERSION[[:space:]]\{1,\}"\([^"]*\)".*/\2/p' \
+	  $(SRCS) $(HDRS) | head -n 1)
+MUSLCC	= musl-gcc
+
+# One static binary, with musl: the same sources and flags.  It needs no
+# libc on the host, starts faster and is smaller in memory (README).
+static: static/leaderrun
+
+static/leaderrun: $(SRCS) $(HDRS)
+	@tests/needs.sh -w 'make static' $(firstword $(MUSLCC)):musl-tools
+	@mkdir -p static
+	$(MUSLCC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -static -o $@ \
+	    $(SRCS) $(LDLIBS)
+
+# The whole suite on the static binary.  LD_PRELOAD cannot reach it: the
+# fault-injection tests are to skip when LEADERRUN_STATIC is set.
+test-static: test-needs static/leaderrun tests/faultshim.so tests/wire_test
+	LEADERRUN=$(CURDIR)/static/leaderrun LEADERRUN_STATIC=1 \
+	    FAULTSHIM=$(CURDIR)/tests/faultshim.so \
+	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
+
+DEB_NEEDS = dpkg-deb:dpkg gzip:gzip strip:binutils readelf:binutils
+
+# A Debian package of the static binary (pkg/deb.sh: dpkg-deb on a staged
+# tree; then lintian, if installed, must report no error).
+deb: static/leaderrun
+	@tests/needs.sh -w 'make deb' $(DEB_NEEDS)
+	pkg/deb.sh '$(VERSION)' static/leaderrun
+
+# The release tarball of HEAD (git archive): it builds with make alone.
+# distcheck unpacks it in a temporary directory and does just that.
+dist:
+	@test -n '$(VERSION)' || { echo "dist: no VERSION define found" >&2; exit 1; }
+	@git diff --quiet HEAD 2>/dev/null || \
+	    echo "dist: note: uncommitted changes are not in the tarball" >&2
+	git archive --format=tar.gz --prefix=leaderrun-$(VERSION)/ \
+	    -o leaderrun-$(VERSION).tar.gz HEAD
+
+distcheck: dist
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	tar -xzf leaderrun-$(VERSION).tar.gz -C "$$d" && \
+	$(MAKE) -C "$$d/leaderrun-$(VERSION)" && \
+	test "$$("$$d/leaderrun-$(VERSION)/leaderrun" -V)" = "leaderrun $(VERSION)" && \
+	echo "distcheck: leaderrun-$(VERSION).tar.gz builds with make alone"
+
 # ---- demos ---------------------------------------------------------------
 demo: leaderrun
 	./leaderrun --heartbeat=$(HEARTBEAT) -l $(LOCK_NAME) -d $(LOCK_DIR) \
@@ -204,12 +270,15 @@ test-race: tests/faultshim.so
 	@echo "test-race: no sanitizer report"
 
 # Benchmark against flock(1), and on etcd against etcdctl lock: two tables,
-# about four minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
+# the default build beside the static one (if musl-gcc is there), about
+# eight minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
 # flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
 # case needs root, the etcd one etcd and etcdctl (Debian: etcd-server
 # etcd-client), and each is skipped otherwise.
-bench: leaderrun
-	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun'
+HAVE_MUSL = $(shell command -v $(firstword $(MUSLCC)) 2>/dev/null)
+bench: leaderrun $(if $(HAVE_MUSL),static/leaderrun)
+	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun' \
+	    $(if $(HAVE_MUSL),'$(CURDIR)/static/leaderrun')
 
 # Where the time of one uncontended run goes, step by step, beside flock(1)
 # (a stamped copy of the sources, built in a temporary directory).
@@ -233,8 +302,10 @@ lint:
 	@echo "lint: clean"
 
 clean:
-	rm -rf leaderrun *.o cov san fuzz tests/faultshim.so tests/wire_test
+	rm -rf leaderrun *.o cov san fuzz static tests/faultshim.so \
+	    tests/wire_test leaderrun_*.deb leaderrun-*.tar.gz
 
 .PHONY: all test test-needs install uninstall clean demo run run-node1 \
 	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
-	bench breakdown chaos fuzz
+	bench breakdown chaos fuzz deps ci-deps check static test-static deb \
+	dist distcheck

@@ -2,9 +2,12 @@
 # tests/bench.sh - benchmark leaderrun against flock(1), and leaderrun on etcd
 # against `etcdctl lock` on the same etcd, in one run; print one table per
 # baseline (metric | leaderrun | flock or etcdctl lock | ratio | target |
-# pass/fail).
+# pass/fail).  Given a second build (make bench: the static one), it runs
+# beside the first in every measurement but the frozen leader, and the
+# tables get its columns: its value, its ratio, and its own target after
+# the default build's ("1.3x / 1.1x": default / static).
 #
-# usage: tests/bench.sh [LEADERRUN]	(make bench; default ../leaderrun)
+# usage: tests/bench.sh [LEADERRUN [STATIC]]	(make bench; default ../leaderrun)
 #
 # Needs bash, flock, setsid, unshare (util-linux), coreutils, awk and a C
 # compiler for tests/bench_clock.c (timestamps, waits, process cleanup).
@@ -47,6 +50,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
+LS_IN=${2:-}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd}
 [ "${BENCH_ETCD_ONLY:-0}" = 1 ] && ONLY=etcd
@@ -58,6 +62,7 @@ for t in flock setsid awk sort; do
 	command -v $t >/dev/null 2>&1 || die "$t is required"
 done
 [ -x "$LR_IN" ] || die "$LR_IN: not an executable (run make first)"
+[ -z "$LS_IN" ] || [ -x "$LS_IN" ] || die "$LS_IN: not an executable (make static)"
 CC=${CC:-cc}
 command -v "$CC" >/dev/null 2>&1 || CC=gcc
 command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required"
@@ -65,6 +70,7 @@ command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required"
 W=$(mktemp -d "${TMPDIR:-/tmp}/lrbench.XXXXXX") || die "mktemp failed"
 BC=$W/bench_clock
 LR=$W/leaderrun		# a private copy: a rebuild mid-run cannot change it
+LS=			# the static build's, named leaderrun too (its watchdog's comm)
 
 cleanup() {
 	trap - EXIT INT TERM HUP
@@ -80,6 +86,10 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 cp "$LR_IN" "$LR" || die "cannot copy $LR_IN"
+if [ -n "$LS_IN" ]; then
+	LS=$W/static/leaderrun
+	mkdir "$W/static" && cp "$LS_IN" "$LS" || die "cannot copy $LS_IN"
+fi
 "$CC" -O2 -static -o "$BC" "$here/bench_clock.c" 2>/dev/null ||
 	"$CC" -O2 -o "$BC" "$here/bench_clock.c" || die "cannot build bench_clock"
 
@@ -120,18 +130,22 @@ stats() {
 	}'
 }
 
+# bin TOOL: the binary of a leaderrun tool (lr le: default build, ls es:
+# static build).
+bin() { case $1 in ls|es) echo "$LS" ;; *) echo "$LR" ;; esac; }
+
 # spawn TOOL DIR OPTS CMD...: start one contender for lock DIR/h in its own
 # session, stdin from /dev/null.  OPTS: extra leaderrun options (one word,
 # split on commas).  The pid goes to $!.
 spawn() {
 	local tool=$1 d=$2 opts=$3
 	shift 3
-	if [ "$tool" = lr ]; then
-		setsid "$LR" -d "$d" -l h ${opts//,/ } $VERBOSE -- "$@" \
+	if [ "$tool" = lr ] || [ "$tool" = ls ]; then	# ls: the static build
+		setsid "$(bin "$tool")" -d "$d" -l h ${opts//,/ } $VERBOSE -- "$@" \
 		    </dev/null >/dev/null 2>>"$d/err" &
-	elif [ "$tool" = le ]; then	# leaderrun on etcd, lock named after DIR
-		setsid "$LR" -S "etcd://$EEP" -l "${d##*/}" ${opts//,/ } $VERBOSE \
-		    -- "$@" </dev/null >/dev/null 2>>"$d/err" &
+	elif [ "$tool" = le ] || [ "$tool" = es ]; then	# on etcd, lock named after DIR
+		setsid "$(bin "$tool")" -S "etcd://$EEP" -l "${d##*/}" ${opts//,/ } \
+		    $VERBOSE -- "$@" </dev/null >/dev/null 2>>"$d/err" &
 	elif [ "$tool" = ec ]; then	# etcdctl lock
 		setsid etcdctl --endpoints "$EEP" lock ${opts//,/ } "${d##*/}" \
 		    -- "$@" </dev/null >/dev/null 2>>"$d/err" &
@@ -143,7 +157,7 @@ spawn() {
 
 # lockspec TOOL DIR: the lock file and first byte waiters block on.
 lockspec() {
-	if [ "$1" = lr ]; then echo "$2/h.lock 2"; else echo "$2/h.flock 0"; fi
+	if [ "$1" = flock ]; then echo "$2/h.flock 0"; else echo "$2/h.lock 2"; fi
 }
 
 newdir() {
@@ -163,15 +177,17 @@ endchain() {
 bench_uncontended() {
 	local d=$W/unc out=$W/unc.out
 	mkdir "$d"
+	local keys="lr flock true" static=()
+	[ -z "$LS" ] || { keys="lr flock true ls"; static=(::: "$LS" -d "$d" -l s -- true); }
 	echo "uncontended: $N_UNC runs each, round robin" >&2
 	"$BC" alt "$N_UNC" "$out" "$LR" -d "$d" -l b -- true ::: \
-	    flock "$d/b.flock" true ::: true </dev/null >/dev/null 2>&1
+	    flock "$d/b.flock" true ::: true "${static[@]}" </dev/null >/dev/null 2>&1
 	awk '$3 != 0 { bad++ } END { exit bad > 0 }' "$out" ||
 		note "WARNING: some runs failed"
-	local i k
-	for i in 0 1 2; do
-		k=$(echo lr flock true | cut -d' ' -f$((i + 1)))
-		awk -v i=$i '$1 == i { print $2 }' "$out" > "$W/unc.$k"
+	local i=0 k
+	for k in $keys; do
+		i=$((i + 1))
+		awk -v i=$((i - 1)) '$1 == i { print $2 }' "$out" > "$W/unc.$k"
 		R[unc_$k]=$(stats "$W/unc.$k")
 		note "$k: n p50 p99 min max (ms) = ${R[unc_$k]}"
 	done
@@ -232,6 +248,7 @@ chain() {
 }
 
 HCFG=("lr2s lr -r,2s" "lr200ms lr -r,200ms" "flock flock -")
+[ -z "$LS" ] || HCFG+=("ls2s ls -r,2s" "ls200ms ls -r,200ms")
 
 bench_handover() {
 	local nw blocks trials b c name tool opts
@@ -278,7 +295,7 @@ crash_chain() {
 		sleep $SETTLE
 		read -r _ _ pid ppid child _ <<< "$line"
 		echo "$pid $child" > "$pf"
-		if [ "$tool" = lr ]; then
+		if [ "$tool" != flock ]; then
 			"$BC" kill 9 "$ppid" "$log"	# the supervisor only
 		else
 			"$BC" kill 9 "-$ppid" "$log"	# flock + command + child
@@ -316,7 +333,7 @@ flock_kill_alone() {
 bench_crash() {
 	local t
 	echo "crash failover: $N_CRASH trials each, 2 waiters" >&2
-	for t in lr flock; do
+	for t in lr flock ${LS:+ls}; do
 		crash_chain $t "$N_CRASH" "$W/crash.$t"
 		R[crash_$t]=$(stats "$W/crash.$t")
 		R[crash_${t}_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
@@ -429,19 +446,30 @@ hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # idle NFOLLOW WINDOW: a leaderrun leader with NFOLLOW followers and a flock
-# holder with NFOLLOW waiters, side by side, default timings.
+# holder with NFOLLOW waiters, side by side, default timings (and, given a
+# static build, its leader and NFOLLOW followers too).
 idle() {
-	local nf=$1 win=$2 i line sup wd k c
-	local -a fol=() fw=()
+	local nf=$1 win=$2 i line sup wd= ssup= swd= k c
+	local -a fol=() fw=() sfol=()
 	newdir
 	local dl=$D
 	newdir
 	local df=$D
-	echo "idle: 1 leader + $nf followers, flock 1 + $nf, window ${win}s" >&2
+	newdir
+	local ds=$D
+	echo "idle: 1 leader + $nf followers, flock 1 + $nf${LS:+, static 1 + $nf}," \
+	    "window ${win}s" >&2
 	spawn lr "$dl" "" "$BC" relay "$dl/log"
 	line=$("$BC" await "$dl/log" 1 10000) || { endchain "$dl"; return 1; }
 	read -r _ _ _ sup _ <<< "$line"
 	while read -r k c; do [ "$c" = leaderrun ] && wd=$k; done <<< "$("$BC" kids "$sup")"
+	if [ -n "$LS" ]; then
+		spawn ls "$ds" "" "$BC" relay "$ds/log"
+		line=$("$BC" await "$ds/log" 1 10000) || { endchain "$ds"; return 1; }
+		read -r _ _ _ ssup _ <<< "$line"
+		while read -r k c; do [ "$c" = leaderrun ] && swd=$k; done \
+		    <<< "$("$BC" kids "$ssup")"
+	fi
 	spawn flock "$df" "" "$BC" relay "$df/log"
 	line=$("$BC" await "$df/log" 1 10000)
 	read -r _ _ _ fl _ <<< "$line"
@@ -450,16 +478,21 @@ idle() {
 		fol+=($!)
 		spawn flock "$df" "" "$BC" relay "$df/log"
 		fw+=($!)
+		[ -z "$LS" ] || { spawn ls "$ds" "" "$BC" relay "$ds/log"; sfol+=($!); }
 	done
 	"$BC" waitlocks "$dl/h.lock" 2 "$nf" 120000 >/dev/null ||
 		note "WARNING: not all followers blocked"
+	[ -z "$LS" ] || "$BC" waitlocks "$ds/h.lock" 2 "$nf" 120000 >/dev/null ||
+		note "WARNING: not all static followers blocked"
 	"$BC" waitlocks "$df/h.flock" 0 "$nf" 120000 >/dev/null
 	sleep 3		# past the followers' first retry period
-	local t0 t1 a0 a1 b0 b1 f0 f1
+	local t0 t1 a0 a1 b0 b1 f0 f1 sa0 sa1 sb0 sb1
 	t0=$("$BC" now)
 	a0=$(cpu "$sup" ${wd:-}); b0=$(cpu "${fol[@]}"); f0=$(cpu "$fl" "${fw[@]}")
+	sa0=$(cpu ${ssup:-} ${swd:-}); sb0=$(cpu "${sfol[@]}")
 	sleep "$win"
 	a1=$(cpu "$sup" ${wd:-}); b1=$(cpu "${fol[@]}"); f1=$(cpu "$fl" "${fw[@]}")
+	sa1=$(cpu ${ssup:-} ${swd:-}); sb1=$(cpu "${sfol[@]}")
 	t1=$("$BC" now)
 	# % of one core: by ticks, and by schedstat run time.
 	pct() {
@@ -483,8 +516,21 @@ idle() {
 	note "VmHWM kB: leader ${R[rss_lr_leader]}, its watchdog ${R[rss_lr_wd]}," \
 	    "followers max ${R[rss_lr_fol]}, flock max ${R[rss_flock]};" \
 	    "RssAnon kB max: leaderrun ${R[anon_lr]}, flock ${R[anon_flock]}"
+	if [ -n "$LS" ]; then
+		R[idle_sleader_$nf]=$(pct "$sa0" "$sa1")
+		R[idle_sfol_$nf]=$(pct "$sb0" "$sb1")
+		R[rss_ls_leader]=$(hwm "$ssup") R[rss_ls_wd]=$(hwm "${swd:-0}")
+		R[rss_ls_fol]=$(for p in "${sfol[@]}"; do hwm "$p"; done | sort -n | tail -n 1)
+		R[anon_ls]=$(for p in "$ssup" "${sfol[@]}"; do anon "$p"; done |
+		    sort -n | tail -n 1)
+		note "static: % of one core: leader ${R[idle_sleader_$nf]}," \
+		    "$nf followers ${R[idle_sfol_$nf]}; VmHWM kB: leader" \
+		    "${R[rss_ls_leader]}, its watchdog ${R[rss_ls_wd]}, followers max" \
+		    "${R[rss_ls_fol]}; RssAnon kB max ${R[anon_ls]}"
+	fi
 	endchain "$dl"
 	endchain "$df"
+	endchain "$ds"
 }
 
 bench_idle() {
@@ -545,7 +591,7 @@ etcd_stop() {
 }
 
 # ekeys TOOL DIR: the prefix of the keys of the chain in DIR.
-ekeys() { if [ "$1" = le ]; then echo "leaderrun/${2##*/}/"; else echo "${2##*/}/"; fi; }
+ekeys() { if [ "$1" = ec ]; then echo "${2##*/}/"; else echo "leaderrun/${2##*/}/"; fi; }
 emetric() { "$BC" metric "$EPORT" "$@"; }
 
 # eendchain TOOL DIR [ORPH]: kill the chain, then revoke what its dead left,
@@ -562,17 +608,20 @@ eendchain() {
 bench_etcd_uncontended() {
 	local d=$W/eunc out=$W/eunc.out i k
 	mkdir "$d"
+	local keys="le ec true" static=()
+	[ -z "$LS" ] || { keys="le ec true es"; static=(::: "$LS" -S "etcd://$EEP" -l uns -- true); }
 	echo "etcd uncontended: $N_EUNC runs each, round robin" >&2
 	"$BC" alt "$N_EUNC" "$out" "$LR" -S "etcd://$EEP" -l unc -- true ::: \
-	    etcdctl --endpoints "$EEP" lock unc -- true ::: true \
+	    etcdctl --endpoints "$EEP" lock unc -- true ::: true "${static[@]}" \
 	    </dev/null >/dev/null 2>&1
 	awk '$3 != 0 { bad++ } END { exit bad > 0 }' "$out" ||
 		note "WARNING: some runs failed"
 	note "leases left to expire: $("$BC" eorphans "$EPORT") (revoked)"
-	for i in 0 1 2; do
-		k=$(echo le ec true | cut -d' ' -f$((i + 1)))
+	i=0
+	for k in $keys; do
 		awk -v i=$i '$1 == i { print $2 }' "$out" > "$W/eunc.$k"
 		awk -v i=$i '$1 == i { print $4 }' "$out" > "$W/eunc.$k.cpu"
+		i=$((i + 1))
 		R[eunc_$k]=$(stats "$W/eunc.$k")
 		R[eunc_cpu_$k]=$(stats "$W/eunc.$k.cpu")
 		note "$k: n p50 p99 min max (ms) = ${R[eunc_$k]}; CPU (user+sys)" \
@@ -642,11 +691,11 @@ echain() {
 		R[eidle_n_$tool]=${#live[@]}
 		R[erss_$tool]=$(for pid in "${live[@]}"; do hwm "$pid"; done | sort -n | tail -n 1)
 		R[eanon_$tool]=$(for pid in "${live[@]}"; do anon "$pid"; done | sort -n | tail -n 1)
-		if [ "$tool" = le ]; then
+		if [ "$tool" != ec ]; then
 			read -r _ _ _ lead _ <<< "$line"
 			while read -r k c; do [ "$c" = leaderrun ] && wd=$k; done \
 			    <<< "$("$BC" kids "$lead")"
-			R[erss_wd]=$(hwm "${wd:-0}")
+			R[erss_wd_$tool]=$(hwm "${wd:-0}")
 		fi
 		note "$tool idle, ${#live[@]} contenders: etcd messages/s, calls/s" \
 		    "${R[eidle_$tool]}; % of one core (ticks, sched) ${R[eidle_cpu_$tool]};" \
@@ -667,13 +716,13 @@ bench_etcd_handover() {
 		if [ $nw = 2 ]; then blocks=$B_EH2 trials=$N_EH2; else blocks=$B_EH100 trials=$N_EH100; fi
 		echo "etcd handover: $nw waiters, $blocks x $trials trials each" >&2
 		for ((b = 0; b < blocks; b++)); do
-			for tool in le ec; do
+			for tool in le ec ${LS:+es}; do
 				idle=0
 				[ $nw = 100 ] && [ $b = $((blocks - 1)) ] && idle=1
 				echain $tool $nw "$trials" "$W/eh.$nw.$tool" $idle
 			done
 		done
-		for tool in le ec; do
+		for tool in le ec ${LS:+es}; do
 			local k=eh${nw}_$tool
 			R[$k]=$(stats "$W/eh.$nw.$tool")
 			R[${k}_bad]=$(cat "$W/eh.$nw.$tool.bad" 2>/dev/null | wc -l)
@@ -728,8 +777,8 @@ bench_etcd_crash() {
 	local t n opts
 	echo "etcd crash failover: $N_ECRASH (leaderrun) and $N_ECRASH_CTL" \
 	    "(etcdctl lock --ttl=1: granted ${EMINTTL}s) trials, 2 waiters" >&2
-	for t in le ec; do
-		if [ $t = le ]; then n=$N_ECRASH opts=; else n=$N_ECRASH_CTL opts=--ttl=1; fi
+	for t in le ec ${LS:+es}; do
+		if [ $t != ec ]; then n=$N_ECRASH opts=; else n=$N_ECRASH_CTL opts=--ttl=1; fi
 		ecrash $t "$opts" "$n" "$W/ecrash.$t"
 		R[ecrash_$t]=$(stats "$W/ecrash.$t")
 		R[ecrash_${t}_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
@@ -790,66 +839,95 @@ verdict() {
 		else print (a + 0 <= l + 0 ? "pass" : "FAIL") }'
 }
 ROWS=()
-row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
+# row METRIC DEFAULT STATIC BASE RATIO SRATIO TARGET VERDICT: one line of a
+# table; STATIC and SRATIO are the static build's (dropped without one).
+row() { ROWS+=("$1|$2|$3|$4|$5|$6|$7|$8"); }
 ms() { [ -n "$1" ] && [ "$1" != nan ] && echo "$1 ms" || echo "-"; }
+# tv TARGET LIMIT A STARGET SLIMIT S [UNIT]: sets T (the target cell) and V
+# (pass/fail): "<= 1.3x / 1.1x" and "pass / FAIL" with a static build.  A,
+# S: the values compared with LIMIT, SLIMIT ("1.21x" is read as 1.21).
+tv() {
+	local u=${7:-}
+	if [ -n "$LS" ]; then
+		T="<= $2$u / $5$u" V="$(verdict "${3%x}" "$2") / $(verdict "${6%x}" "$5")"
+	else
+		T="<= $2$u" V=$(verdict "${3%x}" "$2")
+	fi
+}
+# tv2 VERDICT SVERDICT: V for a check done on each build.
+tv2() { if [ -n "$LS" ]; then V="$1 / $2"; else V=$1; fi; }
+okif() { if "$@"; then echo pass; else echo FAIL; fi; }
 
 if want uncontended; then
-	a=$(f unc_lr 2) b=$(f unc_flock 2) t=$(f unc_true 2)
-	row "uncontended wall p50 (true: $t ms)" "$(ms "$a")" "$(ms "$b")" \
-	    "$(ratio "$a" "$b")" "-" "info"
+	a=$(f unc_lr 2) s=$(f unc_ls 2) b=$(f unc_flock 2) t=$(f unc_true 2)
+	row "uncontended wall p50 (true: $t ms)" "$(ms "$a")" "$(ms "$s")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
 	oa=$(awk -v a="$a" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	os=$(awk -v a="$s" -v t="$t" 'BEGIN { if (a != "") printf "%.3f", a - t }')
 	ob=$(awk -v a="$b" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
-	r=$(ratio "$oa" "$ob")
-	row "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$ob")" \
-	    "$r" "<= 1.3x" "$(verdict "${r%x}" 1.3)"
+	r=$(ratio "$oa" "$ob") rs=$(ratio "$os" "$ob")
+	tv 1.3 1.3 "$r" 1.0 1.0 "$rs" x
+	row "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$os")" \
+	    "$(ms "$ob")" "$r" "$rs" "$T" "$V"
 fi
 if want handover; then
 	for nw in 2 100; do
 		for rp in 2s 200ms; do
-			a=$(f h${nw}_lr$rp 2) b=$(f h${nw}_flock 2) r=$(ratio "$a" "$b")
-			row "handover p50, $nw waiters, -r $rp" "$(ms "$a")" "$(ms "$b")" \
-			    "$r" "<= 1.3x" "$(verdict "${r%x}" 1.3)"
-			a=$(f h${nw}_lr$rp 3) b=$(f h${nw}_flock 3)
+			a=$(f h${nw}_lr$rp 2) s=$(f h${nw}_ls$rp 2) b=$(f h${nw}_flock 2)
+			r=$(ratio "$a" "$b") rs=$(ratio "$s" "$b")
+			tv 1.3 1.3 "$r" 1.1 1.1 "$rs" x
+			row "handover p50, $nw waiters, -r $rp" "$(ms "$a")" "$(ms "$s")" \
+			    "$(ms "$b")" "$r" "$rs" "$T" "$V"
+			a=$(f h${nw}_lr$rp 3) s=$(f h${nw}_ls$rp 3) b=$(f h${nw}_flock 3)
 			row "handover p99, $nw waiters, -r $rp (n=$(f h${nw}_lr$rp 1))" \
-			    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+			    "$(ms "$a")" "$(ms "$s")" "$(ms "$b")" "$(ratio "$a" "$b")" \
+			    "$(ratio "$s" "$b")" "-" "info"
 		done
 	done
 	for nw in 2 100; do
 		b=${R[h${nw}_flock_herd]:-}
 		for rp in 2s 200ms; do
-			a=${R[h${nw}_lr${rp}_herd]:-}
-			row "herd: wake-ups of other waiters, $nw w, -r $rp" "$a" "$b" \
-			    "$(ratio "$a" "$b")" "<= 1" "$(verdict "$a" 1)"
+			a=${R[h${nw}_lr${rp}_herd]:-} s=${R[h${nw}_ls${rp}_herd]:-}
+			tv 1 1 "$a" 1 1 "$s"
+			row "herd: wake-ups of other waiters, $nw w, -r $rp" "$a" "$s" "$b" \
+			    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "$T" "$V"
 		done
 	done
-	bad=0
-	for k in h2_lr2s h2_lr200ms h2_flock h100_lr2s h100_lr200ms h100_flock; do
+	bad=0 sbad=0 fbad=0
+	for k in h2_lr2s h2_lr200ms h100_lr2s h100_lr200ms; do
 		bad=$((bad + ${R[${k}_bad]:-0}))
 	done
-	row "handover: two commands at once" "$bad" "" "" "0" \
-	    "$([ $bad = 0 ] && echo pass || echo FAIL)"
+	for k in h2_ls2s h2_ls200ms h100_ls2s h100_ls200ms; do
+		sbad=$((sbad + ${R[${k}_bad]:-0}))
+	done
+	for k in h2_flock h100_flock; do fbad=$((fbad + ${R[${k}_bad]:-0})); done
+	tv2 "$(okif [ $bad = 0 ])" "$(okif [ $sbad = 0 ])"
+	row "handover: two commands at once" "$bad" "$sbad" "$fbad" "" "" "0" "$V"
 fi
 if want crash; then
-	a=$(f crash_lr 2) b=$(f crash_flock 2) r=$(ratio "$a" "$b")
-	row "crash failover p50 (flock: kill flock+job)" "$(ms "$a")" "$(ms "$b")" \
-	    "$r" "<= 1.5x" "$(verdict "${r%x}" 1.5)"
+	a=$(f crash_lr 2) s=$(f crash_ls 2) b=$(f crash_flock 2)
+	r=$(ratio "$a" "$b") rs=$(ratio "$s" "$b")
+	tv 1.5 1.5 "$r" 1.3 1.3 "$rs" x
+	row "crash failover p50 (flock: kill flock+job)" "$(ms "$a")" "$(ms "$s")" \
+	    "$(ms "$b")" "$r" "$rs" "$T" "$V"
 	if want handover; then
-		c=$(f h2_flock 2) r=$(ratio "$a" "$c")
-		row "crash failover p50 vs flock handover p50" "$(ms "$a")" "$(ms "$c")" \
-		    "$r" "<= 2x" "$(verdict "${r%x}" 2)"
+		c=$(f h2_flock 2) r=$(ratio "$a" "$c") rs=$(ratio "$s" "$c")
+		tv 2 2 "$r" 2 2 "$rs" x
+		row "crash failover p50 vs flock handover p50" "$(ms "$a")" "$(ms "$s")" \
+		    "$(ms "$c")" "$r" "$rs" "$T" "$V"
 	fi
-	a=$(f crash_lr 3) b=$(f crash_flock 3)
-	row "crash failover p99 (n=$(f crash_lr 1))" "$(ms "$a")" "$(ms "$b")" \
-	    "$(ratio "$a" "$b")" "-" "info"
-	a=${R[crash_lr_alive]:-?} b=${R[crash_flock_alive]:-?}
-	row "crash: old job alive at new start" "$a" "$b" "" "0/n" \
-	    "$([ "${a%%/*}" = 0 ] && echo pass || echo FAIL)"
-	row "crash: kill -9 of flock(1) alone" "-" "${R[crash_flock_alone]:-?}" "" \
-	    "" "info"
+	a=$(f crash_lr 3) s=$(f crash_ls 3) b=$(f crash_flock 3)
+	row "crash failover p99 (n=$(f crash_lr 1))" "$(ms "$a")" "$(ms "$s")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
+	a=${R[crash_lr_alive]:-?} s=${R[crash_ls_alive]:-?} b=${R[crash_flock_alive]:-?}
+	tv2 "$(okif [ "${a%%/*}" = 0 ])" "$(okif [ "${s%%/*}" = 0 ])"
+	row "crash: old job alive at new start" "$a" "$s" "$b" "" "" "0/n" "$V"
+	row "crash: kill -9 of flock(1) alone" "-" "-" "${R[crash_flock_alone]:-?}" \
+	    "" "" "" "info"
 fi
 if want frozen; then
 	if [ "${R[frozen_lr]}" = skipped ]; then
-		row "frozen leader (other host)" skipped skipped "" "" "n/a"
+		row "frozen leader (other host)" skipped "" skipped "" "" "" "n/a"
 	else
 		lim=$(( ${FROZEN_T%s} * 1000 + FROZEN_R_MS ))
 		a=$(f frozen_lr 2) mx=$(f frozen_lr 5) mn=$(f frozen_lr 4)
@@ -859,112 +937,131 @@ if want frozen; then
 		[ "${R[frozen_lr_none]}" = 0 ] || v=FAIL
 		[ "${R[frozen_lr_alive]%%/*}" = 0 ] || v=FAIL
 		row "frozen leader p50, -t $FROZEN_T (n=$(f frozen_lr 1))" "$(ms "$a")" \
-		    "${R[frozen_flock]}" "" "~ lease+retry" "$v"
+		    "-" "${R[frozen_flock]}" "" "" "~ lease+retry" "$v"
 		row "frozen leader min..max (old job alive: ${R[frozen_lr_alive]})" \
-		    "$mn..$mx ms" "" "" "$((lim - 2 * FROZEN_R_MS))..$lim ms" "$v"
+		    "$mn..$mx ms" "-" "" "" "" "$((lim - 2 * FROZEN_R_MS))..$lim ms" "$v"
 	fi
 fi
 if want idle; then
 	# "ticks / sched": utime+stime from /proc/PID/stat (tick sampled, can
 	# miss short wake-ups) / run time from /proc/PID/task/*/schedstat (ns).
-	cell() { echo "$(f "$1" 1) / $(f "$1" 2) %"; }
+	cell() { [ -n "${R[$1]:-}" ] && echo "$(f "$1" 1) / $(f "$1" 2) %" || echo -; }
+	big() { awk -v a="$(f "$1" 1)" -v b="$(f "$1" 2)" 'BEGIN { print (a > b ? a : b) }'; }
 	for nf in "${N_FOLLOW[@]}"; do
-		a=$(awk -v a="$(f idle_fol_$nf 1)" -v b="$(f idle_fol_$nf 2)" \
-		    'BEGIN { print (a > b ? a : b) }')
-		if [ "$nf" = 1000 ]; then tg="<= 1%" v=$(verdict "$a" 1); else tg="-" v=info; fi
+		a=$(big idle_fol_$nf) s=$(big idle_sfol_$nf)
+		if [ "$nf" = 1000 ]; then tv 1 1 "$a" 1 1 "$s" %; else T="-" V=info; fi
 		row "idle CPU, $nf followers (ticks / sched)" "$(cell idle_fol_$nf)" \
-		    "$(cell idle_flock_$nf)" "-" "$tg" "$v"
+		    "$(cell idle_sfol_$nf)" "$(cell idle_flock_$nf)" "-" "-" "$T" "$V"
 	done
 	row "idle CPU, 1 leader + watchdog (ticks / sched)" \
-	    "$(cell idle_leader_${N_FOLLOW[0]})" "-" "-" "-" "info"
-	a=$(awk -v k="${R[rss_lr_leader]:-0}" -v f="${R[rss_lr_fol]:-0}" \
-	    'BEGIN { printf "%.2f", (k > f ? k : f) / 1024 }')
-	b=$(awk -v k="${R[rss_flock]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	row "peak RSS, one supervisor (VmHWM)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" \
-	    "<= 1.5 MiB" "$(verdict "$a" 1.5)"
-	a=$(awk -v k="${R[anon_lr]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	b=$(awk -v k="${R[anon_flock]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	row "  of which private (RssAnon)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" "-" "info"
+	    "$(cell idle_leader_${N_FOLLOW[0]})" "$(cell idle_sleader_${N_FOLLOW[0]})" \
+	    "-" "-" "-" "-" "info"
+	mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.2f", k / 1024 }'; }
+	big2() { awk -v k="${1:-0}" -v f="${2:-0}" 'BEGIN { print (k > f ? k : f) }'; }
+	a=$(mib "$(big2 "${R[rss_lr_leader]:-}" "${R[rss_lr_fol]:-}")")
+	s=$(mib "$(big2 "${R[rss_ls_leader]:-}" "${R[rss_ls_fol]:-}")")
+	b=$(mib "${R[rss_flock]:-}")
+	[ -n "$LS" ] || s=
+	r=$(ratio "$a" "$b") rs=$(ratio "$s" "$b")
+	tv 1.5 1.5 "$a" 0.5 0.5 "$s" " MiB"
+	row "peak RSS, one supervisor (VmHWM)" "$a MiB" "${s:+$s MiB}" "$b MiB" "$r" \
+	    "$rs" "$T" "$V"
+	a=$(mib "${R[anon_lr]:-}") s=$(mib "${R[anon_ls]:-}") b=$(mib "${R[anon_flock]:-}")
+	[ -n "$LS" ] || s=
+	row "  of which private (RssAnon)" "$a MiB" "${s:+$s MiB}" "$b MiB" \
+	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
 fi
 
 # The etcd rows.
 EROWS=()
-erow() { EROWS+=("$1|$2|$3|$4|$5|$6"); }
+erow() { EROWS+=("$1|$2|$3|$4|$5|$6|$7|$8"); }
 if want etcd && [ -z "${R[etcd_skip]:-}" ]; then
-	a=$(f eunc_le 2) b=$(f eunc_ec 2) t=$(f eunc_true 2) r=$(ratio "$a" "$b")
+	a=$(f eunc_le 2) s=$(f eunc_es 2) b=$(f eunc_ec 2) t=$(f eunc_true 2)
+	r=$(ratio "$a" "$b") rs=$(ratio "$s" "$b")
+	tv 0.3 0.3 "$r" 0.3 0.3 "$rs" x
 	erow "uncontended wall p50 (true: $t ms, n=$(f eunc_le 1))" "$(ms "$a")" \
-	    "$(ms "$b")" "$r" "<= 0.3x" "$(verdict "${r%x}" 0.3)"
+	    "$(ms "$s")" "$(ms "$b")" "$r" "$rs" "$T" "$V"
 	oa=$(awk -v a="$a" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
+	os=$(awk -v a="$s" -v t="$t" 'BEGIN { if (a != "") printf "%.3f", a - t }')
 	ob=$(awk -v a="$b" -v t="$t" 'BEGIN { printf "%.3f", a - t }')
-	erow "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$ob")" \
-	    "$(ratio "$oa" "$ob")" "-" "info"
-	a=$(f eunc_cpu_le 2) b=$(f eunc_cpu_ec 2)
-	erow "uncontended CPU p50 (user+sys, wrapper tree)" "$(ms "$a")" "$(ms "$b")" \
-	    "$(ratio "$a" "$b")" "-" "info"
+	erow "uncontended overhead p50 (wall - true)" "$(ms "$oa")" "$(ms "$os")" \
+	    "$(ms "$ob")" "$(ratio "$oa" "$ob")" "$(ratio "$os" "$ob")" "-" "info"
+	a=$(f eunc_cpu_le 2) s=$(f eunc_cpu_es 2) b=$(f eunc_cpu_ec 2)
+	erow "uncontended CPU p50 (user+sys, wrapper tree)" "$(ms "$a")" "$(ms "$s")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
 	for nw in 2 100; do
-		a=$(f eh${nw}_le 2) b=$(f eh${nw}_ec 2) r=$(ratio "$a" "$b")
-		erow "handover p50, $nw waiters" "$(ms "$a")" "$(ms "$b")" "$r" \
-		    "<= 0.75x" "$(verdict "${r%x}" 0.75)"
-		a=$(f eh${nw}_le 3) b=$(f eh${nw}_ec 3)
+		a=$(f eh${nw}_le 2) s=$(f eh${nw}_es 2) b=$(f eh${nw}_ec 2)
+		r=$(ratio "$a" "$b") rs=$(ratio "$s" "$b")
+		tv 0.75 0.75 "$r" 0.75 0.75 "$rs" x
+		erow "handover p50, $nw waiters" "$(ms "$a")" "$(ms "$s")" "$(ms "$b")" \
+		    "$r" "$rs" "$T" "$V"
+		a=$(f eh${nw}_le 3) s=$(f eh${nw}_es 3) b=$(f eh${nw}_ec 3)
 		erow "handover p99, $nw waiters (n=$(f eh${nw}_le 1), $(f eh${nw}_ec 1))" \
-		    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+		    "$(ms "$a")" "$(ms "$s")" "$(ms "$b")" "$(ratio "$a" "$b")" \
+		    "$(ratio "$s" "$b")" "-" "info"
 	done
 	bad=$(( ${R[eh2_le_bad]:-0} + ${R[eh100_le_bad]:-0} ))
-	erow "handover: two commands at once" "$bad" \
-	    "$(( ${R[eh2_ec_bad]:-0} + ${R[eh100_ec_bad]:-0} ))" "" "0" \
-	    "$([ $bad = 0 ] && echo pass || echo FAIL)"
+	sbad=$(( ${R[eh2_es_bad]:-0} + ${R[eh100_es_bad]:-0} ))
+	tv2 "$(okif [ $bad = 0 ])" "$(okif [ $sbad = 0 ])"
+	erow "handover: two commands at once" "$bad" "$sbad" \
+	    "$(( ${R[eh2_ec_bad]:-0} + ${R[eh100_ec_bad]:-0} ))" "" "" "0" "$V"
 	# "now + later": in the handover, + leases left to expire after the TTL.
 	pc() {
-		if [ "${R[${1}_defer]:-0}" = 0.00 ]; then echo "${R[${1}_ptot]:-}"
+		if [ -z "${R[${1}_ptot]:-}" ]; then echo -
+		elif [ "${R[${1}_defer]:-0}" = 0.00 ]; then echo "${R[${1}_ptot]:-}"
 		else echo "${R[${1}_ptot]:-} (${R[${1}_prop]:-} + ${R[${1}_defer]:-} at TTL)"; fi
 	}
 	for nw in 100 2; do
-		a=${R[eh${nw}_le_ptot]:-} b=${R[eh${nw}_ec_ptot]:-}
-		if [ $nw = 100 ]; then tg="<= 3" v=$(verdict "$a" 3); else tg="-" v=info; fi
+		a=${R[eh${nw}_le_ptot]:-} s=${R[eh${nw}_es_ptot]:-} b=${R[eh${nw}_ec_ptot]:-}
+		if [ $nw = 100 ]; then tv 3 3 "$a" 3 3 "$s"; else T="-" V=info; fi
 		erow "raft proposals per handover, $nw waiters" "$(pc eh${nw}_le)" \
-		    "$(pc eh${nw}_ec)" "$(ratio "$a" "$b")" "$tg" "$v"
+		    "$(pc eh${nw}_es)" "$(pc eh${nw}_ec)" "$(ratio "$a" "$b")" \
+		    "$(ratio "$s" "$b")" "$T" "$V"
 	done
-	a=$(f ecrash_le 2) b=$(f ecrash_ec 2)
-	v=$(verdict "$a" 100)
-	[ "${R[ecrash_le_alive]%%/*}" = 0 ] || v=FAIL
-	erow "crash failover p50 (kill -9 of the wrapper)" "$(ms "$a")" "$(ms "$b")" \
-	    "$(ratio "$a" "$b")" "<= 100 ms" "$v"
-	a=$(f ecrash_le 3) b=$(f ecrash_ec 3)
+	a=$(f ecrash_le 2) s=$(f ecrash_es 2) b=$(f ecrash_ec 2)
+	tv 100 100 "$a" 100 100 "$s" " ms"
+	erow "crash failover p50 (kill -9 of the wrapper)" "$(ms "$a")" "$(ms "$s")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "$T" "$V"
+	a=$(f ecrash_le 3) s=$(f ecrash_es 3) b=$(f ecrash_ec 3)
 	erow "crash failover p99 (n=$(f ecrash_le 1), $(f ecrash_ec 1))" "$(ms "$a")" \
-	    "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
-	a=${R[ecrash_le_alive]:-?} b=${R[ecrash_ec_alive]:-?}
-	erow "crash: old job alive at new start" "$a" "$b" "" "0/n" \
-	    "$([ "${a%%/*}" = 0 ] && echo pass || echo FAIL)"
-	a=$(f eidle_le 1) b=$(f eidle_ec 1)
-	erow "etcd requests/s, 100 idle waiters + leader" "$a" "$b" \
-	    "$(ratio "$a" "$b")" "<= 100" "$(verdict "$a" 100)"
-	a=$(f eidle_cpu_le 2) b=$(f eidle_cpu_ec 2)
-	erow "idle CPU of those 101 (sched, % of a core)" "$a %" "$b %" \
-	    "$(ratio "$a" "$b")" "-" "info"
-	a=$(awk -v k="${R[erss_le]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	b=$(awk -v k="${R[erss_ec]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	c=$(awk -v k="${R[erss_wd]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	erow "peak RSS, one supervisor (VmHWM; watchdog $c)" "$a MiB" "$b MiB" \
-	    "$(ratio "$a" "$b")" "<= 2 MiB" "$(verdict "$a" 2)"
-	a=$(awk -v k="${R[eanon_le]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	b=$(awk -v k="${R[eanon_ec]:-0}" 'BEGIN { printf "%.2f", k / 1024 }')
-	erow "  of which private (RssAnon)" "$a MiB" "$b MiB" "$(ratio "$a" "$b")" "-" "info"
+	    "$(ms "$s")" "$(ms "$b")" "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
+	a=${R[ecrash_le_alive]:-?} s=${R[ecrash_es_alive]:-?} b=${R[ecrash_ec_alive]:-?}
+	tv2 "$(okif [ "${a%%/*}" = 0 ])" "$(okif [ "${s%%/*}" = 0 ])"
+	erow "crash: old job alive at new start" "$a" "$s" "$b" "" "" "0/n" "$V"
+	a=$(f eidle_le 1) s=$(f eidle_es 1) b=$(f eidle_ec 1)
+	tv 100 100 "$a" 100 100 "$s"
+	erow "etcd requests/s, 100 idle waiters + leader" "$a" "$s" "$b" \
+	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "$T" "$V"
+	a=$(f eidle_cpu_le 2) s=$(f eidle_cpu_es 2) b=$(f eidle_cpu_ec 2)
+	erow "idle CPU of those 101 (sched, % of a core)" "$a %" "${s:+$s %}" "$b %" \
+	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
+	emib() { [ -n "${R[$1]:-}" ] && awk -v k="${R[$1]}" 'BEGIN { printf "%.2f", k / 1024 }'; }
+	a=$(emib erss_le) s=$(emib erss_es) b=$(emib erss_ec)
+	c=$(emib erss_wd_le) cs=$(emib erss_wd_es)
+	tv 2 2 "$a" 2 2 "$s" " MiB"
+	erow "peak RSS, one supervisor (VmHWM; watchdog $c${cs:+ / $cs})" "$a MiB" \
+	    "${s:+$s MiB}" "$b MiB" "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "$T" "$V"
+	a=$(emib eanon_le) s=$(emib eanon_es) b=$(emib eanon_ec)
+	erow "  of which private (RssAnon)" "$a MiB" "${s:+$s MiB}" "$b MiB" \
+	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
 fi
 
-# table COL3 ROW...: one aligned table.
+# table COL4 ROW...: one aligned table (without a static build, its two
+# columns are left out).
 table() {
 	local col=$1
 	shift
 	{
-		echo "metric|leaderrun|$col|ratio|target|pass/fail"
-		echo "-|-|-|-|-|-"
+		echo "metric|leaderrun|static|$col|ratio|static ratio|target|pass/fail"
+		echo "-|-|-|-|-|-|-|-"
 		printf '%s\n' "$@"
-	} | awk -F'|' '
+	} | awk -F'|' -v static="${LS:+1}" '
 	{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR }
 	END {
 		for (r = 1; r <= n; r++) {
 			line = ""
-			for (i = 1; i <= 6; i++) {
+			for (i = 1; i <= 8; i++) {
+				if (!static && (i == 3 || i == 6)) continue
 				v = c[r, i]
 				if (v == "-" && r == 2) { v = ""; while (length(v) < w[i]) v = v "-" }
 				line = line sprintf(i == 1 ? "%-*s" : " | %-*s", w[i], v)
@@ -980,6 +1077,8 @@ echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $
 rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
 	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
 echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev})"
+[ -z "$LS" ] || echo "static:    $LS_IN ($("$LS" -V 2>/dev/null), $(file -b "$LS" 2>/dev/null |
+    sed 's/, BuildID.*//; s/, with debug_info//; s/, not stripped//'))"
 if [ ${#ROWS[@]} -gt 0 ]; then
 	echo
 	echo "against $(flock --version 2>/dev/null | head -n 1):"
@@ -999,8 +1098,11 @@ fi
 echo
 if [ ${#ROWS[@]} -gt 0 ]; then
 	cat <<EOF
-ratio = leaderrun / flock.  Latencies are CLOCK_MONOTONIC stamps taken by the
-same helper on both sides (p99 of n trials is a high rank, not a tail).
+ratio = leaderrun / flock (static ratio: the static build's, measured in the
+same rounds; target and pass/fail: default / static).  Latencies are
+CLOCK_MONOTONIC stamps taken by the same helper on all sides (p99 of n
+trials is a high rank, not a tail).  The frozen leader runs the default
+build only (it measures lease expiry, not the binary).
 handover: leader's command exits -> next contender's command starts; herd:
 scheduled-in count of the threads of the waiters that keep waiting, from
 just before the leader exits until 20ms after the successor started.
@@ -1017,10 +1119,11 @@ EOF
 fi
 if [ ${#EROWS[@]} -gt 0 ]; then
 	cat <<EOF
-etcd: ratio = leaderrun / etcdctl lock.  Handover and crash measured as
-against flock (commands stamp their start and exit; crash: SIGKILL of the
-wrapper only, leaderrun's supervisor or etcdctl), a trial starting once etcd
-holds all contenders' keys and the waiters' watches.  Proposals:
+etcd: ratio = leaderrun / etcdctl lock (static ratio: the static build's).
+Handover and crash measured as against flock (commands stamp their start
+and exit; crash: SIGKILL of the wrapper only, leaderrun's supervisor or
+etcdctl), a trial starting once etcd holds all contenders' keys and the
+waiters' watches.  Proposals:
 etcd_server_proposals_committed_total from just before the leader exits
 until 100 ms after the successor started, plus the leases the released
 wrappers left to expire after their TTL (etcdctl lock does not revoke its
