@@ -15,13 +15,14 @@ BATS	= bats
 RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/supervise.c run/worker.c run/gate.c run/job.c run/sig.c \
 	  run/watchdog.c run/metrics.c run/log.c
-LEASE_SRCS = lease.c store/file.c store/etcd.c store/redis.c \
+LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/etcd.c store/etcd_api.c store/redis.c \
+	  store/redis_conn.c \
 	  wire/net.c wire/http.c wire/json.c wire/resp.c lib/base.c lib/host.c
 SRCS	= leaderrun.c $(RUN_SRCS) $(LEASE_SRCS)
 HDRS	= run/cli.h run/values.h run/secret.h run/report.h run/supervise.h \
 	  run/worker.h run/gate.h run/job.h run/sig.h run/watchdog.h \
 	  run/metrics.h run/log.h \
-	  lease.h store/store.h wire/net.h wire/http.h wire/json.h wire/resp.h \
+	  lease.h store/store.h store/file_record.h store/etcd_api.h store/redis_conn.h wire/net.h wire/http.h wire/json.h wire/resp.h \
 	  lib/base.h lib/host.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
@@ -113,8 +114,8 @@ chaos: leaderrun
 
 fuzz/fuzz_record: tests/fuzz_record.c $(SRCS) $(HDRS)
 	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c lease.c \
-	    store/etcd.c store/redis.c $(WIRE) lib/host.c wire/resp.c $(LDLIBS)
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_record.c \
+	    $(LEASE_SRCS) $(LDLIBS)
 
 fuzz/fuzz_duration: tests/fuzz_duration.c $(SRCS) $(HDRS)
 	mkdir -p fuzz

@@ -2,11 +2,12 @@
  * lease.h - the lease store interface of leaderrun.
  *
  * A lease is a named, renewable claim that at most one contender holds at a
- * time.  The supervisor (leaderrun.c) only speaks this interface.  A store
- * URL picks the implementation: file:DIR (store_file.c, the default),
- * etcd://HOST:PORT,... (store_etcd.c) or redis://HOST:PORT (store_redis.c).  lease.c dispatches through one ops
- * table per store (store.h) and keeps what every store shares: names,
- * clocks, store URLs, and the rules for judging a holder on this host.
+ * time.  The supervisor (run/) only speaks this interface.  A store URL
+ * picks the implementation: file:DIR (store/file.c, the default),
+ * etcd://HOST:PORT,... (store/etcd.c) or redis://HOST:PORT and
+ * redis+unix:///PATH (store/redis.c).  lease.c dispatches through one ops
+ * table per store (store/store.h); each store parses its own URL and knows
+ * its own keys.
  *
  * Contract for every call below:
  *  - It never prints and never exits.  On failure it returns LEASE_ERR and
@@ -88,8 +89,9 @@ struct lease_holder {
 /*
  * Last words: what the watchdog sends when the supervisor died and the job
  * is dead, so that a network store frees the lease at once instead of after
- * its TTL.  Prepared in advance: the watchdog is a forked child of a
- * threaded process and may only make async-signal-safe calls.
+ * its TTL.  Prepared in advance: the watchdog is forked from the held
+ * command's process before its exec (run/watchdog.c), a descendant of the
+ * threaded supervisor, and may only make async-signal-safe calls.
  */
 #define LEASE_FAREWELL_ADDRS	8
 struct lease_farewell {
@@ -112,7 +114,8 @@ int	lease_name_ok(const char *name);
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
  * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
- * [/DB]"), else -1 with ERR saying what is wrong with it.  A URL holding a
+ * [/DB]", "redis+unix://[USER@]/PATH[?db=N]"), else -1 with ERR saying what
+ * is wrong with it; the store named by the scheme parses the rest.  A URL holding a
  * password ("scheme://user:pw@...") is refused, and ERR shows it masked.
  * No I/O.
  */

@@ -30,6 +30,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,18 +43,16 @@
 
 #include "wire/http.h"
 #include "wire/json.h"
+#include "store/etcd_api.h"
 #include "store/store.h"
 
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
 #define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
 #define VALMAX		1024
-#define TOKENMAX	1024	/* a simple token is ~20 bytes, a JWT ~500 */
 
 struct etcd {
 	struct lease	*lease;
-	struct net_ep	 ep[STORE_MAXEPS];
-	int		 neps, cur;	/* the member we talk to */
-	struct http_conn c;		/* unary calls, to ep[cur] */
+	struct etcd_api	 api;		/* unary calls */
 	struct http_conn wc;		/* the watch on the key ahead of us */
 	int		 watching;
 	int64_t		 watch_rev;	/* create_revision of the watched key */
@@ -64,14 +63,7 @@ struct etcd {
 	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, io_ns, ttl;
-
-	/* authentication: none when user is "" */
-	char		*password;	/* malloc'd, wiped on close */
-	int		 auth_off;	/* the server said it has no auth on */
-	int		 answered;	/* some member answered once */
-	char		 token[TOKENMAX];	/* "" until we log in */
-	char		 user[LEASE_IDLEN];
+	int64_t		 lease_ns, retry_ns, ttl;
 
 	/* our place in the queue */
 	int		 joined;
@@ -99,12 +91,6 @@ struct kv {
 	unsigned long long start;
 };
 
-static const char *
-where(const struct etcd *e, char *buf, size_t len)
-{
-	return net_name(&e->ep[e->cur], buf, len);
-}
-
 static int64_t
 random_id(void)
 {
@@ -123,265 +109,6 @@ random_id(void)
 		close(fd);
 	x &= 0x3fffffffffffffffULL;	/* positive as an int64, and not 0 */
 	return x ? (int64_t)x : 1;
-}
-
-/*
- * The "message" of an etcd error body, or a summary of what came instead.
- * The refusals a person has to act on (no permission, no user) say what
- * to do.
- */
-static void
-reply_error(const struct etcd *e, const struct http_resp *r, char *err)
-{
-	char msg[200], ep[NET_HOSTLEN + 16];
-
-	if (r->body && (json_get(r->body, r->len, "message", msg, sizeof(msg)) == 1 ||
-	    json_get(r->body, r->len, "error", msg, sizeof(msg)) == 1)) {
-		where(e, ep, sizeof(ep));
-		if (strstr(msg, "permission denied") && e->user[0])
-			seterr(err, "etcd %s: permission denied: user '%.64s' may "
-			    "not read and write %.100s (grant one of its roles "
-			    "readwrite on that prefix)", ep, e->user, e->prefix);
-		else if (strstr(msg, "user name is empty"))
-			seterr(err, "etcd %s: the server requires authentication: "
-			    "name a user (etcd://USER@HOST:PORT) and give its "
-			    "password (LEADERRUN_STORE_PASSWORD or "
-			    "--store-password-file)", ep);
-		else
-			seterr(err, "etcd %s: %s", ep, msg);
-	} else if (r->body && strstr(r->body, "CommonName of client sending"))
-		/* etcd's gateway cannot pass a certificate's name on as the
-		 * user, so with auth on it refuses any that has one. */
-		seterr(err, "etcd %s: refused the TLS client certificate: with "
-		    "authentication on, etcd's JSON gateway takes none that has a "
-		    "Common Name; issue one without (leaderrun(1), TLS)",
-		    where(e, ep, sizeof(ep)));
-	else if (r->body && strstr(r->body, "HTTP request to an HTTPS server"))
-		seterr(err, "etcd %s: the server speaks only TLS: reach it "
-		    "through a TLS tunnel such as stunnel (leaderrun(1), TLS)",
-		    where(e, ep, sizeof(ep)));
-	else
-		seterr(err, "etcd %s: HTTP status %d%s", where(e, ep, sizeof(ep)),
-		    r->status, r->body && !json_valid(r->body, r->len) ?
-		    " with a body that is not JSON (not etcd's JSON gateway?)" : "");
-}
-
-static void
-next_member(struct etcd *e)
-{
-	http_close(&e->c);
-	e->cur = (e->cur + 1) % e->neps;
-	http_init(&e->c, &e->ep[e->cur]);
-}
-
-/* 1 if R refuses the token we sent (or the missing one): log in again. */
-static int
-token_refused(const struct http_resp *r)
-{
-	char msg[200];
-
-	return r->status != 200 && r->body &&
-	    json_get(r->body, r->len, "message", msg, sizeof(msg)) == 1 &&
-	    (strstr(msg, "invalid auth token") ||
-	    strstr(msg, "revision of auth store is old") ||
-	    strstr(msg, "user name is empty"));
-}
-
-/*
- * login: trade our user and password for a token, from the member we talk
- * to, before DEADLINE.  Returns 0 (E->token set, or none needed: the server
- * has no authentication on), -1 when the member did not answer or cannot
- * serve (ERR; another may), 1 when the login was refused (ERR says why,
- * never with the password).
- */
-static int
-login(struct etcd *e, int64_t deadline, char *err)
-{
-	char *body, ep[NET_HOSTLEN + 16], msg[200];
-	size_t cap = 6 * (strlen(e->user) + strlen(e->password)) + 64, n, k;
-	struct http_resp r;
-	int64_t code = 0;
-	int rc;
-
-	e->token[0] = '\0';
-	if ((body = malloc(cap)) == NULL) {
-		seterr(err, "%s", strerror(errno));
-		return -1;
-	}
-	/* {"name":USER,"password":PASSWORD}, both JSON-escaped */
-	n = (size_t)snprintf(body, cap, "{\"name\":");
-	k = json_quote(e->user, body + n, cap - n);
-	n += k;
-	if (k > 0)
-		n += (size_t)snprintf(body + n, cap - n, ",\"password\":");
-	if (k == 0 || (k = json_quote(e->password, body + n, cap - n)) == 0 ||
-	    n + k + 2 > cap) {
-		free(body);
-		seterr(err, "etcd: user or password too long");
-		return 1;
-	}
-	n += k;
-	body[n++] = '}';
-	body[n] = '\0';
-	rc = http_post(&e->c, "/v3/auth/authenticate", NULL, body, n, &r,
-	    deadline, err);
-	wipe(body, n);
-	free(body);
-	if (rc == -1)
-		return -1;
-	e->answered = 1;
-	where(e, ep, sizeof(ep));
-	msg[0] = '\0';
-	if (r.status != 200 && r.body &&
-	    json_get(r.body, r.len, "message", msg, sizeof(msg)) != 1)
-		msg[0] = '\0';
-	rc = 1;
-	if (r.status == 200 && r.body &&
-	    json_get(r.body, r.len, "token", e->token, sizeof(e->token)) == 1 &&
-	    e->token[0]) {
-		const char *t;
-
-		/* It goes into a header line: printable ASCII only. */
-		for (t = e->token; *t > ' ' && *t < 0x7f; t++)
-			;
-		if (*t == '\0')
-			rc = 0;
-		else
-			seterr(err, "etcd %s: login: the token holds bytes that "
-			    "cannot go into a header", ep);
-	} else if (r.status == 200)
-		seterr(err, "etcd %s: login: no token in the reply", ep);
-	else if (strstr(msg, "authentication is not enabled")) {
-		e->auth_off = 1;	/* as etcdctl: go on without a token */
-		rc = 0;
-	} else if (strstr(msg, "authentication failed"))
-		seterr(err, "etcd %s: authentication failed: invalid user ID or "
-		    "password (user '%.64s')", ep, e->user);
-	else {
-		reply_error(e, &r, err);
-		if (r.status >= 500 || (r.body && json_get_int(r.body, r.len,
-		    "code", &code) == 1 && code == 14))
-			rc = -1;
-	}
-	if (rc != 0)
-		e->token[0] = '\0';
-	free(r.body);
-	return rc;
-}
-
-/* auth_header: the header line that carries our token into BUF, or "". */
-static void
-auth_header(const struct etcd *e, char *buf, size_t len)
-{
-	if (e->token[0])
-		snprintf(buf, len, "Authorization: %s\r\n", e->token);
-	else
-		buf[0] = '\0';
-}
-
-/*
- * post: one request to the member we talk to, before DEADLINE, carrying
- * our token: with a user but no token yet, log in first; when etcd refuses
- * the token (unused for too long, or the auth store changed), log in again
- * and send the request once more.  Returns 0 with *R (any status), -1 when
- * the member did not answer (ERR), 1 when the login was refused (ERR, *R
- * empty).
- */
-static int
-post(struct etcd *e, const char *path, const char *body, struct http_resp *r,
-    int64_t deadline, char *err)
-{
-	char hdr[TOKENMAX + 32];
-	int again, rc;
-
-	memset(r, 0, sizeof(*r));
-	for (again = 0;; again++) {
-		if (e->user[0] && !e->token[0] && !e->auth_off &&
-		    (rc = login(e, deadline, err)) != 0)
-			return rc;
-		auth_header(e, hdr, sizeof(hdr));
-		if (http_post(&e->c, path, hdr[0] ? hdr : NULL, body,
-		    strlen(body), r, deadline, err) == -1)
-			return -1;
-		e->answered = 1;
-		if (again || !e->user[0] || !token_refused(r))
-			return 0;
-		free(r->body);
-		memset(r, 0, sizeof(*r));
-		e->token[0] = '\0';
-		e->auth_off = 0;
-	}
-}
-
-/*
- * call: POST BODY to PATH within the call's time budget, moving on to the
- * next member when one fails, hangs or has no leader; each member tried
- * gets an even share of the time left.  Returns 0 with a 200 reply in *R
- * (a JSON body), 1 with another status in *R (ERR says what), -1 when no
- * member answered (ERR says why).  The caller frees R->body.
- */
-static int
-call(struct etcd *e, const char *path, const char *body, struct http_resp *r,
-    char *err)
-{
-	int64_t end = now_ns() + e->io_ns;
-	int tries, rc;
-
-	memset(r, 0, sizeof(*r));
-	for (tries = 0; tries < e->neps; tries++) {
-		int64_t now = now_ns();
-		int64_t share = (end - now) / (e->neps - tries);
-		int retryable = 0;
-
-		if (tries > 0 && now >= end)
-			break;
-		if ((rc = post(e, path, body, r, now + share, err)) == 1)
-			return 1;	/* a refused login: the same everywhere */
-		if (rc == -1) {
-			next_member(e);
-			continue;
-		}
-		if (r->status == 200 && r->body && json_valid(r->body, r->len))
-			return 0;
-		if (r->status == 200) {
-			char ep[NET_HOSTLEN + 16];
-
-			seterr(err, "etcd %s: reply to %s is not JSON", where(e,
-			    ep, sizeof(ep)), path);
-			retryable = 1;
-		} else {
-			int64_t code = 0;
-
-			reply_error(e, r, err);
-			/* Unavailable (14), or a server/proxy fault: another
-			 * member may do better. */
-			if (r->status >= 500 || (r->body && json_get_int(r->body,
-			    r->len, "code", &code) == 1 && code == 14))
-				retryable = 1;
-		}
-		if (!retryable)
-			return 1;
-		free(r->body);
-		memset(r, 0, sizeof(*r));
-		next_member(e);
-	}
-	/* A TLS-only etcd drops a plain HTTP request without a word. */
-	if (!e->answered && strstr(err, "connection closed before the response"))
-		snprintf(err + strlen(err), LEASE_ERRLEN - strlen(err),
-		    " (a TLS-only port? reach it through a TLS tunnel such as "
-		    "stunnel: leaderrun(1), TLS)");
-	return -1;
-}
-
-/* The reply is an etcd error whose message holds WHAT. */
-static int
-is_error(const struct http_resp *r, const char *what)
-{
-	char msg[200];
-
-	return r->status != 200 && r->body &&
-	    json_get(r->body, r->len, "message", msg, sizeof(msg)) == 1 &&
-	    strstr(msg, what) != NULL;
 }
 
 static int
@@ -423,22 +150,6 @@ kv_get(const struct http_resp *r, const char *path, struct kv *kv)
 
 /* ---- our etcd lease ------------------------------------------------------ */
 
-/* revoke: drop lease ID (and with it its key).  Gone already is fine. */
-static int
-revoke(struct etcd *e, int64_t id, char *err)
-{
-	struct http_resp r;
-	char body[64];
-	int rc;
-
-	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", id);
-	rc = call(e, "/v3/lease/revoke", body, &r, err);
-	if (rc == 1 && is_error(&r, "lease not found"))
-		rc = 0;
-	free(r.body);
-	return rc == 0 ? 0 : -1;
-}
-
 /* keepalive: renew our lease.  1 renewed, 0 gone, -1 with ERR. */
 static int
 keepalive(struct etcd *e, char *err)
@@ -449,7 +160,7 @@ keepalive(struct etcd *e, char *err)
 	int rc;
 
 	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
-	if (call(e, "/v3/lease/keepalive", body, &r, err) != 0) {
+	if (etcd_call(&e->api, "/v3/lease/keepalive", body, &r, err) != 0) {
 		free(r.body);
 		return -1;
 	}
@@ -516,8 +227,8 @@ put_value(struct etcd *e, long job, int create, char *err)
 	    "\"lease\":\"%" PRId64 "\"}}%s],\"failure\":[{\"request_range\":"
 	    "{\"key\":\"%s\"}}]}", e->key64, create ? (int64_t)0 : e->rev,
 	    e->key64, val64, e->lease_id, head, e->key64);
-	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
-		if (rc == 1 && is_error(&r, "lease not found")) {
+	if ((rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err)) != 0) {
+		if (rc == 1 && etcd_is_error(&r, "lease not found")) {
 			seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
 			    (uint64_t)e->lease_id);
 			rc = 0;
@@ -568,7 +279,7 @@ still_ours(struct etcd *e, char *err)
 	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
 	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}]}", e->key64,
 	    e->rev);
-	if (call(e, "/v3/kv/txn", body, &r, err) != 0) {
+	if (etcd_call(&e->api, "/v3/kv/txn", body, &r, err) != 0) {
 		free(r.body);
 		return -1;
 	}
@@ -597,21 +308,21 @@ join(struct etcd *e, char *err)
 		snprintf(body, sizeof(body), "{\"TTL\":\"%" PRId64 "\",\"ID\":\"%"
 		    PRId64 "\"}", e->ttl, e->lease_id);
 		t0 = now_ns();
-		rc = call(e, "/v3/lease/grant", body, &r, err);
-		if (rc == 1 && is_error(&r, "lease already exists")) {
+		rc = etcd_call(&e->api, "/v3/lease/grant", body, &r, err);
+		if (rc == 1 && etcd_is_error(&r, "lease already exists")) {
 			free(r.body);
 			continue;	/* an id drawn twice: draw again */
 		}
 		if (rc != 0) {
 			free(r.body);
 			if (rc == -1)	/* it may have been granted */
-				(void)revoke(e, e->lease_id, scratch);
+				(void)etcd_revoke(&e->api, e->lease_id, scratch);
 			return -1;
 		}
 		if (json_get_int(r.body, r.len, "TTL", &ttl) != 1 ||
 		    ttl * NS_PER_S < e->lease_ns) {
 			free(r.body);
-			(void)revoke(e, e->lease_id, scratch);
+			(void)etcd_revoke(&e->api, e->lease_id, scratch);
 			seterr(err, "etcd granted a TTL of %" PRId64 "s, less than "
 			    "the lease duration", ttl);
 			return -1;
@@ -631,7 +342,7 @@ join(struct etcd *e, char *err)
 			return 0;
 		}
 		/* Maybe created: undo by revoking, which deletes the key. */
-		(void)revoke(e, e->lease_id, scratch);
+		(void)etcd_revoke(&e->api, e->lease_id, scratch);
 		if (rc == -1)
 			return -1;
 		/* 0: the lease expired between grant and create: again. */
@@ -653,7 +364,7 @@ leave(struct etcd *e)
 
 	unwatch(e);
 	if (e->joined)
-		(void)revoke(e, e->lease_id, err);
+		(void)etcd_revoke(&e->api, e->lease_id, err);
 	e->joined = e->leader = 0;
 }
 
@@ -664,7 +375,7 @@ leave(struct etcd *e)
 static void
 watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 {
-	char body[B64MAX + 256], err[LEASE_ERRLEN], hdr[TOKENMAX + 32];
+	char body[B64MAX + 256], err[LEASE_ERRLEN], hdr[ETCD_TOKENMAX + 32];
 
 	if (e->watching && e->watch_rev == rev)
 		return;
@@ -674,10 +385,10 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	    key64, from);
 	/* A refused token cancels the watch at once: the look that follows
 	 * logs in again. */
-	auth_header(e, hdr, sizeof(hdr));
-	http_init(&e->wc, &e->ep[e->cur]);
+	etcd_auth_header(&e->api, hdr, sizeof(hdr));
+	http_init(&e->wc, &e->api.ep[e->api.cur]);
 	if (http_stream_open(&e->wc, "/v3/watch", hdr[0] ? hdr : NULL,
-	    body, strlen(body), now_ns() + e->io_ns, err) == -1) {
+	    body, strlen(body), now_ns() + e->api.io_ns, err) == -1) {
 		http_close(&e->wc);
 		return;		/* the periodic look covers for it */
 	}
@@ -685,14 +396,106 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	e->watch_rev = rev;
 }
 
+/* ---- the URL: etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] ---------- */
+
+struct etcd_url {
+	struct net_ep	 ep[ETCD_MAXEPS];	/* members, tried in turn */
+	int		 neps;
+	char		 prefix[256];		/* no slashes at either end */
+	char		 user[LEASE_IDLEN];	/* "" for none */
+};
+
+static int
+etcd_parse_url(const char *url, void *out, char *err)
+{
+	struct etcd_url *u = out;
+	const char *p = url + 7, *end, *slash, *at = NULL;
+
+	slash = store_url_authority(p);
+	/* USER@ in front of the members: the last '@' ends it. */
+	for (end = p; end < slash; end++)
+		if (*end == '@')
+			at = end;
+	if (at != NULL) {
+		if (store_url_user(url, p, at, u->user, sizeof(u->user), err) == -1)
+			return -1;
+		p = at + 1;
+	}
+	if (slash == p) {
+		seterr(err, "store '%.64s': no HOST:PORT after etcd://%s", url,
+		    at ? "USER@" : "");
+		return -1;
+	}
+	while (p < slash) {
+		const char *why;
+
+		for (end = p; end < slash && *end != ','; end++)
+			if (*end == '[')
+				while (end + 1 < slash && end[1] != ']')
+					end++;
+		if (u->neps == ETCD_MAXEPS) {
+			seterr(err, "store '%.64s': more than %d endpoints", url,
+			    ETCD_MAXEPS);
+			return -1;
+		}
+		if ((why = net_parse_hostport(p, (size_t)(end - p),
+		    &u->ep[u->neps])) != NULL) {
+			seterr(err, "store '%.64s': endpoint '%.*s': %s", url,
+			    (int)(end - p > 64 ? 64 : end - p), p, why);
+			return -1;
+		}
+		u->neps++;
+		p = end < slash ? end + 1 : end;
+		if (end < slash && p == slash) {
+			seterr(err, "store '%.64s': empty endpoint", url);
+			return -1;
+		}
+	}
+	/* The prefix: path segments of lease-name characters. */
+	p = *slash ? slash + 1 : "leaderrun";
+	end = p + strlen(p);
+	while (end > p && end[-1] == '/')
+		end--;
+	if (end == p)
+		p = "leaderrun", end = p + strlen(p);
+	if ((size_t)(end - p) >= sizeof(u->prefix)) {
+		seterr(err, "store '%.64s': prefix too long", url);
+		return -1;
+	}
+	memcpy(u->prefix, p, (size_t)(end - p));
+	for (p = u->prefix; *p; p++)
+		if (!(isalnum((unsigned char)*p) && (unsigned char)*p < 128) &&
+		    !strchr("._@+:-/", *p)) {
+			seterr(err, "store '%.64s': prefix may hold only A-Z a-z "
+			    "0-9 . _ @ + : - /", url);
+			return -1;
+		}
+	if (strstr(u->prefix, "//")) {
+		seterr(err, "store '%.64s': empty segment in the prefix", url);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+etcd_where_lease(const void *url, const char *name, char *buf, size_t len)
+{
+	const struct etcd_url *u = url;
+	char ep[NET_HOSTLEN + 16];
+
+	snprintf(buf, len, "etcd://%s%s%s %s/%s/", u->user, u->user[0] ? "@" : "",
+	    net_name(&u->ep[0], ep, sizeof(ep)), u->prefix, name);
+}
+
 /* ---- the calls of lease.h ------------------------------------------------ */
 
 static void etcd_close(struct lease *);
 
 static int
-etcd_open(struct lease *l, const struct store_url *u,
+etcd_open(struct lease *l, const void *url,
     const struct lease_config *cfg, char *err)
 {
+	const struct etcd_url *u = url;
 	struct etcd *e = calloc(1, sizeof(*e));
 	char end[KEYMAX], mark[KEYMAX + 16];
 	size_t n;
@@ -703,34 +506,35 @@ etcd_open(struct lease *l, const struct store_url *u,
 	}
 	l->data = e;
 	e->lease = l;
-	memcpy(e->ep, u->ep, sizeof(e->ep));
-	e->neps = u->neps;
-	memcpy(e->user, u->user, sizeof(e->user));
-	if (cfg->password && *cfg->password && !e->user[0]) {
+	memcpy(e->api.ep, u->ep, sizeof(e->api.ep));
+	e->api.scope = e->prefix;
+	e->api.neps = u->neps;
+	memcpy(e->api.user, u->user, sizeof(e->api.user));
+	if (cfg->password && *cfg->password && !e->api.user[0]) {
 		seterr(err, "a store password is given, but the URL names no "
 		    "etcd user (etcd://USER@HOST:PORT)");
 		etcd_close(l);
 		return LEASE_ERR;
 	}
-	if (e->user[0] && (cfg->password == NULL || !*cfg->password)) {
+	if (e->api.user[0] && (cfg->password == NULL || !*cfg->password)) {
 		seterr(err, "etcd user '%.64s' needs a password: set "
 		    "LEADERRUN_STORE_PASSWORD or use --store-password-file",
-		    e->user);
+		    e->api.user);
 		etcd_close(l);
 		return LEASE_ERR;
 	}
-	if (e->user[0] && (e->password = strdup(cfg->password)) == NULL) {
+	if (e->api.user[0] && (e->api.password = strdup(cfg->password)) == NULL) {
 		seterr(err, "%s", strerror(errno));
 		etcd_close(l);
 		return LEASE_ERR;
 	}
-	http_init(&e->c, &e->ep[0]);
-	http_init(&e->wc, &e->ep[0]);
+	http_init(&e->api.c, &e->api.ep[0]);
+	http_init(&e->wc, &e->api.ep[0]);
 	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
 	host_self(&e->me);
 	e->lease_ns = cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
-	e->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
+	e->api.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	e->cfg_job = cfg->job;
 	e->ttl = (cfg->lease_ns + NS_PER_S - 1) / NS_PER_S;
 	snprintf(e->prefix, sizeof(e->prefix), "%s/%s/", u->prefix, cfg->name);
@@ -773,7 +577,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    "{\"request_range\":{\"key\":\"%s\"}}]}",
 	    e->prefix64, e->end64, e->prefix64, e->end64,
 	    e->rev > 1 ? e->rev - 1 : 1, e->key64, e->mark64);
-	if ((rc = call(e, "/v3/kv/txn", body, &r, err)) != 0) {
+	if ((rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err)) != 0) {
 		free(r.body);
 		return -1;
 	}
@@ -804,7 +608,7 @@ reap_dead(struct etcd *e, struct kv *kv)
 	holder_judge(&kv->h, kv->sys, kv->start, &e->me);
 	if (!kv->h.local || kv->h.alive)
 		return 0;
-	return revoke(e, kv->lease, err) == 0;
+	return etcd_revoke(&e->api, kv->lease, err) == 0;
 }
 
 /* Our key is the lowest: we lead.  FROM: where a watch on it may start. */
@@ -949,7 +753,7 @@ etcd_release(struct lease *l, char *err)
 	int was = e->joined;
 
 	/* After a loss too: a deleted key may leave our lease behind. */
-	if (e->lease_id == 0 || revoke(e, e->lease_id, err) == -1) {
+	if (e->lease_id == 0 || etcd_revoke(&e->api, e->lease_id, err) == -1) {
 		if (!was)
 			seterr(err, "not leading");
 		return was ? LEASE_ERR : LEASE_LOST;
@@ -1017,10 +821,10 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 	int i, n, k;
 
 	n = snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
-	for (i = 0; i < e->neps && f->n < LEASE_FAREWELL_ADDRS; i++) {
+	for (i = 0; i < e->api.neps && f->n < LEASE_FAREWELL_ADDRS; i++) {
 		struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
 		socklen_t lens[LEASE_FAREWELL_ADDRS];
-		int got = net_resolve(&e->ep[i], ss, lens, LEASE_FAREWELL_ADDRS,
+		int got = net_resolve(&e->api.ep[i], ss, lens, LEASE_FAREWELL_ADDRS,
 		    err);
 
 		for (k = 0; k < got && f->n < LEASE_FAREWELL_ADDRS; k++) {
@@ -1037,9 +841,9 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 	 */
 	k = snprintf(f->req, sizeof(f->req), "POST /v3/lease/revoke HTTP/1.1\r\n"
 	    "Host: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-	    "%s%s%sConnection: close\r\n\r\n%s", net_name(&e->ep[0], host,
-	    sizeof(host)), n, e->token[0] ? "Authorization: " : "", e->token,
-	    e->token[0] ? "\r\n" : "", body);
+	    "%s%s%sConnection: close\r\n\r\n%s", net_name(&e->api.ep[0], host,
+	    sizeof(host)), n, e->api.token[0] ? "Authorization: " : "", e->api.token,
+	    e->api.token[0] ? "\r\n" : "", body);
 	if (k < 0 || (size_t)k >= sizeof(f->req))
 		f->n = 0;
 	else
@@ -1053,20 +857,15 @@ etcd_close(struct lease *l)
 
 	if (e == NULL)
 		return;
-	http_close(&e->c);
+	etcd_api_close(&e->api);
 	http_close(&e->wc);
-	if (e->password) {
-		wipe(e->password, strlen(e->password));
-		free(e->password);
-	}
-	wipe(e->token, sizeof(e->token));
 	free(e);
 	l->data = NULL;
 }
 
 /* Who leads, for how much longer, and who waits, in order. */
 static int
-etcd_status(const struct store_url *u, const struct lease_config *cfg,
+etcd_status(const void *u, const struct lease_config *cfg,
     struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
     char *err)
 {
@@ -1089,7 +888,7 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\","
 	    "\"limit\":%d,\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}",
 	    e->prefix64, e->end64, maxw + 1);
-	if (call(e, "/v3/kv/range", body, &r, err) != 0) {
+	if (etcd_call(&e->api, "/v3/kv/range", body, &r, err) != 0) {
 		free(r.body);
 		etcd_close(&l);
 		return LEASE_ERR;
@@ -1113,7 +912,7 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
 	free(r.body);
 	if (kv.found && kv.lease) {
 		snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", kv.lease);
-		if (call(e, "/v3/lease/timetolive", body, &r, err) == 0 &&
+		if (etcd_call(&e->api, "/v3/lease/timetolive", body, &r, err) == 0 &&
 		    json_get_int(r.body, r.len, "TTL", &ttl) == 1 && ttl >= 0)
 			h->ttl_ms = ttl * 1000;
 		free(r.body);
@@ -1131,10 +930,11 @@ etcd_status(const struct store_url *u, const struct lease_config *cfg,
  */
 #define LISTKEYMAX	8192
 static int
-etcd_list(const struct store_url *u, const struct lease_config *cfg,
+etcd_list(const void *url, const struct lease_config *cfg,
     void (*fn)(void *, const char *, const char *, const char *), void *arg,
     char *err)
 {
+	const struct etcd_url *u = url;
 	struct lease l;
 	struct lease_config c = *cfg;
 	struct http_resp r;
@@ -1183,7 +983,7 @@ etcd_list(const struct store_url *u, const struct lease_config *cfg,
 		snprintf(body, LISTKEYMAX * 2 + 2 * B64MAX, "{\"key\":\"%s\","
 		    "\"range_end\":\"%s\",\"limit\":1,\"keys_only\":true}", c64,
 		    end64);
-		if (call(e, "/v3/kv/range", body, &r, err) != 0) {
+		if (etcd_call(&e->api, "/v3/kv/range", body, &r, err) != 0) {
 			free(r.body);
 			rc = LEASE_ERR;
 			break;
@@ -1246,8 +1046,14 @@ out:
 	return rc;
 }
 
+static const char *const etcd_prefixes[] = { "etcd://", NULL };
+
 const struct lease_ops etcd_ops = {
 	.scheme = "etcd",
+	.prefixes = etcd_prefixes,
+	.url_size = sizeof(struct etcd_url),
+	.parse_url = etcd_parse_url,
+	.where = etcd_where_lease,
 	.open = etcd_open,
 	.acquire = etcd_acquire,
 	.renew = etcd_renew,

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/file_record.h"
 #include "store/store.h"
 
 #if defined(__linux__) && !defined(F_OFD_SETLK)
@@ -50,18 +51,8 @@
  * every MUTEX release would then wake all the PRESENCE waiters. */
 #define MUTEX_BYTE	0
 #define PRESENCE_BYTE	2
-#define SLOT		512	/* one record, padded with spaces */
-#define RECORD_MAX	(2 * SLOT)
-#define MAGIC		"leaderrun-lease 1"
 /* How soon to look again when a dead local holder's command is exiting. */
 #define REAP_POLL_NS	1000000LL
-
-struct record {
-	struct lease_holder h;
-	char		 sys[80];
-	unsigned long long start;
-	uint64_t	 seq;		/* write number: the higher slot wins */
-};
 
 struct flease {
 	char		 name[LEASE_IDLEN];
@@ -110,16 +101,6 @@ struct flease {
 	int		 watch_failed;
 	int		 notify[2];
 };
-
-static uint64_t
-fnv1a(const char *p, size_t n, uint64_t h)
-{
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* Refuse what an attacker could plant in a shared directory. */
 static int
@@ -173,132 +154,6 @@ lock_byte(struct flease *l, int wait, short type, off_t byte)
 		}
 		return -1;
 	}
-}
-
-/*
- * parse_record: one slot, BUF of LEN bytes, into *R; *OK is 1 only for a
- * complete record whose checksum (FNV-1a of everything before the "sum="
- * line) matches.  Bytes after that line are padding and ignored.
- */
-static void
-parse_record(const char *buf, size_t len, struct record *r, int *ok)
-{
-	const char *p = buf, *end = buf + len;
-	int have_state = 0, have_term = 0, have_seq = 0;
-
-	memset(r, 0, sizeof(*r));
-	*ok = 0;
-	if (len < sizeof(MAGIC) || memcmp(buf, MAGIC "\n", sizeof(MAGIC)) != 0)
-		return;
-	p += sizeof(MAGIC);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char line[256], *v;
-		size_t n;
-
-		if (nl == NULL)
-			return;		/* truncated */
-		n = (size_t)(nl - p);
-		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL)
-			return;		/* too long, or a NUL would cut a value */
-		memcpy(line, p, n);
-		line[n] = '\0';
-		if ((v = strchr(line, '=')) == NULL)
-			return;
-		*v++ = '\0';
-		if (!strcmp(line, "sum")) {
-			char want[20];
-
-			snprintf(want, sizeof(want), "%016llx", (unsigned long long)
-			    fnv1a(buf, (size_t)(p - buf), 14695981039346656037ULL));
-			if (!strcmp(v, want) && have_state && have_term &&
-			    have_seq && (r->h.state != LEASE_HELD || r->h.pid > 0))
-				*ok = 1;
-			return;
-		}
-		p = nl + 1;
-		if (!strcmp(line, "seq")) {
-			int64_t x = decimal(v, INT64_MAX);
-
-			if (x < 0)
-				return;
-			r->seq = (uint64_t)x;
-			have_seq = 1;
-		} else if (!strcmp(line, "state")) {
-			if (!strcmp(v, "held"))
-				r->h.state = LEASE_HELD;
-			else if (!strcmp(v, "released"))
-				r->h.state = LEASE_RELEASED;
-			else
-				return;
-			have_state = 1;
-		} else if (!strcmp(line, "holder"))
-			snprintf(r->h.id, sizeof(r->h.id), "%s", v);
-		else if (!strcmp(line, "host"))
-			snprintf(r->h.host, sizeof(r->h.host), "%s", v);
-		else if (!strcmp(line, "sys"))
-			snprintf(r->sys, sizeof(r->sys), "%s", v);
-		else if (!strcmp(line, "pid")) {
-			if ((r->h.pid = (long)decimal(v, INT_MAX)) < 0)
-				return;
-		} else if (!strcmp(line, "start")) {
-			int64_t x = decimal(v, INT64_MAX);
-
-			if (x < 0)
-				return;
-			r->start = (unsigned long long)x;
-		} else if (!strcmp(line, "job")) {
-			if ((r->h.job = (long)decimal(v, INT_MAX)) < 0)
-				return;
-		} else if (!strcmp(line, "term")) {
-			/* Room to grow: a term never wraps. */
-			int64_t x = decimal(v, INT64_MAX / 2);
-
-			if (x < 0)
-				return;
-			r->h.term = (uint64_t)x;
-			have_term = 1;
-		} else if (!strcmp(line, "acquired"))
-			r->h.acquired_ms = atoll(v);
-		else if (!strcmp(line, "renewed"))
-			r->h.renewed_ms = atoll(v);
-		else if (!strcmp(line, "renewals"))
-			r->h.renewals = (uint64_t)(decimal(v, INT64_MAX) > 0 ?
-			    decimal(v, INT64_MAX) : 0);
-		else if (!strcmp(line, "lease_ms"))
-			r->h.lease_ms = decimal(v, INT64_MAX / 1000000);
-		else if (!strcmp(line, "done"))
-			r->h.done = !strcmp(v, "1");
-		/* unknown keys: a newer writer; ignore */
-	}
-}
-
-/*
- * parse_file: the current record of a lease file's bytes BUF (LEN): the
- * valid slot with the higher write number.  Returns 1 with *R filled,
- * 0 when no slot is valid.  *VERSION identifies what was chosen.
- */
-static int
-parse_file(const char *buf, size_t len, struct record *r, uint64_t *version)
-{
-	struct record a, b;
-	int oka = 0, okb = 0;
-
-	memset(&b, 0, sizeof(b));
-	parse_record(buf, len < SLOT ? len : SLOT, &a, &oka);
-	if (len > SLOT)
-		parse_record(buf + SLOT, len - SLOT, &b, &okb);
-	if (oka && (!okb || a.seq >= b.seq))
-		*r = a;
-	else if (okb)
-		*r = b;
-	else {
-		memset(r, 0, sizeof(*r));
-		*version = fnv1a(buf, len, 14695981039346656037ULL) | 1;
-		return 0;
-	}
-	*version = r->seq << 1;
-	return 1;
 }
 
 /* read_slots: pread the lease file FD into BUF; returns bytes or -1. */
@@ -407,7 +262,7 @@ load(struct flease *l, struct record *r, int *ok, uint64_t *version, char *err)
 			*version = mark;
 			return 0;
 		}
-		if ((*ok = parse_file(buf, (size_t)n, r, version)))
+		if ((*ok = record_parse_file(buf, (size_t)n, r, version)))
 			break;
 		if (i < 2) {
 			struct timespec ts = { 0, 200000 };
@@ -431,33 +286,33 @@ load(struct flease *l, struct record *r, int *ok, uint64_t *version, char *err)
 static int
 write_record(struct flease *l, int state, long job, char *err)
 {
-	char buf[SLOT];
+	char buf[RECORD_SLOT];
+	struct record r;
 	uint64_t seq = l->seq + 1;
-	int n, done = job == LEASE_JOB_DONE && state == LEASE_HELD;
 	ssize_t w;
 
-	n = snprintf(buf, sizeof(buf),
-	    MAGIC "\nseq=%llu\nstate=%s\nholder=%s\nhost=%s\nsys=%s\npid=%ld\n"
-	    "start=%llu\njob=%ld\nterm=%llu\nacquired=%lld\nrenewed=%lld\n"
-	    "renewals=%llu\nlease_ms=%lld\n%s", (unsigned long long)seq,
-	    state == LEASE_HELD ? "held" : "released", l->id, l->host, l->sys,
-	    l->pid, l->start, job < 0 ? 0 : job, (unsigned long long)l->term,
-	    (long long)l->acquired_ms, (long long)wall_ms(),
-	    (unsigned long long)l->renewals, (long long)(l->lease_ns / 1000000),
-	    done ? "done=1\n" : "");
-	/* The sum line (21 bytes) and the final newline must fit too. */
-	if (n < 0 || n > SLOT - 22) {
+	memset(&r, 0, sizeof(r));
+	r.seq = seq;
+	r.h.state = state;
+	snprintf(r.h.id, sizeof(r.h.id), "%s", l->id);
+	snprintf(r.h.host, sizeof(r.h.host), "%s", l->host);
+	snprintf(r.sys, sizeof(r.sys), "%s", l->sys);
+	r.h.pid = l->pid;
+	r.start = l->start;
+	r.h.job = job < 0 ? 0 : job;
+	r.h.done = job == LEASE_JOB_DONE && state == LEASE_HELD;
+	r.h.term = l->term;
+	r.h.acquired_ms = l->acquired_ms;
+	r.h.renewed_ms = wall_ms();
+	r.h.renewals = l->renewals;
+	r.h.lease_ms = l->lease_ns / 1000000;
+	if (record_format(&r, buf) == -1) {
 		seterr(err, "%s/%s: record too long", l->dir, l->lease_file);
 		return -1;
 	}
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "sum=%016llx\n",
-	    (unsigned long long)fnv1a(buf, (size_t)n, 14695981039346656037ULL));
-	/* Pad with one line of spaces, so that cat(1) shows both slots. */
-	memset(buf + n, ' ', sizeof(buf) - (size_t)n);
-	buf[sizeof(buf) - 1] = '\n';
 	if (open_lease(l, 1, err) == -1)
 		return -1;
-	w = pwrite(l->fd, buf, sizeof(buf), (off_t)(seq % 2) * SLOT);
+	w = pwrite(l->fd, buf, sizeof(buf), (off_t)(seq % 2) * RECORD_SLOT);
 	if (w != (ssize_t)sizeof(buf)) {
 		if (w >= 0)
 			errno = ENOSPC;
@@ -548,12 +403,46 @@ drop_presence(struct flease *l)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* The URL: file:DIR, or file://DIR as browsers write it. */
+struct file_url {
+	char		 dir[4096];
+};
+
+static int
+file_parse_url(const char *url, void *out, char *err)
+{
+	const char *p = url + 5;
+	struct file_url *u = out;
+
+	if (!strncmp(p, "//", 2))
+		p += 2;		/* file:///tmp reads as file:/tmp */
+	if (*p == '\0') {
+		seterr(err, "store '%s': no directory after file:", url);
+		return -1;
+	}
+	if (strlen(p) >= sizeof(u->dir)) {
+		seterr(err, "store '%s': directory name too long", url);
+		return -1;
+	}
+	strcpy(u->dir, p);
+	return 0;
+}
+
+static void
+file_where(const void *url, const char *name, char *buf, size_t len)
+{
+	const struct file_url *u = url;
+
+	snprintf(buf, len, "%s/%s.lease", u->dir, name);
+}
+
 static void file_close(struct lease *);
 
 static int
-file_open(struct lease *lease, const struct store_url *u,
+file_open(struct lease *lease, const void *url,
     const struct lease_config *cfg, char *err)
 {
+	const struct file_url *u = url;
 	struct flease *l;
 	struct stat st;
 	struct host_self me;
@@ -955,12 +844,12 @@ file_close(struct lease *lease)
 }
 
 static int
-file_status(const struct store_url *u, const struct lease_config *cfg,
+file_status(const void *url, const struct lease_config *cfg,
     struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
     char *err)
 {
 	char buf[RECORD_MAX], file[LEASE_IDLEN + 8];
-	const char *dir = u->dir;
+	const char *dir = ((const struct file_url *)url)->dir;
 	struct host_self me;
 	struct record r;
 	struct stat st;
@@ -994,7 +883,7 @@ file_status(const struct store_url *u, const struct lease_config *cfg,
 	}
 	for (i = 0; i < 3 && !ok; i++)
 		if ((n = read_slots(fd, buf)) > 0)
-			ok = parse_file(buf, (size_t)n, &r, &version);
+			ok = record_parse_file(buf, (size_t)n, &r, &version);
 	close(fd);
 	if (n == -1) {
 		seterr(err, "read %s/%s: %s", dir, file, strerror(errno));
@@ -1032,10 +921,11 @@ stem_cmp(const void *a, const void *b)
  * with O_NOFOLLOW and refuses what fails check_file, as contenders do.
  */
 static int
-file_list(const struct store_url *u, const struct lease_config *cfg,
+file_list(const void *url, const struct lease_config *cfg,
     void (*fn)(void *, const char *, const char *, const char *), void *arg,
     char *err)
 {
+	const struct file_url *u = url;
 	struct dirent *e;
 	char **names = NULL, **more, *copy;
 	size_t n = 0, cap = 0, i, len;
@@ -1099,8 +989,14 @@ file_list(const struct store_url *u, const struct lease_config *cfg,
 	return rc;
 }
 
+static const char *const file_prefixes[] = { "file:", NULL };
+
 const struct lease_ops file_ops = {
 	.scheme = "file",
+	.prefixes = file_prefixes,
+	.url_size = sizeof(struct file_url),
+	.parse_url = file_parse_url,
+	.where = file_where,
 	.open = file_open,
 	.acquire = file_acquire,
 	.renew = file_renew,

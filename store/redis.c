@@ -45,13 +45,12 @@
 #include <unistd.h>
 
 #include "wire/resp.h"
+#include "store/redis_conn.h"
 #include "store/store.h"
 
 #define KEYMAX		(256 + LEASE_IDLEN + 16)
 #define VALMAX		1024
-#define PASSMAX		1024
-#define REQMAX		(4 * VALMAX + 2 * PASSMAX + 2048)
-#define BUFMAX		(RESP_BULKMAX + 4 * RESP_LINEMAX)
+#define REQMAX		(4 * VALMAX + 2 * REDIS_PASSMAX + 2048)
 
 /*
  * The scripts.  KEYS[1] is the lock key (its name ends in "lock", so the
@@ -88,29 +87,17 @@ static const char STATUS[] =
     "return {v,redis.call('PTTL',KEYS[1]),"
     "tonumber(redis.pcall('GET',KEYS[2])) or 0}";
 
-/* One connection and what it has received. */
-struct conn {
-	int		 fd;		/* -1: not connected */
-	size_t		 len;
-	char		 buf[BUFMAX];
-};
-
 struct redis {
 	struct lease	*lease;
-	struct net_ep	 ep;
-	char		 user[LEASE_IDLEN];
-	char		 pass[PASSMAX + 1];
-	int		 has_pass;
-	int		 db;
-	struct conn	 c;		/* requests */
-	struct conn	 sc;		/* the subscription of a waiter */
+	struct redis_server srv;
+	struct redis_conn c;		/* requests */
+	struct redis_conn sc;		/* the subscription of a waiter */
 	int		 nosub;		/* SUBSCRIBE refused: poll only */
-	int		 answered;	/* the server replied once */
 
 	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, io_ns;
+	int64_t		 lease_ns, retry_ns;
 	uint64_t	 rnd;		/* token generator state */
 
 	/* this acquisition (or attempt) */
@@ -127,12 +114,6 @@ struct redis {
 	uint64_t	 seen;		/* the last fence value seen */
 	int64_t		 seen_lease_ms;	/* the last holder's lease duration */
 };
-
-static const char *
-where(const struct redis *r, char *buf, size_t len)
-{
-	return net_name(&r->ep, buf, len);
-}
 
 /* splitmix64: 64 well-mixed bits per call from a random seed. */
 static uint64_t
@@ -161,236 +142,6 @@ seed(struct redis *r)
 	if (fd != -1)
 		close(fd);
 	r->rnd = x;
-}
-
-/* Text after an error reply that tells the user what to do about it. */
-static const char *
-hint(const char *text)
-{
-	if (!strncmp(text, "NOAUTH", 6))
-		return " (set LEADERRUN_STORE_PASSWORD)";
-	if (!strncmp(text, "WRONGPASS", 9))
-		return " (check LEADERRUN_STORE_PASSWORD and the URL's user)";
-	if (!strncmp(text, "NOPERM", 6))
-		return " (the ACL user needs the keys and channels PREFIX:*, "
-		    "see leaderrun(1))";
-	return "";
-}
-
-/* ERR: what V, the reply to WHAT, says, or that it is not what we expect. */
-static void
-reply_error(const struct redis *r, const struct resp_val *v, const char *what,
-    char *err)
-{
-	char text[160], ep[NET_HOSTLEN + 16];
-
-	resp_text(v, text, sizeof(text));
-	if (v->type == RESP_ERROR)
-		seterr(err, "redis %s: %s: %s%s", where(r, ep, sizeof(ep)), what,
-		    text, hint(text));
-	else
-		seterr(err, "redis %s: %s: unexpected reply '%s'", where(r, ep,
-		    sizeof(ep)), what, text);
-}
-
-static void
-conn_close(struct conn *c)
-{
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	c->len = 0;
-}
-
-/*
- * exchange: send REQ (LEN bytes, NREP pipelined commands) on C and read NREP
- * replies into REP before DEADLINE.  EXACT: bytes beyond the replies are an
- * error (a request connection out of step); otherwise they are dropped.
- * Replies point into C->buf, valid until the next exchange.  Returns 0, or
- * -1 with ERR and C closed: a half-read reply is never reused, and what was
- * sent may still run.
- */
-static int
-exchange(struct redis *r, struct conn *c, const char *req, size_t len,
-    struct resp_reply *rep, int nrep, int exact, int64_t deadline, char *err)
-{
-	char perr[LEASE_ERRLEN], ep[NET_HOSTLEN + 16];
-	size_t off = 0, used;
-	ssize_t got;
-	int k = 0, rc;
-
-	c->len = 0;
-	if (net_send(c->fd, &r->ep, req, len, deadline, err) == -1)
-		goto fail;
-	while (k < nrep) {
-		rc = resp_parse(c->buf + off, c->len - off, &rep[k], &used, perr);
-		if (rc == 1) {
-			off += used;
-			k++;
-			continue;
-		}
-		if (rc == -1) {
-			seterr(err, "redis %s: %s (not a Redis server?)", where(r,
-			    ep, sizeof(ep)), perr);
-			goto fail;
-		}
-		if (c->len == sizeof(c->buf)) {
-			seterr(err, "redis %s: reply too long", where(r, ep,
-			    sizeof(ep)));
-			goto fail;
-		}
-		got = net_recv(c->fd, &r->ep, c->buf + c->len,
-		    sizeof(c->buf) - c->len, deadline, err);
-		if (got == -1)
-			goto fail;
-		if (got == 0) {
-			seterr(err, "redis %s: connection closed by the server",
-			    where(r, ep, sizeof(ep)));
-			goto fail;
-		}
-		c->len += (size_t)got;
-	}
-	if (exact && off != c->len) {
-		seterr(err, "redis %s: more bytes than replies", where(r, ep,
-		    sizeof(ep)));
-		goto fail;
-	}
-	r->answered = 1;
-	return 0;
-fail:
-	/* A TLS-only port drops a plain request without a word. */
-	if (!r->answered && k == 0 && (strstr(err, "closed by the server") ||
-	    strstr(err, "reset by peer")))
-		snprintf(err + strlen(err), LEASE_ERRLEN - strlen(err),
-		    " (a TLS-only port? reach it through a TLS tunnel such as "
-		    "stunnel: leaderrun(1), TLS)");
-	conn_close(c);
-	return -1;
-}
-
-/*
- * conn_open: connect C and log in: AUTH [USER] PASSWORD when there is a
- * password, SELECT DB when SELECT and DB > 0.  0, or -1 with ERR.
- */
-static int
-conn_open(struct redis *r, struct conn *c, int select, int64_t deadline,
-    char *err)
-{
-	char req[2 * PASSMAX + 2 * LEASE_IDLEN + 64], db[16];
-	struct resp_reply rep[2];
-	const char *argv[3];
-	size_t n = 0;
-	int nrep = 0, rc, i;
-
-	c->len = 0;
-	if ((c->fd = net_connect(&r->ep, deadline, err)) == -1)
-		return -1;
-	if (r->has_pass) {
-		argv[0] = "AUTH";
-		argv[1] = r->user[0] ? r->user : r->pass;
-		argv[2] = r->pass;
-		n = resp_cmd(req, sizeof(req), r->user[0] ? 3 : 2, argv, NULL);
-		nrep++;
-	}
-	if (select && r->db > 0) {
-		snprintf(db, sizeof(db), "%d", r->db);
-		argv[0] = "SELECT";
-		argv[1] = db;
-		n += resp_cmd(req + n, sizeof(req) - n, 2, argv, NULL);
-		nrep++;
-	}
-	if (nrep == 0)
-		return 0;
-	rc = exchange(r, c, req, n, rep, nrep, 1, deadline, err);
-	wipe(req, sizeof(req));
-	if (rc == -1)
-		return -1;
-	for (i = 0; i < nrep; i++) {
-		const struct resp_val *v = &rep[i].v[0];
-
-		if (v->type == RESP_STATUS && v->len == 2 && !memcmp(v->s, "OK", 2))
-			continue;
-		if (r->has_pass && i == 0 && r->user[0]) {
-			char what[LEASE_IDLEN + 16];
-
-			snprintf(what, sizeof(what), "AUTH as %s", r->user);
-			reply_error(r, v, what, err);
-		} else if (r->has_pass && i == 0)
-			reply_error(r, v, "AUTH", err);
-		else
-			reply_error(r, v, "SELECT", err);
-		conn_close(c);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * stale: the server closed C while it was idle (a restart, its idle
- * timeout), or sent what nobody asked for.  Seen before sending, so that
- * the request goes on a new connection and is not lost with the old one.
- */
-static int
-stale(const struct conn *c)
-{
-	char b;
-	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
-
-	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR);
-}
-
-/* call: a request on the request connection, connecting first if need be,
- * within the call's time budget.  As exchange. */
-static int
-call(struct redis *r, const char *req, size_t len, struct resp_reply *rep,
-    int nrep, char *err)
-{
-	int64_t deadline = now_ns() + r->io_ns;
-
-	if (r->c.fd != -1 && stale(&r->c))
-		conn_close(&r->c);
-	if (r->c.fd == -1 && conn_open(r, &r->c, 1, deadline, err) == -1)
-		return -1;
-	return exchange(r, &r->c, req, len, rep, nrep, 1, deadline, err);
-}
-
-/* eval: append EVAL SCRIPT with the keys and arguments to BUF at *N.
- * -1 if it does not fit. */
-static int
-eval(char *buf, size_t cap, size_t *n, const char *script, int nkeys,
-    int argc, const char *const *args, const size_t *lens)
-{
-	const char *argv[8];
-	size_t l[8], k;
-	char nk[4];
-	int i;
-
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	argv[0] = "EVAL", l[0] = 4;
-	argv[1] = script, l[1] = strlen(script);
-	argv[2] = nk, l[2] = strlen(nk);
-	for (i = 0; i < argc && i < 5; i++) {
-		argv[3 + i] = args[i];
-		l[3 + i] = lens ? lens[i] : strlen(args[i]);
-	}
-	if ((k = resp_cmd(buf + *n, cap - *n, 3 + i, argv, l)) == 0)
-		return -1;
-	*n += k;
-	return 0;
-}
-
-/* An integer reply, or -1 with ERR. */
-static int
-int_reply(const struct redis *r, const struct resp_reply *rep, const char *what,
-    int64_t *x, char *err)
-{
-	if (rep->v[0].type != RESP_INT) {
-		reply_error(r, &rep->v[0], what, err);
-		return -1;
-	}
-	*x = rep->v[0].num;
-	return 0;
 }
 
 /* ---- values -------------------------------------------------------------- */
@@ -431,7 +182,7 @@ saw_fence(struct redis *r, uint64_t fence, const char *what)
 		lease_warn(r->lease, "redis %s: the fencing counter %s went back "
 		    "from %" PRIu64 " to %" PRIu64 ": Redis lost its data "
 		    "(restarted without AOF or RDB?); terms are not fencing "
-		    "tokens across that%s", where(r, ep, sizeof(ep)), r->fence,
+		    "tokens across that%s", redis_where(&r->srv, ep, sizeof(ep)), r->fence,
 		    r->seen, fence, what);
 	r->seen = fence;	/* after a warning, from the new count on */
 	return back;
@@ -441,7 +192,7 @@ saw_fence(struct redis *r, uint64_t fence, const char *what)
 static void
 lead(struct redis *r, struct lease_holder *h)
 {
-	conn_close(&r->sc);	/* a leader needs no wake-ups */
+	redis_conn_close(&r->sc);	/* a leader needs no wake-ups */
 	r->leader = 1;
 	r->pending = 0;
 	r->job = r->cfg_job;	/* the acquired value names the held command */
@@ -485,12 +236,12 @@ touch(struct redis *r, int rewrite, long job, char *err)
 		const char *a[4] = { r->lock, args[0], args[1], args[2] };
 		size_t al[4] = { strlen(r->lock), lens[0], lens[1], lens[2] };
 
-		if (eval(req, sizeof(req), &n, RENEW, 1, rewrite ? 4 : 3, a,
+		if (redis_eval(req, sizeof(req), &n, RENEW, 1, rewrite ? 4 : 3, a,
 		    al) == -1) {
 			seterr(err, "redis request too long");
 			x = -2;
-		} else if (call(r, req, n, &rep, 1, err) == -1 ||
-		    int_reply(r, &rep, "renew", &x, err) == -1)
+		} else if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1 ||
+		    redis_int_reply(&r->srv, &rep, "renew", &x, err) == -1)
 			x = -2;
 	}
 	if (x != 1 && rewrite) {
@@ -530,19 +281,19 @@ hold_back(struct redis *r, struct lease_holder *h, int64_t *retry_ns)
 static int
 subscribe(struct redis *r, char *err)
 {
-	int64_t deadline = now_ns() + r->io_ns;
+	int64_t deadline = now_ns() + r->srv.io_ns;
 	const char *argv[2] = { "SUBSCRIBE", r->chan };
 	const struct resp_val *v;
 	struct resp_reply rep;
 	char req[KEYMAX + 64];
 	size_t n;
 
-	if (conn_open(r, &r->sc, 0, deadline, err) == -1)
+	if (redis_conn_open(&r->srv, &r->sc, 0, deadline, err) == -1)
 		return -1;
 	n = resp_cmd(req, sizeof(req), 2, argv, NULL);
 	/* Messages may follow the confirmation: they came before our look,
 	 * which sees what they announce, so they are dropped. */
-	if (exchange(r, &r->sc, req, n, &rep, 1, 0, deadline, err) == -1)
+	if (redis_exchange(&r->srv, &r->sc, req, n, &rep, 1, 0, deadline, err) == -1)
 		return -1;
 	r->sc.len = 0;
 	if (rep.v[0].type == RESP_ERROR && rep.v[0].len > 6 &&
@@ -550,20 +301,135 @@ subscribe(struct redis *r, char *err)
 		char text[160], ep[NET_HOSTLEN + 16];
 
 		r->nosub = 1;
-		conn_close(&r->sc);
+		redis_conn_close(&r->sc);
 		resp_text(&rep.v[0], text, sizeof(text));
 		lease_warn(r->lease, "redis %s: SUBSCRIBE %s refused: %s; waiters "
-		    "look again every retry period instead", where(r, ep,
+		    "look again every retry period instead", redis_where(&r->srv, ep,
 		    sizeof(ep)), r->chan, text);
 		return 0;
 	}
 	if ((v = resp_elem(&rep, 0, 0)) == NULL || v->type != RESP_BULK ||
 	    v->len != 9 || memcmp(v->s, "subscribe", 9)) {
-		reply_error(r, &rep.v[0], "SUBSCRIBE", err);
-		conn_close(&r->sc);
+		redis_reply_error(&r->srv, &rep.v[0], "SUBSCRIBE", err);
+		redis_conn_close(&r->sc);
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the URLs ------------------------------------------------------------ */
+
+/* Every key starts with this (an ACL user needs PREFIX:*). */
+#define PREFIX		"leaderrun"
+
+struct redis_url {
+	struct net_ep	 ep;		/* HOST:PORT, or the socket's path */
+	char		 user[LEASE_IDLEN];	/* an ACL user, "" for none */
+	int		 db;
+};
+
+/* A database number, at most five digits: DB[0..N-1].  0, or -1. */
+static int
+parse_db(const char *db, size_t n, int *out)
+{
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (db[i] < '0' || db[i] > '9')
+			return -1;
+	*out = (int)strtol(db, NULL, 10);
+	return 0;
+}
+
+/*
+ * redis_parse_url: "redis://[USER@]HOST:PORT[/DB]", or
+ * "redis+unix://[USER@]/PATH[?db=N]": Redis on its unix socket (redis.conf's
+ * unixsocket), where file permissions say who may connect.  The password
+ * comes from LEADERRUN_STORE_PASSWORD or --store-password-file, never the
+ * URL (lease.c has refused one).
+ */
+static int
+redis_parse_url(const char *url, void *out, char *err)
+{
+	struct redis_url *u = out;
+	int unix_socket = !strncmp(url, "redis+unix://", 13);
+	const char *p = url + (unix_socket ? 13 : 8), *end, *at = NULL, *why;
+	size_t n;
+
+	if (unix_socket) {
+		if ((end = strchr(p, '/')) == NULL) {
+			seterr(err, "store '%.64s': no socket path after "
+			    "redis+unix:// (redis+unix:///run/redis/redis.sock)",
+			    url);
+			return -1;
+		}
+		if (end > p) {		/* USER@ before the path */
+			if (end[-1] != '@') {
+				seterr(err, "store '%.64s': expected "
+				    "redis+unix://[USER@]/PATH", url);
+				return -1;
+			}
+			at = end - 1;
+		}
+	} else {
+		end = store_url_authority(p);
+		for (const char *q = p; q < end; q++)
+			if (*q == '@')
+				at = q;
+	}
+	if (at != NULL) {
+		if (store_url_user(url, p, at, u->user, sizeof(u->user), err) == -1)
+			return -1;
+		p = at + 1;
+	}
+	if (unix_socket) {
+		n = strcspn(p, "?");
+		if (n >= sizeof(u->ep.path)) {
+			seterr(err, "store '%.64s': socket path longer than %zu "
+			    "bytes", url, sizeof(u->ep.path) - 1);
+			return -1;
+		}
+		memcpy(u->ep.path, p, n);
+		if (p[n] == '?' && (strncmp(p + n + 1, "db=", 3) != 0 ||
+		    parse_db(p + n + 4, strlen(p + n + 4), &u->db) == -1)) {
+			seterr(err, "store '%.64s': after '?' only db=N (0-99999)",
+			    url);
+			return -1;
+		}
+		return 0;
+	}
+	if (end == p) {
+		seterr(err, "store '%.64s': no HOST:PORT after redis://", url);
+		return -1;
+	}
+	if ((why = net_parse_hostport(p, (size_t)(end - p), &u->ep)) != NULL) {
+		seterr(err, "store '%.64s': endpoint '%.*s': %s", url,
+		    (int)(end - p > 64 ? 64 : end - p), p, why);
+		return -1;
+	}
+	if (*end == '/' && end[1] != '\0' &&
+	    parse_db(end + 1, strlen(end + 1), &u->db) == -1) {
+		seterr(err, "store '%.64s': the database after '/' must be a "
+		    "number (0-99999)", url);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+redis_where_lease(const void *url, const char *name, char *buf, size_t len)
+{
+	const struct redis_url *u = url;
+	char ep[NET_HOSTLEN + 16];
+
+	if (u->ep.path[0])
+		snprintf(buf, len, "redis+unix://%s?db=%d %s:{%s}:lock",
+		    u->ep.path, u->db, PREFIX, name);
+	else
+		snprintf(buf, len, "redis://%s/%d %s:{%s}:lock",
+		    net_name(&u->ep, ep, sizeof(ep)), u->db, PREFIX, name);
 }
 
 /* ---- the calls of lease.h ------------------------------------------------ */
@@ -571,9 +437,10 @@ subscribe(struct redis *r, char *err)
 static void redis_close(struct lease *);
 
 static int
-redis_open(struct lease *l, const struct store_url *u,
+redis_open(struct lease *l, const void *url,
     const struct lease_config *cfg, char *err)
 {
+	const struct redis_url *u = url;
 	struct redis *r = calloc(1, sizeof(*r));
 	/* From --store-password-file or LEADERRUN_STORE_PASSWORD, which
 	 * leaderrun takes out of the environment before any store opens. */
@@ -586,22 +453,22 @@ redis_open(struct lease *l, const struct store_url *u,
 	l->data = r;
 	r->lease = l;
 	r->c.fd = r->sc.fd = -1;
-	r->ep = u->ep[0];
-	snprintf(r->user, sizeof(r->user), "%s", u->user);
-	r->db = u->db;
+	r->srv.ep = u->ep;
+	snprintf(r->srv.user, sizeof(r->srv.user), "%s", u->user);
+	r->srv.db = u->db;
 	if (pass && *pass) {
-		if (strlen(pass) > PASSMAX) {
+		if (strlen(pass) > REDIS_PASSMAX) {
 			seterr(err, "the store password is longer than %d bytes",
-			    PASSMAX);
+			    REDIS_PASSMAX);
 			redis_close(l);
 			return LEASE_ERR;
 		}
-		strcpy(r->pass, pass);
-		r->has_pass = 1;
-	} else if (r->user[0]) {
+		strcpy(r->srv.pass, pass);
+		r->srv.has_pass = 1;
+	} else if (r->srv.user[0]) {
 		seterr(err, "redis://%s@...: a user needs a password: set "
 		    "LEADERRUN_STORE_PASSWORD or use --store-password-file",
-		    r->user);
+		    r->srv.user);
 		redis_close(l);
 		return LEASE_ERR;
 	}
@@ -610,13 +477,12 @@ redis_open(struct lease *l, const struct store_url *u,
 	seed(r);
 	r->lease_ns = cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
-	r->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
+	r->srv.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	r->job = -1;
 	r->cfg_job = cfg->job;
-	snprintf(r->lock, sizeof(r->lock), "%s:{%s}:lock", u->prefix, cfg->name);
-	snprintf(r->fence, sizeof(r->fence), "%s:{%s}:fence", u->prefix,
-	    cfg->name);
-	snprintf(r->chan, sizeof(r->chan), "%s:{%s}:released", u->prefix,
+	snprintf(r->lock, sizeof(r->lock), "%s:{%s}:lock", PREFIX, cfg->name);
+	snprintf(r->fence, sizeof(r->fence), "%s:{%s}:fence", PREFIX, cfg->name);
+	snprintf(r->chan, sizeof(r->chan), "%s:{%s}:released", PREFIX,
 	    cfg->name);
 	return LEASE_OK;
 }
@@ -638,9 +504,9 @@ reap_dead(struct redis *r, const struct lease_holder *h, const char *val,
 		return 0;
 	keys[0] = r->lock, lens[0] = strlen(r->lock);
 	keys[1] = args[0], lens[1] = len;
-	if (eval(req, sizeof(req), &n, CAD, 1, 2, keys, lens) == -1 ||
-	    call(r, req, n, &rep, 1, err) == -1 ||
-	    int_reply(r, &rep, "delete a dead holder's key", &x, err) == -1)
+	if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, keys, lens) == -1 ||
+	    redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1 ||
+	    redis_int_reply(&r->srv, &rep, "delete a dead holder's key", &x, err) == -1)
 		return 0;
 	return x == 1;
 }
@@ -688,7 +554,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		/* The last attempt may have set our key, or may yet: delete it
 		 * first, and try again with the same token. */
 		args[1] = r->value, lens[1] = r->tlen;
-		if (eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1)
+		if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1)
 			goto toolong;
 		nrep++;
 	}
@@ -703,28 +569,28 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		const char *a[4] = { args[0], args[1], args[2], ms };
 		size_t al[4] = { lens[0], lens[1], lens[2], strlen(ms) };
 
-		if (eval(req, sizeof(req), &n, ACQUIRE, 2, 4, a, al) == -1)
+		if (redis_eval(req, sizeof(req), &n, ACQUIRE, 2, 4, a, al) == -1)
 			goto toolong;
 	}
 	nrep++;
-	if (call(r, req, n, rep, nrep, err) == -1) {
+	if (redis_call(&r->srv, &r->c, req, n, rep, nrep, err) == -1) {
 		r->maybe = 1;	/* it may have run, or may yet */
 		return LEASE_ERR;
 	}
-	if (nrep == 2 && int_reply(r, &rep[0], "delete our key", &x, err) == -1)
+	if (nrep == 2 && redis_int_reply(&r->srv, &rep[0], "delete our key", &x, err) == -1)
 		return LEASE_ERR;
 	/* An error from the script: it may have stopped after the SET. */
 	if ((flag = resp_elem(&rep[nrep - 1], 0, 0)) == NULL ||
 	    flag->type != RESP_INT || (v = resp_elem(&rep[nrep - 1], 0, 1)) == NULL) {
 		r->maybe = 1;
-		reply_error(r, &rep[nrep - 1].v[0], "acquire", err);
+		redis_reply_error(&r->srv, &rep[nrep - 1].v[0], "acquire", err);
 		return LEASE_ERR;
 	}
 	r->maybe = 0;
 	if (flag->num == 1) {
 		if (v->type != RESP_INT || v->num <= 0) {
 			r->maybe = 1;
-			reply_error(r, v, "acquire: the fence", err);
+			redis_reply_error(&r->srv, v, "acquire: the fence", err);
 			return LEASE_ERR;
 		}
 		r->term = (uint64_t)v->num;
@@ -736,7 +602,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
 			    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
 
-			conn_close(&r->sc);
+			redis_conn_close(&r->sc);
 			r->pending = 1;
 			r->pending_until = now_ns() + wait;
 			return hold_back(r, h, retry_ns);
@@ -751,7 +617,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 
 		if (v->type != RESP_BULK || pttl == NULL || pttl->type != RESP_INT ||
 		    fence == NULL || fence->type != RESP_INT) {
-			reply_error(r, &rep[nrep - 1].v[0], "acquire", err);
+			redis_reply_error(&r->srv, &rep[nrep - 1].v[0], "acquire", err);
 			return LEASE_ERR;
 		}
 		if (holder_parse(v->s, v->len, h, sys, sizeof(sys), &start) == -1)
@@ -815,12 +681,12 @@ cad(struct redis *r, char *err)
 	char req[REQMAX];
 	int64_t x;
 
-	if (eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1) {
+	if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1) {
 		seterr(err, "redis request too long");
 		return -2;
 	}
-	if (call(r, req, n, &rep, 1, err) == -1 ||
-	    int_reply(r, &rep, "release", &x, err) == -1)
+	if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1 ||
+	    redis_int_reply(&r->srv, &rep, "release", &x, err) == -1)
 		return -2;
 	return (int)x;
 }
@@ -853,7 +719,7 @@ redis_withdraw(struct lease *l)
 
 	if (r->leader)
 		return;
-	conn_close(&r->sc);
+	redis_conn_close(&r->sc);
 	/* An attempt that got no answer may have left our key behind, or we
 	 * hold one we were waiting to use. */
 	if ((r->maybe || r->pending) && cad(r, err) != -2)
@@ -874,7 +740,7 @@ static int
 redis_watch_clear(struct lease *l)
 {
 	struct redis *r = l->data;
-	struct conn *c = &r->sc;
+	struct redis_conn *c = &r->sc;
 	char perr[LEASE_ERRLEN];
 	struct resp_reply rep;
 	size_t off = 0, used, cl = strlen(r->chan);
@@ -887,7 +753,7 @@ redis_watch_clear(struct lease *l)
 	got = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 	if (got == 0 || (got == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) || c->len == sizeof(c->buf)) {
-		conn_close(c);
+		redis_conn_close(c);
 		return 1;
 	}
 	if (got > 0)
@@ -905,7 +771,7 @@ redis_watch_clear(struct lease *l)
 			hit = 1;
 	}
 	if (rc == -1) {
-		conn_close(c);
+		redis_conn_close(c);
 		return 1;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
@@ -930,17 +796,17 @@ redis_farewell(struct lease *l, struct lease_farewell *f)
 	int i, got;
 
 	f->n = 0;
-	if (r->has_pass) {
+	if (r->srv.has_pass) {
 		argv[0] = "AUTH";
-		argv[1] = r->user[0] ? r->user : r->pass;
-		argv[2] = r->pass;
-		if ((k = resp_cmd(f->req, sizeof(f->req), r->user[0] ? 3 : 2,
+		argv[1] = r->srv.user[0] ? r->srv.user : r->srv.pass;
+		argv[2] = r->srv.pass;
+		if ((k = resp_cmd(f->req, sizeof(f->req), r->srv.user[0] ? 3 : 2,
 		    argv, NULL)) == 0)
 			goto toolong;
 		n += k;
 	}
-	if (r->db > 0) {
-		snprintf(db, sizeof(db), "%d", r->db);
+	if (r->srv.db > 0) {
+		snprintf(db, sizeof(db), "%d", r->srv.db);
 		argv[0] = "SELECT";
 		argv[1] = db;
 		if ((k = resp_cmd(f->req + n, sizeof(f->req) - n, 2, argv,
@@ -952,12 +818,12 @@ redis_farewell(struct lease *l, struct lease_farewell *f)
 		const char *args[2] = { r->lock, r->value };
 		size_t al[2] = { strlen(r->lock), r->tlen };
 
-		if (eval(f->req, sizeof(f->req), &n, CAD, 1, 2, args, al) == -1)
+		if (redis_eval(f->req, sizeof(f->req), &n, CAD, 1, 2, args, al) == -1)
 			goto toolong;
 	}
 	/* Pipelined: Redis runs all of it before it answers the first. */
 	f->len = n;
-	got = net_resolve(&r->ep, ss, lens, LEASE_FAREWELL_ADDRS, err);
+	got = net_resolve(&r->srv.ep, ss, lens, LEASE_FAREWELL_ADDRS, err);
 	for (i = 0; i < got; i++) {
 		f->addr[i] = ss[i];
 		f->addrlen[i] = lens[i];
@@ -977,9 +843,9 @@ redis_close(struct lease *l)
 
 	if (r == NULL)
 		return;
-	conn_close(&r->c);
-	conn_close(&r->sc);
-	wipe(r->pass, sizeof(r->pass));
+	redis_conn_close(&r->c);
+	redis_conn_close(&r->sc);
+	wipe(r->srv.pass, sizeof(r->srv.pass));
 	free(r);
 	l->data = NULL;
 }
@@ -987,7 +853,7 @@ redis_close(struct lease *l)
 /* Who holds the lease, for how much longer, and how many wait (the
  * subscribers of its channel, whatever their database). */
 static int
-redis_status(const struct store_url *u, const struct lease_config *cfg,
+redis_status(const void *u, const struct lease_config *cfg,
     struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
     char *err)
 {
@@ -1017,20 +883,20 @@ redis_status(const struct store_url *u, const struct lease_config *cfg,
 	argv[0] = "PUBSUB";
 	argv[1] = "NUMSUB";
 	argv[2] = r->chan;
-	if (eval(req, sizeof(req), &n, STATUS, 2, 2, args, NULL) == -1 ||
+	if (redis_eval(req, sizeof(req), &n, STATUS, 2, 2, args, NULL) == -1 ||
 	    (k = resp_cmd(req + n, sizeof(req) - n, 3, argv, NULL)) == 0) {
 		seterr(err, "redis request too long");
 		goto out;
 	}
 	n += k;
-	if (call(r, req, n, rep, 2, err) == -1)
+	if (redis_call(&r->srv, &r->c, req, n, rep, 2, err) == -1)
 		goto out;
 	v = resp_elem(&rep[0], 0, 0);
 	pttl = resp_elem(&rep[0], 0, 1);
 	fence = resp_elem(&rep[0], 0, 2);
 	if (v == NULL || pttl == NULL || pttl->type != RESP_INT || fence == NULL ||
 	    fence->type != RESP_INT) {
-		reply_error(r, &rep[0].v[0], "status", err);
+		redis_reply_error(&r->srv, &rep[0].v[0], "status", err);
 		goto out;
 	}
 	rc = LEASE_OK;
@@ -1053,8 +919,15 @@ out:
 	return rc;
 }
 
+static const char *const redis_prefixes[] = { "redis://", "redis+unix://",
+    NULL };
+
 const struct lease_ops redis_ops = {
 	.scheme = "redis",
+	.prefixes = redis_prefixes,
+	.url_size = sizeof(struct redis_url),
+	.parse_url = redis_parse_url,
+	.where = redis_where_lease,
 	.open = redis_open,
 	.acquire = redis_acquire,
 	.renew = redis_renew,

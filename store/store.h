@@ -14,21 +14,6 @@
 #include "lib/host.h"
 #include "wire/net.h"
 
-#define STORE_MAXEPS	8
-
-/* A store URL, parsed. */
-struct store_url {
-	const struct lease_ops *ops;
-	char		 dir[4096];		/* file: */
-	struct net_ep	 ep[STORE_MAXEPS];	/* etcd: members, tried in turn */
-	int		 neps;
-	char		 prefix[256];		/* etcd: key prefix, no slashes at
-						 * either end; redis: "leaderrun" */
-	char		 user[LEASE_IDLEN];	/* the URL's USER@ (etcd, redis;
-						 * an ACL user), "" for none */
-	int		 db;			/* redis: database number */
-};
-
 struct lease {
 	const struct lease_ops *ops;
 	void		*data;		/* the store's own state */
@@ -38,9 +23,20 @@ struct lease {
 	int		 renew_now;	/* see lease_renew_now; 0 by default */
 };
 
+/*
+ * A store's URL, parsed by its own parse_url into a struct only the store
+ * knows (URL_SIZE bytes, zeroed by lease.c), and handed back to open,
+ * status, list and where.  lease.c has already refused a password in it.
+ */
 struct lease_ops {
-	const char	*scheme;
-	int	(*open)(struct lease *, const struct store_url *,
+	const char	*scheme;	/* for messages: "file", "etcd", "redis" */
+	const char *const *prefixes;	/* the URL forms it takes ("redis://",
+					 * "redis+unix://"), NULL-terminated */
+	size_t	 url_size;
+	int	(*parse_url)(const char *url, void *u, char *err);	/* 0, -1 */
+	/* where: where lease NAME lives, for people (lease_store_where). */
+	void	(*where)(const void *u, const char *name, char *buf, size_t len);
+	int	(*open)(struct lease *, const void *u,
 		    const struct lease_config *, char *err);
 	int	(*acquire)(struct lease *, struct lease_holder *, int64_t *retry_ns,
 		    char *err);
@@ -51,7 +47,7 @@ struct lease_ops {
 	int	(*watch_clear)(struct lease *);
 	void	(*farewell)(struct lease *, struct lease_farewell *);
 	void	(*close)(struct lease *);
-	int	(*status)(const struct store_url *, const struct lease_config *,
+	int	(*status)(const void *u, const struct lease_config *,
 		    struct lease_holder *, struct lease_holder *w, int maxw,
 		    int *nw, char *err);
 	/*
@@ -61,12 +57,25 @@ struct lease_ops {
 	 * each NAME with status.  LEASE_OK or LEASE_ERR.  NULL: the store
 	 * cannot list.
 	 */
-	int	(*list)(const struct store_url *, const struct lease_config *,
+	int	(*list)(const void *u, const struct lease_config *,
 		    void (*fn)(void *, const char *name, const char *entry,
 		    const char *why), void *arg, char *err);
 };
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
+
+/*
+ * store_url_user: the user of URL, the bytes from P up to AT (the last '@'
+ * of the authority), into USER (LEN bytes).  One rule for every store: RFC
+ * 3986 userinfo without ':' (letters, digits, -._~!$&'()*+,;= and '@'),
+ * "%XX" decoded, no control characters.  Returns 0, or -1 with ERR.
+ */
+int	store_url_user(const char *url, const char *p, const char *at,
+	    char *user, size_t len, char *err);
+
+/* store_url_authority: the end of the authority that starts at P: the
+ * first '/' outside brackets ("[::1]:2379"), or the end of the string. */
+const char *store_url_authority(const char *p);
 
 /* lease_warn: note a non-fatal oddity for lease_warning. */
 void	lease_warn(struct lease *l, const char *fmt, ...)

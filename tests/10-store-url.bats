@@ -72,7 +72,7 @@ refused_url() {
 	refused_url "redis://::1:6379" "*bracket*"
 	refused_url "redis://127.0.0.1:6379/x" "*database after '/' must be a number*"
 	refused_url "redis://127.0.0.1:6379/123456" "*database after '/' must be a number*"
-	refused_url "redis://@127.0.0.1:6379" "*empty user name before '@'"
+	refused_url "redis://@127.0.0.1:6379" "*empty user before '@'"
 	refused_url "redis://a b@127.0.0.1:6379" "*user name may hold only*"
 	refused_url "redis://u:pw@127.0.0.1:6379" "leaderrun: store 'redis://u:***@127.0.0.1:6379': a password in the URL is refused: every local user can read command lines (ps), and the command inherits LEADERRUN_STORE; use LEADERRUN_STORE_PASSWORD or --store-password-file"
 }
@@ -101,4 +101,18 @@ refused_url() {
 		[[ "$stderr" == "leaderrun: status: "* ]]
 		[[ "$stderr" != *"store '"* ]]
 	done
+}
+
+@test "one rule for a URL's user on every network store: userinfo characters and %XX, named the same" {
+	for scheme in etcd://U@127.0.0.1:1 redis://U@127.0.0.1:1 redis+unix://U@/tmp/no.sock; do
+		# Accepted: the store then wants the password, naming the decoded user.
+		run --separate-stderr -125 env -u LEADERRUN_STORE_PASSWORD "$LEADERRUN" --status -S "${scheme/U/a%2Fb.c~d}" -l t
+		[[ "$stderr" == *"a/b.c~d"* ]]
+		[[ "$stderr" != *"store '"* ]]
+		refused_url "${scheme/U/a b}" "*the user name may hold only A-Z a-z 0-9 -._~!\$&'()*+,;=@ and %XX escapes"
+		refused_url "${scheme/U/a%4}" "*bad %-escape in the user"
+		refused_url "${scheme/U/a%0Ab}" "*control character in the user"
+	done
+	refused_url "redis+unix://@/tmp/no.sock" "*empty user before '@'"
+	refused_url "redis+unix://u/tmp/no.sock" "*expected redis+unix://\\[USER@\\]/PATH"
 }

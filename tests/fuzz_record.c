@@ -1,11 +1,9 @@
 /*
  * fuzz_record.c - libFuzzer target for the lease-record parser of the file
- * store (parse_record in lease.c), which reads whatever another process, a
- * crash or an attacker left in DIR/NAME.lease.
+ * store (store/file_record.c, linked as built), which reads whatever another
+ * process, a crash or an attacker left in DIR/NAME.lease.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *       -D_POSIX_C_SOURCE=200809L -o fuzz_record tests/fuzz_record.c -lpthread
- *   ./fuzz_record -max_total_time=60 tests/corpus/record
+ *   make fuzz/fuzz_record && fuzz/fuzz_record -max_total_time=60
  *
  * The input goes to the parser as read_record hands it over: at most
  * RECORD_MAX bytes, not NUL-terminated, in a buffer of exactly that size so
@@ -20,15 +18,19 @@
  * skips the term and pid checks (to look for crashes alone while those
  * findings are open).
  *
- * A store that writes in place (two checksummed slots, SLOT defined) gets
- * each slot and the whole file (parse_file) fuzzed as well, on a copy whose
- * "sum=" lines are made right (see fix_sums).
+ * Each slot and the whole file (record_parse_file) are fuzzed as well, on a
+ * copy whose "sum=" lines are made right (see fix_sums), and a record
+ * accepted as valid must come back the same from record_format.
  */
+#include <sys/types.h>
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/file.c"
+#include "lease.h"
+#include "store/file_record.h"
 
 static int
 terminated(const char *s, size_t len)
@@ -72,7 +74,7 @@ check_valid(const struct record *r, const char *buf, size_t len, int lax)
 	    !terminated(r->h.host, sizeof(r->h.host)) ||
 	    !terminated(r->sys, sizeof(r->sys)))
 		abort();
-	if (len < sizeof(MAGIC) || memcmp(buf, MAGIC "\n", sizeof(MAGIC)))
+	if (len < sizeof(RECORD_MAGIC) || memcmp(buf, RECORD_MAGIC "\n", sizeof(RECORD_MAGIC)))
 		abort();	/* valid without the magic line */
 	if (!lax && !terms_plain(buf, len))
 		abort();	/* a term that is not a number */
@@ -92,16 +94,28 @@ check_record(const char *data, size_t len, int lax)
 	if ((buf = malloc(len ? len : 1)) == NULL)
 		return;
 	memcpy(buf, data, len);
-	parse_record(buf, len, &r, &ok);
-	if (ok)
+	record_parse(buf, len, &r, &ok);
+	if (ok) {
+		char slot[RECORD_SLOT];
+		struct record back;
+		int okb;
+
 		check_valid(&r, buf, len, lax);
-	parse_record(buf, len, &r2, &ok2);
+		/* What the store reads, it writes back the same. */
+		if (record_format(&r, slot) == 0) {
+			record_parse(slot, sizeof(slot), &back, &okb);
+			if (!okb || memcmp(&back.h, &r.h, sizeof(r.h)) ||
+			    strcmp(back.sys, r.sys) || back.start != r.start ||
+			    back.seq != r.seq)
+				abort();
+		}
+	}
+	record_parse(buf, len, &r2, &ok2);
 	if (ok2 != ok || (ok && memcmp(&r, &r2, sizeof(r)) != 0))
 		abort();	/* not a function of its input */
 	free(buf);
 }
 
-#ifdef SLOT
 /*
  * The store that writes in place keeps two checksummed slots.  Random
  * bytes never carry a right checksum, so on a second copy every "sum=" line
@@ -114,19 +128,18 @@ fix_sums(char *buf, size_t len)
 	size_t i, start = 0;
 
 	for (i = 0; i + 4 <= len; i++) {
-		if (i % SLOT == 0)
+		if (i % RECORD_SLOT == 0)
 			start = i;
 		if ((i == start || buf[i - 1] == '\n') &&
 		    !memcmp(buf + i, "sum=", 4) && i + 4 + 16 <= len) {
 			char hex[17];
 
 			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)
-			    fnv1a(buf + start, i - start, 14695981039346656037ULL));
+			    record_sum(buf + start, i - start));
 			memcpy(buf + i + 4, hex, 16);
 		}
 	}
 }
-#endif
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -140,7 +153,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = RECORD_MAX;	/* the store reads no more */
 
 	check_record((const char *)data, size, lax);
-#ifdef SLOT
 	{
 		struct record r, r2;
 		uint64_t v, v2;
@@ -151,21 +163,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		memcpy(buf, data, size);
 		fix_sums(buf, size);
-		check_record(buf, size < SLOT ? size : SLOT, lax);
-		if (size > SLOT)
-			check_record(buf + SLOT, size - SLOT, lax);
+		check_record(buf, size < RECORD_SLOT ? size : RECORD_SLOT, lax);
+		if (size > RECORD_SLOT)
+			check_record(buf + RECORD_SLOT, size - RECORD_SLOT, lax);
 		/* The file: the valid slot with the higher write number. */
-		got = parse_file(buf, size, &r, &v);
+		got = record_parse_file(buf, size, &r, &v);
 		if (got && ((r.h.state != LEASE_HELD && r.h.state != LEASE_RELEASED) ||
 		    (r.h.state == LEASE_HELD && r.h.pid <= 0)))
 			abort();
-		got2 = parse_file(buf, size, &r2, &v2);
+		got2 = record_parse_file(buf, size, &r2, &v2);
 		if (got2 != got || v2 != v ||
 		    (got && memcmp(&r, &r2, sizeof(r)) != 0))
 			abort();
 		free(buf);
 	}
-#endif
 	if ((name = malloc(size + 1)) != NULL) {
 		memcpy(name, data, size);
 		name[size] = '\0';

@@ -57,8 +57,8 @@ ssize_t	net_recv(int fd, const struct net_ep *ep, void *buf, size_t n,
 
 /*
  * net_resolve: the addresses of EP (at most MAX) into SS/LENS, for code that
- * must later connect without calling getaddrinfo (the watchdog, a forked
- * child of a threaded process).  Returns how many, or -1 with ERR set.
+ * must later connect without calling getaddrinfo (the watchdog: a fork of
+ * the held command's process, whose parent has threads).  Returns how many, or -1 with ERR set.
  */
 int	net_resolve(const struct net_ep *ep, struct sockaddr_storage *ss,
 	    socklen_t *lens, int max, char *err);
