@@ -1,7 +1,7 @@
 /*
- * store_etcd.c - the etcd store behind lease.h (etcd://HOST:PORT,...).
+ * etcd.c - the etcd store behind lease.h (etcd://HOST:PORT,...).
  *
- * Spoken over etcd's v3 JSON gateway (http.c, json.c), as a queue in the
+ * Spoken over etcd's v3 JSON gateway (etcd_api.c), as a queue in the
  * manner of etcd's own concurrency Mutex:
  *  - each contender grants itself an etcd lease (TTL: the lease duration,
  *    rounded up to whole seconds) and creates PREFIX/NAME/<lease id in hex>

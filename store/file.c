@@ -1,5 +1,5 @@
 /*
- * store_file.c - the file store behind lease.h (file:DIR, -d DIR).
+ * file.c - the file store behind lease.h (file:DIR, -d DIR).
  *
  * Two files per lease NAME in DIR:
  *   NAME.lease  the record: two 512-byte slots of "key=value" lines with a

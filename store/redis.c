@@ -1,8 +1,8 @@
 /*
- * store_redis.c - the Redis store behind lease.h (redis://[USER@]HOST:PORT
- * [/DB]).
+ * redis.c - the Redis store behind lease.h (redis://[USER@]HOST:PORT
+ * [/DB], redis+unix://[USER@]/PATH[?db=N]).
  *
- * Spoken in RESP2 (resp.c) over net.c sockets, every request with a
+ * Spoken in RESP2 through redis_conn.c, every request with a
  * deadline.  Two keys per lease, one hash tag, so that both live in one
  * Redis Cluster slot: PREFIX:{NAME}:lock and PREFIX:{NAME}:fence.
  *  - The lock key's value is a token line unique to this acquisition

@@ -1,6 +1,6 @@
 /*
- * store.h - what a lease store implements, and what lease.c gives every
- * store.  Private to the stores: the supervisor only sees lease.h.
+ * store.h - what a lease store implements, and what every store shares
+ * (common.c, holder.c).  Private to the stores: the supervisor only sees lease.h.
  *
  * One const struct lease_ops per store, picked by the URL's scheme (as git
  * picks a transport and curl a protocol handler).  Each call keeps the

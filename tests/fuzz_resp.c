@@ -8,7 +8,7 @@
  *
  * The input is copied into a buffer of exactly its size, so that any read
  * past the end is an ASan report.  Besides "no crash, no sanitizer report"
- * it checks what store_redis.c relies on: an accepted reply used at most
+ * it checks what store/redis.c relies on: an accepted reply used at most
  * the bytes given, every string lies inside them, arrays' spans add up and
  * resp_elem finds each element inside the reply; the answer is the same
  * twice, the same for exactly the bytes used, and every shorter prefix of
