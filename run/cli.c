@@ -368,13 +368,16 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->password_file = arg;
 			break;
 		case ':':
+			/* Only the last word can lack its argument; musl's
+			 * getopt leaves optind past argc, glibc's at it. */
 			warnx("option '%s' requires an argument",
-			    quote(argv[optind - 1]));
+			    quote(argv[argc - 1]));
 			try_help();
 			break;
 		default:
 		{
-			const char *bad = argv[optind - 1];
+			const char *bad = argv[optind - 1 < argc ? optind - 1 :
+			    argc - 1];
 
 			if (strncmp(bad, "--", 2) != 0)
 				warnx("invalid option -- '%c'", optopt);

@@ -91,8 +91,7 @@ hold() {
 }
 
 @test "min-hold: renewals failing past renew-deadline end the hold with a message and the command's status" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" LR_FAULT='write:EIO' \
 	    LR_FAULT_FILE="$OUT/fault.on" "$LEADERRUN" -d "$DIR" -l t "${SAFE[@]}" \
 	    --min-hold 10s -- sh -c 'exit 3' > "$OUT/a.out" 2> "$OUT/a.err" &

@@ -142,8 +142,7 @@ done_marked() { [ "$(field done)" = 1 ]; }
 }
 
 @test "metrics: failing renewals count, and the renew deadline counts as reason=renew_deadline" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	env LD_PRELOAD="$FAULTSHIM" LR_FAULT='write:EIO' LR_FAULT_FILE="$OUT/fault.on" \
 	    "$LEADERRUN" -d "$DIR" -l t "${FAST[@]}" --metrics "$M" -- "${HOLD[@]}" \
 	    "$OUT/ready" "$OUT/go" > "$OUT/a.out" 2> "$OUT/a.err" &

@@ -79,8 +79,7 @@ teardown() {
 	# A suspend, as the leader sees it: its monotonic and boot-time clocks
 	# jump 5s ahead (the fault shim), while the record is still its own
 	# and a renewal would succeed.  The shim logs each write of the record.
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" \
 	    LR_FAULT="clock:jump:ms=5000:while=$OUT/asleep" LR_FAULT_LOG="$OUT/flog" \
 	    "$LEADERRUN" -d "$DIR" -l t -t 2s -r 50ms --renew-deadline 1s -k 600ms -- \
@@ -124,8 +123,7 @@ teardown() {
 # ---- store errors while waiting --------------------------------------------
 
 @test "promise: later store errors while waiting are printed and retried (file store)" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	bg a -l t "${SAFE[@]}" -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
 	wait_for "$OUT/ready"
 	# A waiter behind a local leader looks again every 3 lease durations

@@ -36,6 +36,7 @@ setup_file() {
 }
 
 setup() {
+	need_shim
 	lr_setup
 	FLOG=$OUT/faults.log
 	TRIG=$OUT/fault.on

@@ -326,7 +326,7 @@ only_in_dir() {
 			[ -z "$output" ]
 			# gcov cannot write its data without descriptors either
 			[ -n "${LEADERRUN_COVERAGE:-}" ] || [ "${#stderr_lines[@]}" = 1 ]
-			[[ "${stderr_lines[0]}" == "leaderrun: "*": Too many open files" ]]
+			[[ "${stderr_lines[0]}" == "leaderrun: "*": "@(Too many open files|No file descriptors available) ]]
 			;;
 		*)
 			false

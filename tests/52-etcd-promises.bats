@@ -81,8 +81,7 @@ watchdog_of() { ps -o pid=,sid= --ppid "$(pid_of "$1")" | awk '$1 == $2 { print 
 }
 
 @test "promise (etcd): a leader that wakes up after its renew deadline stops its command, though etcd would renew" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	etcd_start
 	# Its clocks jump 5s ahead, as after a suspend; etcd did not sleep.
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" \

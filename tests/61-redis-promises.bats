@@ -55,8 +55,7 @@ held_of() { ps -o pid=,sid= --ppid "$(pid_of "$1")" | awk '$1 != $2 { print $1 }
 }
 
 @test "promise (Redis): a leader that wakes up after its renew deadline stops its command, though Redis would renew" {
-	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
-	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
+	need_shim
 	redis_start
 	env --default-signal=INT,QUIT LD_PRELOAD="$FAULTSHIM" \
 	    LR_FAULT="clock:jump:ms=5000:while=$OUT/asleep" \

@@ -8,6 +8,10 @@
 #                    REASON; REASON names the Debian package or privilege
 #   need_cmd CMD PACKAGE   CMD is on PATH, else unmet naming PACKAGE
 #   need_root        the test runs as root, else unmet
+#   need_shim        the fault shim (LD_PRELOAD) can reach LEADERRUN: a
+#                    static build (LEADERRUN_STATIC=1, make test-static)
+#                    loads no shared object, so there the test skips, in
+#                    CI too: make test runs it on the default build
 
 in_ci() {
 	case ${CI:-} in
@@ -31,4 +35,10 @@ need_cmd() {
 
 need_root() {
 	[ "$(id -u)" = 0 ] || unmet "needs root (run the suite as root)"
+}
+
+need_shim() {
+	[ -z "${LEADERRUN_STATIC:-}" ] || skip "a static binary loads no LD_PRELOAD: the fault shim cannot reach it (make test runs this on the default build)"
+	[ -n "${FAULTSHIM:-}" ] && [ -e "$FAULTSHIM" ] ||
+	    unmet "no FAULTSHIM (make test builds tests/faultshim.so and sets it)"
 }
