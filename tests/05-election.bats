@@ -1,97 +1,11 @@
 #!/usr/bin/env bats
-# Election on one host: mutual exclusion, hand-over, crashed and stopped
-# leaders, the fencing term and the record.
+# Election on one host: crashed and stopped leaders, the fencing term and
+# the record.  Mutual exclusion, the same-instant start, graceful handover
+# and crash failover, on every store: scenarios.suite (40-42).
 load helpers
 
 setup() { lr_setup; }
 teardown() { lr_teardown; }
-
-# ---- mutual exclusion ------------------------------------------------------
-
-@test "three contenders never run their commands at the same time, terms increase" {
-	cat > "$OUT/job.sh" <<'EOF'
-#!/bin/sh
-# Log start and end under a lock of a separate file.
-say() { flock "$1.lk" sh -c 'echo "$1" >> "$2"' sh "$2" "$1"; }
-say "$1" "start $LEADERRUN_NODE_ID $LEADERRUN_TERM"
-sleep 0.03
-say "$1" "end $LEADERRUN_NODE_ID $LEADERRUN_TERM"
-EOF
-	chmod +x "$OUT/job.sh"
-	for c in c1 c2 c3; do
-		sh -c 'for i in 1 2 3 4; do
-			"$1" -d "$2" -l t -t 2s -r 50ms -i "$3" -- "$4" "$5" || exit
-		done; touch "$6"' sh "$LEADERRUN" "$DIR" "$c" "$OUT/job.sh" \
-		    "$OUT/log" "$OUT/$c.done" &
-	done
-	for c in c1 c2 c3; do wait_for "$OUT/$c.done" 20; done
-	cat "$OUT/log"
-	[ "$(grep -c '^start' "$OUT/log")" = 12 ]
-	awk '
-		$1 == "start" {
-			if (open != "") { print "overlap: " $0 " while " open " runs"; bad = 1 }
-			if ($3 + 0 <= last) { print "term did not increase: " $0; bad = 1 }
-			open = $2 " " $3; last = $3 + 0; next
-		}
-		$1 == "end" {
-			if (open != $2 " " $3) { print "end without its start: " $0; bad = 1 }
-			open = ""; next
-		}
-		END { exit bad }' "$OUT/log"
-	# Every contender led: no starvation among three.
-	for c in c1 c2 c3; do [ "$(grep -c "^start $c " "$OUT/log")" = 4 ]; done
-}
-
-@test "contenders started at the same instant elect exactly one leader" {
-	for c in c1 c2 c3 c4 c5; do
-		bg $c -l t -t 10s -n -i $c -- sh -c 'touch "$1/$2.led"; until [ -e "$1/go" ]; do sleep 0.01; done' sh "$OUT" $c
-	done
-	wait_until 5 sh -c 'ls "$1"/*.led >/dev/null 2>&1' sh "$OUT"
-	losers=0
-	for c in c1 c2 c3 c4 c5; do
-		if [ ! -e "$OUT/$c.led" ]; then
-			wait_exit $c
-			[ "$STATUS" = 75 ]
-			losers=$((losers + 1))
-		fi
-	done
-	[ "$losers" = 4 ]
-	touch "$OUT/go"
-}
-
-# ---- graceful hand-over --------------------------------------------------
-
-@test "when the leader's command exits, a waiting contender starts at once, not at its next poll" {
-	bg a -l t -t 10s -r 2s -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
-	wait_for "$OUT/ready"
-	bg b -l t -t 10s -r 2s -i b -v -- touch "$OUT/b.started"
-	wait_until 5 has waiting "$OUT/b.err"
-	sleep 0.1 # b is idle on its 2s retry period
-	t0=$(now_ms)
-	touch "$OUT/go"
-	wait_for "$OUT/b.started" 5
-	took=$(elapsed_ms "$t0")
-	echo "follower started ${took}ms after the leader was told to finish (retry period 2s)"
-	[ "$took" -lt "$AT_ONCE_MS" ]
-	wait_exit a
-	[ "$STATUS" = 0 ]
-	wait_exit b
-	[ "$STATUS" = 0 ]
-}
-
-@test "a hand-over passes the lease to exactly one of several waiters at a time" {
-	bg a -l t "${SAFE[@]}" -i a -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
-	wait_for "$OUT/ready"
-	for c in b c d; do
-		bg $c -l t "${SAFE[@]}" -i $c -v -- sh -c '
-			ls "$1"/*.running 2>/dev/null && touch "$1/overlap"
-			touch "$1/$2.running"; sleep 0.1; rm "$1/$2.running"' sh "$OUT" $c
-	done
-	for c in b c d; do wait_until 5 has waiting "$OUT/$c.err"; done
-	touch "$OUT/go"
-	for c in b c d; do wait_exit $c 10; [ "$STATUS" = 0 ]; done
-	[ ! -e "$OUT/overlap" ]
-}
 
 # ---- a crashed leader ----------------------------------------------------
 
@@ -111,30 +25,6 @@ EOF
 	alive "$kid"
 	kill -KILL "$(pid_of a)"
 	wait_until 2 dead "$kid"
-}
-
-@test "after SIGKILL of the leader a waiting contender takes over at once, after the old command is gone" {
-	bg a -l t -t 10s -r 2s -i a -- sh -c 'echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
-	wait_for "$OUT/cmd.pid"
-	bg b -l t -t 10s -r 2s -i b -v -- sh -c '
-		cat "/proc/$(cat "$1")/stat" > "$2" 2>/dev/null; touch "$3"' \
-	    sh "$OUT/cmd.pid" "$OUT/old.stat" "$OUT/b.started"
-	wait_until 5 has waiting "$OUT/b.err"
-	t0=$(now_ms)
-	kill -KILL "$(pid_of a)"
-	wait_for "$OUT/b.started" 5
-	took=$(elapsed_ms "$t0")
-	echo "took over ${took}ms after the kill (lease 10s, retry 2s)"
-	[ "$took" -lt "$AT_ONCE_MS" ]
-	# The old command was gone (or a zombie) when the new one started.
-	if [ -s "$OUT/old.stat" ]; then
-		cat "$OUT/old.stat"
-		[[ "$(cat "$OUT/old.stat")" == *") Z "* ]]
-	fi
-	wait_exit b
-	[ "$STATUS" = 0 ]
-	[ "$(field holder)" = b ]
-	[ "$(field term)" = 2 ]
 }
 
 @test "a contender arriving after the leader was killed takes over at once" {

@@ -57,35 +57,6 @@ one_line_error() {
 	esac
 }
 
-# no_overlap LOG: the "start ID TERM" / "end ID TERM" lines of LOG never
-# overlap and the terms grow.
-no_overlap() {
-	awk '
-		$1 == "start" {
-			if (open != "") { print "overlap: " $0 " while " open " runs"; bad = 1 }
-			if ($3 + 0 <= last) { print "term did not increase: " $0; bad = 1 }
-			open = $2 " " $3; last = $3 + 0; next
-		}
-		$1 == "end" {
-			if (open != $2 " " $3) { print "end without its start: " $0; bad = 1 }
-			open = ""; next
-		}
-		END { exit bad }' "$1"
-}
-
-# write_job FILE: a command that logs "start ID TERM" and "end ID TERM" to
-# $1 under a lock of its own, 30 ms apart.
-write_job() {
-	cat > "$1" <<'EOF'
-#!/bin/sh
-say() { flock "$1.lk" sh -c 'echo "$1" >> "$2"' sh "$2" "$1"; }
-say "$1" "start $LEADERRUN_NODE_ID $LEADERRUN_TERM"
-sleep 0.03
-say "$1" "end $LEADERRUN_NODE_ID $LEADERRUN_TERM"
-EOF
-	chmod +x "$1"
-}
-
 # ---- the harness -------------------------------------------------------------
 
 @test "harness: with CI=true a missing redis-server fails the test and names redis-server; else it skips" {
@@ -319,74 +290,7 @@ EOF
 	[ "$STATUS" = 0 ]
 }
 
-# ---- exclusion and hand-over ---------------------------------------------------
-
-@test "three contenders never run their commands at the same time, terms increase" {
-	redis_start
-	write_job "$OUT/job.sh"
-	for c in c1 c2 c3; do
-		sh -c 'for i in 1 2 3 4; do
-			"$1" -S "$2" -l t -t 2s -r 50ms -i "$3" -- "$4" "$5" || exit
-		done; touch "$6"' sh "$LEADERRUN" "$REDIS_URL" "$c" "$OUT/job.sh" \
-		    "$OUT/log" "$OUT/$c.done" &
-	done
-	for c in c1 c2 c3; do wait_for "$OUT/$c.done" 20; done
-	cat "$OUT/log"
-	[ "$(grep -c '^start' "$OUT/log")" = 12 ]
-	no_overlap "$OUT/log"
-	[ "$(rcli get "$FENCE")" = 12 ]
-	gone
-}
-
-@test "contenders started at the same instant elect exactly one leader" {
-	redis_start
-	for c in c1 c2 c3 c4 c5; do
-		bgr $c -l t -t 2s -n -i $c -- sh -c 'touch "$1/$2.led"; until [ -e "$1/go" ]; do sleep 0.01; done' sh "$OUT" $c
-	done
-	wait_until 5 sh -c 'ls "$1"/*.led >/dev/null 2>&1' sh "$OUT"
-	losers=0
-	for c in c1 c2 c3 c4 c5; do
-		if [ ! -e "$OUT/$c.led" ]; then
-			wait_exit $c
-			[ "$STATUS" = 75 ]
-			losers=$((losers + 1))
-		fi
-	done
-	[ "$losers" = 4 ]
-	touch "$OUT/go"
-}
-
-@test "graceful handover on Redis: the waiter starts within 200ms of the leader's end, not at its next poll" {
-	redis_start
-	lead_hold a -t 10s -r 2s -i a
-	bgr b -l t -t 10s -r 2s -i b -v -- touch "$OUT/b.started"
-	wait_until 5 has waiting "$OUT/b.err"
-	sleep 0.1 # b is idle on its 2s retry period
-	t0=$(now_ms)
-	touch "$OUT/a.go"
-	wait_for "$OUT/b.started" 5
-	took=$(elapsed_ms "$t0")
-	echo "follower started ${took}ms after the leader was told to finish (retry period 2s)"
-	[ "$took" -lt 200 ]
-	wait_exit a
-	[ "$STATUS" = 0 ]
-	wait_exit b
-	[ "$STATUS" = 0 ]
-}
-
-@test "a handover passes the lease to exactly one of several waiters at a time" {
-	redis_start
-	lead_hold a -t 2s -i a
-	for c in b c d; do
-		bgr $c -l t -t 2s -i $c -v -- sh -c '
-			ls "$1"/*.running 2>/dev/null && touch "$1/overlap"
-			touch "$1/$2.running"; sleep 0.1; rm "$1/$2.running"' sh "$OUT" $c
-	done
-	for c in b c d; do wait_until 5 has waiting "$OUT/$c.err"; done
-	touch "$OUT/a.go"
-	for c in b c d; do wait_exit $c 10; [ "$STATUS" = 0 ]; done
-	[ ! -e "$OUT/overlap" ]
-}
+# Exclusion, handover and crash failover: scenarios.suite (42).
 
 # ---- a crashed leader ----------------------------------------------------
 
@@ -415,11 +319,6 @@ crash_failover() {
 	wait_exit b
 	[ "$STATUS" = 0 ]
 	gone
-}
-
-@test "SIGKILL of the leader's supervisor: the old job dies, the next starts at once (the watchdog's farewell)" {
-	redis_start
-	crash_failover
 }
 
 @test "a dead holder on this host (supervisor and job gone, no farewell) is taken over at once, a live one is not" {
@@ -603,7 +502,7 @@ hostile() {
 
 @test "nothing listening: 125 naming the address" {
 	need_redis
-	port=$(_redis_free_port)
+	port=$(free_ports 1)
 	run --separate-stderr -125 "$LEADERRUN" -S "redis://127.0.0.1:$port" -l t -- touch "$OUT/ran"
 	one_line_error
 	[[ "$stderr" == *"127.0.0.1:$port"*"refused"* ]]

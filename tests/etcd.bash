@@ -94,8 +94,8 @@ _ETCD_NAME=() _ETCD_CPORT=() _ETCD_PPORT=() _ETCD_DIR=() _ETCD_LOGF=()
 _ETCD_PIDS=() _ETCD_INIT=() _ETCD_TOKEN=()
 _FAKE_PIDS=()
 
-# CI or not: tests/ci.bash (in_ci, unmet).
-source "${BASH_SOURCE[0]%/*}/ci.bash"
+# CI or not, ports, spawning and waiting: tests/server.bash (and ci.bash).
+source "${BASH_SOURCE[0]%/*}/server.bash"
 
 # need_etcd: etcd and etcdctl are there; else skip, or fail in CI.
 need_etcd() {
@@ -112,54 +112,11 @@ need_python3() {
 	unmet "python3 not installed (apt-get install python3)"
 }
 
-_etcd_tmp() { echo "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}"; }
-
-# _etcd_free_ports N: N distinct currently free loopback TCP ports.
-_etcd_free_ports() {
-	if command -v "$ETCD_PYTHON" > /dev/null 2>&1; then
-		"$ETCD_PYTHON" -c '
-import socket, sys
-ss = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    ss.append(s)
-print(*[s.getsockname()[1] for s in ss])' "$1"
-	else
-		local i out=
-		for ((i = 0; i < $1; i++)); do
-			out+="$((20000 + (RANDOM * 32768 + RANDOM) % 40000 + i)) "
-		done
-		echo $out
-	fi
-}
-
-# _etcd_running PID: PID is a live (not zombie) process.
-_etcd_running() {
-	local line
-	[ -n "$1" ] && read -r line 2> /dev/null < "/proc/$1/stat" || return 1
-	line=${line##*) }
-	[ "${line%% *}" != Z ]
-}
-
 # _etcd_ours PID DIR: PID runs with DIR in its command line (guards against a
 # reused pid).
 _etcd_ours() {
-	_etcd_running "$1" &&
+	server_running "$1" &&
 	    tr '\0' '\n' < "/proc/$1/cmdline" 2> /dev/null | grep -qxF -- "$2"
-}
-
-# _etcd_spawn LOG CMD...: start CMD in the background, in this shell, dying
-# with this shell, without LRT_TAG and without bats' fd 3; pid in _SPAWNED.
-_etcd_spawn() {
-	local log=$1
-	shift
-	if command -v setpriv > /dev/null 2>&1; then
-		env -u LRT_TAG setpriv --pdeathsig KILL "$@" < /dev/null >> "$log" 2>&1 3>&- &
-	else
-		env -u LRT_TAG "$@" < /dev/null >> "$log" 2>&1 3>&- &
-	fi
-	_SPAWNED=$!
 }
 
 # _etcd_launch I: start member I as configured in the arrays.
@@ -167,7 +124,7 @@ _etcd_launch() {
 	local i=$1 c=${_ETCD_CPORT[$1]} p=${_ETCD_PPORT[$1]}
 	mkdir -p "${_ETCD_DIR[$i]}"
 	echo "--- $(date '+%T.%N') start" >> "${_ETCD_LOGF[$i]}"
-	_etcd_spawn "${_ETCD_LOGF[$i]}" "$ETCD_BIN" --name "${_ETCD_NAME[$i]}" \
+	server_spawn "${_ETCD_LOGF[$i]}" "$ETCD_BIN" --name "${_ETCD_NAME[$i]}" \
 	    --data-dir "${_ETCD_DIR[$i]}" \
 	    --listen-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$c" \
 	    --advertise-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$c" \
@@ -179,7 +136,7 @@ _etcd_launch() {
 	    --election-timeout "$ETCD_ELECTION_MS" \
 	    --logger zap --log-outputs stderr ${ETCD_ARGS[@]+"${ETCD_ARGS[@]}"}
 	_ETCD_PIDS[$i]=$_SPAWNED
-	echo "$_SPAWNED ${_ETCD_DIR[$i]}" >> "$(_etcd_tmp)/etcd.pids"
+	echo "$_SPAWNED ${_ETCD_DIR[$i]}" >> "$(server_tmp)/etcd.pids"
 }
 
 # etcd_http EP PATH [BODY]: one HTTP/1.0 request, raw response on stdout.
@@ -211,7 +168,7 @@ _etcd_wait_ready() {
 	while :; do
 		ok=1
 		for i in "$@"; do
-			_etcd_running "${_ETCD_PIDS[$i]}" || return 2
+			server_running "${_ETCD_PIDS[$i]}" || return 2
 			"${ETCD_READY:-_etcd_answers}" "127.0.0.1:${_ETCD_CPORT[$i]}" ||
 			    { ok=0; break; }
 		done
@@ -244,10 +201,10 @@ _etcd_export_one() {
 etcd_start() {
 	need_etcd || return 1
 	local name=${1:-etcd} try ports rc base
-	base=$(_etcd_tmp)
+	base=$(server_tmp)
 	[ -z "${_ETCD_PIDS[0]:-}" ] || etcd_stop 0
 	for try in 1 2 3 4 5; do
-		ports=($(_etcd_free_ports 2))
+		ports=($(free_ports 2))
 		_ETCD_NAME[0]=$name
 		_ETCD_CPORT[0]=${ports[0]}
 		_ETCD_PPORT[0]=${ports[1]}
@@ -281,10 +238,10 @@ etcd_start() {
 etcd_cluster3() {
 	need_etcd || return 1
 	local try ports rc i init base
-	base=$(_etcd_tmp)
+	base=$(server_tmp)
 	for i in 1 2 3; do [ -z "${_ETCD_PIDS[$i]:-}" ] || etcd_stop $i; done
 	for try in 1 2 3 4 5; do
-		ports=($(_etcd_free_ports 6))
+		ports=($(free_ports 6))
 		init=
 		for i in 1 2 3; do
 			init+=${init:+,}m$i=http://127.0.0.1:${ports[2 * i - 1]}
@@ -346,16 +303,16 @@ _etcd_end() {
 		kill -"$sig" "$pid" 2> /dev/null || true
 		kill -CONT "$pid" 2> /dev/null || true
 		end=$(($(now_ms) + 5000))
-		while _etcd_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
-		if _etcd_running "$pid"; then
+		while server_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
+		if server_running "$pid"; then
 			echo "etcd member ${_ETCD_NAME[$i]} (pid $pid) ignored SIGTERM for 5s: SIGKILL" >&2
 			kill -KILL "$pid" 2> /dev/null || true
 			end=$(($(now_ms) + 5000))
-			while _etcd_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
+			while server_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
 		fi
 	fi
 	# Reap it if it is our child; never block on a live one.
-	_etcd_running "$pid" || wait "$pid" 2> /dev/null || true
+	server_running "$pid" || wait "$pid" 2> /dev/null || true
 	echo "--- $(date '+%T.%N') stopped ($sig)" >> "${_ETCD_LOGF[$i]}"
 	_ETCD_PIDS[$i]=
 }
@@ -387,7 +344,7 @@ etcd_restart() {
 etcd_leader() {
 	local i
 	for i in 1 2 3; do
-		_etcd_running "${_ETCD_PIDS[$i]:-}" || continue
+		server_running "${_ETCD_PIDS[$i]:-}" || continue
 		if [ "$(etcd_metric etcd_server_is_leader "127.0.0.1:${_ETCD_CPORT[$i]}" 2> /dev/null)" = 1 ]; then
 			echo $i
 			return 0
@@ -413,19 +370,19 @@ etcd_metric() {
 fake_server_start() {
 	need_python3 || return 1
 	local mode=$1 n=${2:-20} t=${3:-30} base f t0
-	base=$(_etcd_tmp)
+	base=$(server_tmp)
 	f=$base/fake-$mode.$$.$RANDOM.port
 	export FAKE_LOG=${f%.port}.log
-	_etcd_spawn "$FAKE_LOG" "$ETCD_PYTHON" "$BATS_TEST_DIRNAME/fake_server.py" \
+	server_spawn "$FAKE_LOG" "$ETCD_PYTHON" "$BATS_TEST_DIRNAME/fake_server.py" \
 	    "$mode" "$f" "$n" "$t"
 	export FAKE_PID=$_SPAWNED
 	_FAKE_PIDS+=("$FAKE_PID")
 	t0=$(now_ms)
 	until [ -s "$f" ]; do
-		if ! _etcd_running "$FAKE_PID" || [ $(($(now_ms) - t0)) -ge 10000 ]; then
+		if ! server_running "$FAKE_PID" || [ $(($(now_ms) - t0)) -ge 10000 ]; then
 			echo "fake_server_start: no port from fake_server.py $mode" \
 			    "(pid $FAKE_PID, $(($(now_ms) - t0))ms," \
-			    "$(_etcd_running "$FAKE_PID" && echo running || echo ended)); its log:" >&2
+			    "$(server_running "$FAKE_PID" && echo running || echo ended)); its log:" >&2
 			cat "$FAKE_LOG" >&2
 			return 1
 		fi
@@ -441,7 +398,7 @@ etcd_teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || failed=1
 	for p in "${_FAKE_PIDS[@]}"; do
 		kill -KILL "$p" 2> /dev/null || true
-		_etcd_running "$p" || wait "$p" 2> /dev/null || true
+		server_running "$p" || wait "$p" 2> /dev/null || true
 	done
 	_FAKE_PIDS=()
 	for i in "${!_ETCD_PIDS[@]}"; do
@@ -453,13 +410,13 @@ etcd_teardown() {
 		etcd_stop "$i" 2> /dev/null || true
 	done
 	# Anything started where the arrays did not see it (a subshell).
-	if [ -f "$(_etcd_tmp)/etcd.pids" ]; then
+	if [ -f "$(server_tmp)/etcd.pids" ]; then
 		while read -r p dir; do
 			if _etcd_ours "$p" "$dir"; then
 				kill -KILL "$p" 2> /dev/null || true
 				kill -CONT "$p" 2> /dev/null || true
 			fi
-		done < "$(_etcd_tmp)/etcd.pids"
+		done < "$(server_tmp)/etcd.pids"
 	fi
 	return 0
 }

@@ -37,8 +37,8 @@
 
 _REDIS_PID= _REDIS_ARGS=() _REDIS_PASS= _FAKE_REDIS_PIDS=()
 
-# CI or not: tests/ci.bash (in_ci, unmet).
-source "${BASH_SOURCE[0]%/*}/ci.bash"
+# CI or not, ports, spawning and waiting: tests/server.bash (and ci.bash).
+source "${BASH_SOURCE[0]%/*}/server.bash"
 
 # need_redis: redis-server and redis-cli are there; else skip, or fail in CI.
 need_redis() {
@@ -47,37 +47,6 @@ need_redis() {
 	command -v "$REDIS_CLI_BIN" > /dev/null 2>&1 || miss+=" $REDIS_CLI_BIN (package redis-tools)"
 	[ -z "$miss" ] && return 0
 	unmet "redis-server not installed (apt-get install redis-server redis-tools)"
-}
-
-_redis_tmp() { echo "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}"; }
-
-# _redis_free_port: a currently free loopback TCP port.
-_redis_free_port() {
-	if command -v python3 > /dev/null 2>&1; then
-		python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-	else
-		echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-	fi
-}
-
-_redis_running() {
-	local line
-	[ -n "$1" ] && read -r line 2> /dev/null < "/proc/$1/stat" || return 1
-	line=${line##*) }
-	[ "${line%% *}" != Z ]
-}
-
-# _redis_spawn LOG CMD...: CMD in the background, dying with this shell,
-# without LRT_TAG and bats' fd 3; its pid in _SPAWNED.
-_redis_spawn() {
-	local log=$1
-	shift
-	if command -v setpriv > /dev/null 2>&1; then
-		env -u LRT_TAG setpriv --pdeathsig KILL "$@" < /dev/null >> "$log" 2>&1 3>&- &
-	else
-		env -u LRT_TAG "$@" < /dev/null >> "$log" 2>&1 3>&- &
-	fi
-	_SPAWNED=$!
 }
 
 rcli() {
@@ -91,7 +60,7 @@ rcli() {
 _redis_launch() {
 	mkdir -p "$REDIS_DIR"
 	echo "--- $(date '+%T.%N') start" >> "$REDIS_LOG"
-	_redis_spawn "$REDIS_LOG" "$REDIS_SERVER_BIN" --port "$REDIS_PORT" \
+	server_spawn "$REDIS_LOG" "$REDIS_SERVER_BIN" --port "$REDIS_PORT" \
 	    --bind 127.0.0.1 --save '' --appendonly no --dir "$REDIS_DIR" \
 	    --daemonize no --logfile '' "${_REDIS_ARGS[@]}"
 	_REDIS_PID=$_SPAWNED
@@ -99,14 +68,8 @@ _redis_launch() {
 }
 
 # _redis_wait_ready: 0 once it answers PING, 1 timed out, 2 it exited.
-_redis_wait_ready() {
-	local end=$(($(now_ms) + 10000))
-	until [ "$(rcli ping 2> /dev/null)" = PONG ]; do
-		_redis_running "$_REDIS_PID" || return 2
-		[ "$(now_ms)" -lt $end ] || return 1
-		sleep 0.01
-	done
-}
+_redis_pong() { [ "$(rcli ping 2> /dev/null)" = PONG ]; }
+_redis_wait_ready() { server_wait 10 "$_REDIS_PID" _redis_pong; }
 
 redis_start() {
 	need_redis || return 1
@@ -117,9 +80,9 @@ redis_start() {
 	for ((i = 0; i < $#; i++)); do
 		[ "${_REDIS_ARGS[$i]}" != --requirepass ] || _REDIS_PASS=${_REDIS_ARGS[$((i + 1))]}
 	done
-	export REDIS_DIR=$(_redis_tmp)/redis.data REDIS_LOG=$(_redis_tmp)/redis.log
+	export REDIS_DIR=$(server_tmp)/redis.data REDIS_LOG=$(server_tmp)/redis.log
 	for try in 1 2 3 4 5; do
-		export REDIS_PORT=$(_redis_free_port)
+		export REDIS_PORT=$(free_ports 1)
 		export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 		_redis_launch
 		rc=0
@@ -142,15 +105,15 @@ redis_start() {
 _redis_end() {
 	local sig=$1 pid=$_REDIS_PID end
 	[ -n "$pid" ] || return 0
-	if _redis_running "$pid"; then
+	if server_running "$pid"; then
 		kill -"$sig" "$pid" 2> /dev/null || true
 		kill -CONT "$pid" 2> /dev/null || true
 		end=$(($(now_ms) + 5000))
-		while _redis_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
-		if _redis_running "$pid"; then
+		while server_running "$pid" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
+		if server_running "$pid"; then
 			echo "redis-server (pid $pid) ignored SIG$sig for 5s: SIGKILL" >&2
 			kill -KILL "$pid" 2> /dev/null || true
-			while _redis_running "$pid"; do sleep 0.01; done
+			while server_running "$pid"; do sleep 0.01; done
 		fi
 	fi
 	wait "$pid" 2> /dev/null || true
@@ -186,14 +149,14 @@ fake_redis_start() {
 	command -v python3 > /dev/null 2>&1 ||
 	    unmet "python3 not installed (apt-get install python3)" || return
 	local f end
-	f=$(_redis_tmp)/fake-$1.$RANDOM.port
+	f=$(server_tmp)/fake-$1.$RANDOM.port
 	export FAKE_LOG=${f%.port}.log
-	_redis_spawn "$FAKE_LOG" python3 "$BATS_TEST_DIRNAME/fake_redis.py" "$1" "$f"
+	server_spawn "$FAKE_LOG" python3 "$BATS_TEST_DIRNAME/fake_redis.py" "$1" "$f"
 	export FAKE_PID=$_SPAWNED
 	_FAKE_REDIS_PIDS+=("$FAKE_PID")
 	end=$(($(now_ms) + 5000))
 	until [ -s "$f" ]; do
-		if ! _redis_running "$FAKE_PID" || [ "$(now_ms)" -ge $end ]; then
+		if ! server_running "$FAKE_PID" || [ "$(now_ms)" -ge $end ]; then
 			echo "fake_redis_start: no port from fake_redis.py $1:" >&2
 			cat "$FAKE_LOG" >&2
 			return 1

@@ -28,7 +28,6 @@
 #                      is written and every accept port takes connections
 #   stunnel_stop       SIGTERM, SIGKILL after 5 s; reaps it (call it from
 #                      teardown: nothing else knows it)
-#   free_ports N       N free loopback ports (etcd.bash's picker)
 
 # A login checks a bcrypt hash: at etcd's default cost (10) that takes
 # 0.1-0.4 s on a busy 2-CPU machine, and -t 2s leaves a call 0.5 s, shared
@@ -50,7 +49,6 @@ need_tls() {
 	unmet "${miss# } not installed (apt-get install$pkgs)"
 }
 
-free_ports() { _etcd_free_ports "$@"; }
 
 # tls_pki DIR: CA, server and client certificates (P-256, one day).
 tls_pki() {
@@ -116,8 +114,8 @@ etcd_auth() {
 		    etcdctl_ role grant-permission lr --prefix=true readwrite leaderrun/ &&
 		    etcdctl_ user grant-role alice lr &&
 		    etcdctl_ auth enable
-	} > "$(_etcd_tmp)/etcd-auth.log" 2>&1 || {
-		cat "$(_etcd_tmp)/etcd-auth.log" >&2
+	} > "$(server_tmp)/etcd-auth.log" 2>&1 || {
+		cat "$(server_tmp)/etcd-auth.log" >&2
 		return 1
 	}
 }
@@ -133,13 +131,13 @@ stunnel_start() {
 	log=${conf%.conf}.log
 	[ -n "$pidf" ] || { echo "stunnel_start: $conf names no pid file" >&2; return 1; }
 	rm -f "$pidf"
-	_etcd_spawn "$log" stunnel "$conf"
+	server_spawn "$log" stunnel "$conf"
 	STUNNEL_PID=$_SPAWNED
 	_STUNNEL_PIDS+=("$STUNNEL_PID")
 	export STUNNEL_PID STUNNEL_LOG=$log
 	t0=$(now_ms)
 	until [ -s "$pidf" ]; do
-		if ! _etcd_running "$STUNNEL_PID" || [ $(($(now_ms) - t0)) -ge 10000 ]; then
+		if ! server_running "$STUNNEL_PID" || [ $(($(now_ms) - t0)) -ge 10000 ]; then
 			echo "stunnel_start: no pid file from stunnel $conf; its log:" >&2
 			cat "$log" >&2
 			return 1
@@ -157,9 +155,9 @@ stunnel_stop() {
 	for p in "${_STUNNEL_PIDS[@]}"; do
 		kill -TERM "$p" 2> /dev/null || true
 		end=$(($(now_ms) + 5000))
-		while _etcd_running "$p" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
+		while server_running "$p" && [ "$(now_ms)" -lt $end ]; do sleep 0.01; done
 		kill -KILL "$p" 2> /dev/null || true
-		_etcd_running "$p" || wait "$p" 2> /dev/null || true
+		server_running "$p" || wait "$p" 2> /dev/null || true
 	done
 	_STUNNEL_PIDS=()
 }

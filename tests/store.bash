@@ -1,0 +1,100 @@
+# store.bash - one adaptor for the scenarios every store must pass
+# (tests/scenarios.suite): STORE=file|etcd|redis picks the store, and the
+# rest of a test does not know which it is.  Loaded after helpers.bash.
+#
+#   store_start        start the store (a real etcd or redis-server of the
+#                      test's own, on a free port), set STORE_URL
+#   lrs ARG...         leaderrun on it
+#   bgs NAME ARG...    as bg (helpers.bash), on it
+#   store_teardown     stop what store_start started
+#   store_clean        the store holds nothing of ours once all have ended
+#   write_job FILE     a command that logs "start ID TERM" / "end ID TERM"
+#   no_overlap LOG     those lines never overlap and the terms grow
+#
+# And what differs between stores, each the bound its own tests had:
+#   SC_LEASE           lease-duration for short elections
+#   SC_HANDOVER_MS     a graceful handover "at once"
+#   SC_CRASH           lease options for crash failover (a long lease:
+#                      the takeover must not wait for it)
+#   SC_CRASH_MS        crash failover after SIGKILL of the supervisor
+
+case ${STORE:=file} in
+etcd)	load etcd ;;
+redis)	load redis ;;
+file)	;;
+*)	echo "store.bash: STORE=$STORE: not file, etcd or redis" >&2
+	return 1 ;;
+esac
+
+# Sanitizer builds exit slowly: allow them more where a bound is tight.
+_SAN_MS=0
+[ -z "${LEADERRUN_SANITIZED:-}" ] || _SAN_MS=1500
+
+case $STORE in
+file)	SC_LEASE=10s SC_HANDOVER_MS=$AT_ONCE_MS SC_CRASH=(-t 10s -r 2s)
+	SC_CRASH_MS=$AT_ONCE_MS ;;
+etcd)	SC_LEASE=3s SC_HANDOVER_MS=$((200 + 300 + _SAN_MS)) SC_CRASH=(-t 3s)
+	SC_CRASH_MS=$((700 + 300 + _SAN_MS)) ;;
+redis)	SC_LEASE=2s SC_HANDOVER_MS=200 SC_CRASH=(-t 10s -r 2s)
+	SC_CRASH_MS=300 ;;
+esac
+
+store_start() {
+	case $STORE in
+	file)	STORE_URL=file:$DIR ;;
+	etcd)	etcd_start && STORE_URL=$ETCD_URL ;;
+	redis)	redis_start && STORE_URL=$REDIS_URL ;;
+	esac
+}
+
+store_teardown() {
+	case $STORE in
+	etcd)	etcd_teardown ;;
+	redis)	redis_teardown ;;
+	esac
+}
+
+lrs() { "$LEADERRUN" -S "$STORE_URL" "$@"; }
+
+bgs() {
+	local n=$1
+	shift
+	env --default-signal=INT,QUIT "$LEADERRUN" -S "$STORE_URL" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
+# store_clean: every contender has ended: nothing of ours is left held.
+store_clean() {
+	case $STORE in
+	file)	[ "$(field state)" != held ] ;;
+	etcd)	wait_until 3 no_leftovers && used_etcd ;;
+	redis)	[ "$(rcli exists 'leaderrun:{t}:lock')" = 0 ] ;;
+	esac
+}
+
+write_job() {
+	cat > "$1" <<'JOB'
+#!/bin/sh
+# Log start and end under a lock of a separate file.
+say() { flock "$1.lk" sh -c 'echo "$1" >> "$2"' sh "$2" "$1"; }
+say "$1" "start $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+sleep 0.03
+say "$1" "end $LEADERRUN_NODE_ID $LEADERRUN_TERM"
+JOB
+	chmod +x "$1"
+}
+
+no_overlap() {
+	awk '
+		$1 == "start" {
+			if (open != "") { print "overlap: " $0 " while " open " runs"; bad = 1 }
+			if ($3 + 0 <= last) { print "term did not increase: " $0; bad = 1 }
+			open = $2 " " $3; last = $3 + 0; next
+		}
+		$1 == "end" {
+			if (open != $2 " " $3) { print "end without its start: " $0; bad = 1 }
+			open = ""; next
+		}
+		END { exit bad }' "$1"
+}
