@@ -51,6 +51,8 @@
  * every MUTEX release would then wake all the PRESENCE waiters. */
 #define MUTEX_BYTE	0
 #define PRESENCE_BYTE	2
+/* The presence waiter thread's stack (see file_watch_fd). */
+#define WAITER_STACK	(256 * 1024)
 /* How soon to look again when a dead local holder's command is exiting. */
 #define REAP_POLL_NS	1000000LL
 
@@ -790,7 +792,20 @@ file_watch_fd(struct lease *lease)
 		return -1;
 	}
 	if (!l->thread_started) {
-		if (pthread_create(&l->thread, NULL, presence_waiter, l) != 0) {
+		pthread_attr_t attr;
+		int rc;
+
+		/* It waits in fcntl and writes a byte: a small stack, the
+		 * same under every libc (musl's default is 128 kB, glibc's
+		 * the stack rlimit, often 8 MB of address space). */
+		if (pthread_attr_init(&attr) != 0) {
+			pthread_mutex_unlock(&l->mu);
+			return -1;
+		}
+		rc = pthread_attr_setstacksize(&attr, WAITER_STACK) != 0 ||
+		    pthread_create(&l->thread, &attr, presence_waiter, l) != 0;
+		pthread_attr_destroy(&attr);
+		if (rc) {
 			pthread_mutex_unlock(&l->mu);
 			return -1;
 		}

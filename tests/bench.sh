@@ -90,8 +90,11 @@ if [ -n "$LS_IN" ]; then
 	LS=$W/static/leaderrun
 	mkdir "$W/static" && cp "$LS_IN" "$LS" || die "cannot copy $LS_IN"
 fi
-"$CC" -O2 -static -o "$BC" "$here/bench_clock.c" 2>/dev/null ||
-	"$CC" -O2 -o "$BC" "$here/bench_clock.c" || die "cannot build bench_clock"
+# It reads /proc through lib/host.c, as leaderrun does.
+"$CC" -O2 -static -iquote "$here/.." -o "$BC" "$here/bench_clock.c" \
+    "$here/../lib/host.c" 2>/dev/null ||
+	"$CC" -O2 -iquote "$here/.." -o "$BC" "$here/bench_clock.c" \
+	    "$here/../lib/host.c" || die "cannot build bench_clock"
 
 if [ "$QUICK" = 1 ]; then
 	N_UNC=100 N_H2=25 B_H2=1 N_H100=10 B_H100=1 N_CRASH=15 N_FROZEN=2

@@ -90,6 +90,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/host.h"
+
 static int64_t
 now_ns(void)
 {
@@ -136,25 +138,14 @@ logline(const char *log, const char *fmt, ...)
 	close(fd);
 }
 
-/* State letter of PID from /proc, or 0 when it does not exist. */
+/* State letter of PID from /proc (lib/host.c, as leaderrun reads it), or 0
+ * when it does not exist. */
 static char
 proc_state(long pid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return 0;
-	return p[2];
+	return host_proc_stat(pid, &st) == 0 ? st.state : 0;
 }
 
 static int
