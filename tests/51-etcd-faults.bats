@@ -90,7 +90,7 @@ teardown() {
 	    date +%s%N > $0/a.start; sleep 30 & wait' "$OUT"
 	wait_for "$OUT/a.start" 10
 	bge b -l t -t 3s -r 300ms -- sh -c 'date +%s%N > $0/b.start' "$OUT"
-	wait_until 10 test "$(nkeys)" = 2	# b has joined (slow under TSan)
+	wait_until 10 has_nkeys 2	# b has joined
 	etcdctl_ del --prefix leaderrun/t/
 	bge c -l t -t 3s -r 300ms -- sh -c 'date +%s%N > $0/c.start' "$OUT"
 	wait_for "$OUT/b.start" 10

@@ -73,7 +73,7 @@ watchdog_of() { ps -o pid=,sid= --ppid "$(pid_of "$1")" | awk '$1 == $2 { print 
 	grep -q "^leaderrun: t: the command's process (pid $held) ended before it could start" "$OUT/w.err"
 	[ ! -e "$OUT/ran" ]
 	# Its place in the queue is given up at once, not after its TTL.
-	wait_until 1 test "$(nkeys)" = 1
+	wait_until 1 has_nkeys 1
 	[ "$(efield holder)" = a ]
 	touch "$OUT/a.go"
 	wait_exit a

@@ -460,6 +460,10 @@ knum() {
 # nkeys [NAME]: how many contenders' keys lease NAME has.
 nkeys() { keys "$@" | wc -l; }
 
+# has_nkeys N: exactly N queue keys now (for wait_until, which must run the
+# count each time: "wait_until S test "$(nkeys)" = N" counts only once).
+has_nkeys() { [ "$(nkeys)" = "$1" ]; }
+
 # nleases: how many leases etcd has.
 nleases() { etcdctl_ lease list | sed -n 's/^found \([0-9]*\) leases\{0,1\}$/\1/p'; }
 
