@@ -42,12 +42,13 @@ held_of() { ps -o pid=,sid= --ppid "$(pid_of "$1")" | awk '$1 != $2 { print $1 }
 	t0=$(now_ms)
 	kill -KILL "$held"
 	wait_exit w 5
-	echo "gave up $(elapsed_ms "$t0")ms after the kill"
+	took=$(elapsed_ms "$t0")
+	echo "gave up ${took}ms after the kill"
 	cat "$OUT/w.err"
 	[ "$STATUS" = 125 ]
 	grep -q "^leaderrun: t: the command's process (pid $held) ended before it could start" "$OUT/w.err"
 	[ ! -e "$OUT/ran" ]
-	[ "$(elapsed_ms "$t0")" -lt "$AT_ONCE_MS" ]
+	[ "$took" -lt "$AT_ONCE_MS" ]
 	[ "$(rfield holder)" = a ]
 	touch "$OUT/go"
 	wait_exit a
