@@ -468,25 +468,7 @@ stop_signal() {
 }
 
 # ---- --status ------------------------------------------------------------
-
-@test "--status on a free lease prints state free, exits 1 and creates nothing" {
-	run --separate-stderr -1 lr -l t --status
-	[[ "$output" == *"state:"*"free"* ]]
-	[ -z "$stderr" ]
-	[ -z "$(ls -A "$DIR")" ]
-}
-
-@test "--status on a held lease prints the holder and term, exits 0" {
-	bg a -l t -i node-s -t 10s -- "${HOLD[@]}" "$OUT/ready" "$OUT/go"
-	wait_for "$OUT/ready"
-	run --separate-stderr -0 lr -l t --status
-	echo "$output"
-	[[ "$output" == *"state:"*"held"* ]]
-	[[ "$output" == *"holder:"*"node-s"* ]]
-	[[ "$output" == *"term:"*"1"* ]]
-	[[ "$output" == *"pid:"*"$(pid_of a)"* ]]
-	touch "$OUT/go"
-}
+# Free and held, on every store: scenarios.suite (40-42).
 
 @test "--status prints age and expires-in as durations" {
 	now=$(now_ms)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Election on one host: crashed and stopped leaders, the fencing term and
-# the record.  Mutual exclusion, the same-instant start, graceful handover
-# and crash failover, on every store: scenarios.suite (40-42).
+# the record.  Mutual exclusion, the same-instant start, graceful handover,
+# crash failover, a stopped leader's renew deadline and --status, on every
+# store: scenarios.suite (40-42).
 load helpers
 
 setup() { lr_setup; }
@@ -61,21 +62,6 @@ teardown() { lr_teardown; }
 	wait_for "$OUT/b.started" 5
 	wait_exit b
 	[ "$STATUS" = 0 ]
-}
-
-@test "a stopped leader's command is stopped by the renew deadline, before the lease ends" {
-	bg a -l t -t 1s -r 50ms --renew-deadline 300ms -k 500ms -i a -- "${TRAPPER[@]}" TERM "$OUT/got" "$OUT/ready" 0
-	wait_for "$OUT/ready"
-	kill -STOP "$(pid_of a)"
-	t0=$(now_ms)
-	wait_for "$OUT/got" 3
-	took=$(elapsed_ms "$t0")
-	echo "command stopped ${took}ms after its supervisor (renew deadline 300ms, lease 1s)"
-	[ "$took" -ge 200 ]
-	[ "$took" -lt 1000 ]
-	kill -CONT "$(pid_of a)"
-	wait_exit a
-	[ "$STATUS" = 124 ]
 }
 
 # ---- term and record -------------------------------------------------------

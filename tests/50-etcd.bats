@@ -350,23 +350,6 @@ BAD_URLS=(
 	[ $((n2 - n1)) -le 3 ]
 }
 
-@test "--renew-deadline: with etcd stopped, the command is stopped a deadline after the last renewal" {
-	etcd_start
-	bge l -l t -t 3s -r 100ms --renew-deadline 600ms -k 300ms -- \
-	    "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0
-	wait_for "$OUT/ready" 10
-	sleep 0.2
-	etcd_pause
-	t0=$(now_ms)
-	wait_for "$OUT/term" 5
-	took=$(elapsed_ms "$t0")
-	echo "stopped ${took}ms after etcd was (renew-deadline 600ms, retry 100ms)"
-	[ "$took" -ge 400 ]
-	[ "$took" -le $((1200 + SLACK)) ]
-	wait_exit l 5
-	[ "$STATUS" = 124 ]
-}
-
 @test "-k: a command that ignores the stop signal gets SIGKILL after kill-after" {
 	etcd_start
 	bge l -l t -t 3s -r 100ms -k 500ms -- sh -c 'trap "" TERM; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
@@ -462,30 +445,6 @@ BAD_URLS=(
 	used_etcd
 }
 
-@test "--status on etcd: held is 0 with the holder, free is 1, and it creates nothing" {
-	etcd_start
-	run --separate-stderr -1 "$LEADERRUN" --status -S "$ETCD_URL" -l t
-	echo "$output"
-	[[ "$output" == *"state:"*"free"* ]]
-	[ -z "$stderr" ]
-	no_leftovers
-	lead_hold a -i node-s -t 3s
-	term=$(knum "$(holder_key)" create_revision)
-	run --separate-stderr -0 "$LEADERRUN" --status -S "$ETCD_URL" -l t
-	echo "$output"
-	grep -qx 'state: *held' <<< "$output"
-	grep -qx 'holder: *node-s' <<< "$output"
-	[[ "$output" == *"term:"*"$term"* ]]
-	[ -z "$stderr" ]
-	run -0 env LEADERRUN_STORE="$ETCD_URL" "$LEADERRUN" --status -l t
-	[[ "$output" == *"holder:"*"node-s"* ]]
-	run -1 "$LEADERRUN" --status -S "$ETCD_URL" -l other
-	[ "$(nleases)" = 1 ]
-	touch "$OUT/a.go"
-	wait_exit a
-	run -1 "$LEADERRUN" --status -S "$ETCD_URL" -l t
-	[[ "$output" != *"state:"*"held"* ]]
-}
-
-# Election, handover and crash failover: scenarios.suite (41).
+# Election, handover, crash failover, a stopped etcd and --status:
+# scenarios.suite (41).
 

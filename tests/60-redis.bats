@@ -190,24 +190,6 @@ one_line_error() {
 	[ $((n2 - n1)) -le 8 ]
 }
 
-@test "--renew-deadline: with Redis stopped, the command is stopped a deadline after the last renewal" {
-	redis_start
-	bgr l -l t -t 2s -r 50ms --renew-deadline 500ms -k 300ms -- \
-	    "${TRAPPER[@]}" TERM "$OUT/term" "$OUT/ready" 0
-	wait_for "$OUT/ready" 10
-	sleep 0.1
-	redis_pause
-	t0=$(now_ms)
-	wait_for "$OUT/term" 5
-	took=$(elapsed_ms "$t0")
-	echo "stopped ${took}ms after Redis was (renew-deadline 500ms, retry 50ms)"
-	redis_resume
-	[ "$took" -ge 400 ]
-	[ "$took" -le 900 ]
-	wait_exit l 5
-	[ "$STATUS" = 124 ]
-}
-
 @test "-k: a command that ignores the stop signal gets SIGKILL after kill-after; -s picks the signal" {
 	redis_start
 	bgr l -l t -t 2s -r 50ms -k 300ms -s USR1 -- sh -c 'trap "" USR1; echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 100' sh "$OUT/cmd.pid"
@@ -255,29 +237,6 @@ one_line_error() {
 	grep -q "released (term 2)" "$OUT/b.err"
 }
 
-@test "--status: free, then held with holder, host, pid, term, time left and waiters" {
-	redis_start
-	run -1 lrr --status -l t
-	echo "$output"
-	[[ "$output" == *"lease:      redis://127.0.0.1:$REDIS_PORT/0 leaderrun:{t}:lock"* ]]
-	[[ "$output" == *"state:      free"* ]]
-	lead_hold a -t 3s -i node-a
-	bgr b -l t -t 3s -i node-b -v -- true
-	wait_until 5 has waiting "$OUT/b.err"
-	run -0 lrr --status -l t
-	echo "$output"
-	[[ "$output" == *"holder:     node-a"* ]]
-	[[ "$output" == *"host:       $(hostname)"* ]]
-	[[ "$output" == *"pid:        $(pid_of a)"* ]]
-	[[ "$output" == *"term:       1"* ]]
-	[[ "$output" == *"expires-in: "[23].* ]]
-	[[ "$output" == *"alive:      yes"* ]]
-	[[ "$output" == *"waiters:    1"* ]]
-	touch "$OUT/a.go"
-	wait_exit b
-	[ "$STATUS" = 0 ]
-}
-
 @test "/DB selects the database; the same name in two databases is two leases" {
 	redis_start
 	REDIS_URL=$REDIS_URL/3 lead_hold a "${FAST[@]}"
@@ -290,7 +249,8 @@ one_line_error() {
 	[ "$STATUS" = 0 ]
 }
 
-# Exclusion, handover and crash failover: scenarios.suite (42).
+# Exclusion, handover, crash failover, a stopped Redis and --status:
+# scenarios.suite (42).
 
 # ---- a crashed leader ----------------------------------------------------
 

@@ -8,6 +8,12 @@
 #   bgs NAME ARG...    as bg (helpers.bash), on it
 #   store_teardown     stop what store_start started
 #   store_clean        the store holds nothing of ours once all have ended
+#   store_where        what --status prints as lease: for lease t
+#   store_items        what the store holds of ours now (to show that a
+#                      --status changed nothing)
+#   store_pause / store_resume   the store stops answering (the server is
+#                      SIGSTOPped; the file store's record lock is held, as
+#                      by a writer stuck in I/O) / answers again
 #   write_job FILE     a command that logs "start ID TERM" / "end ID TERM"
 #   no_overlap LOG     those lines never overlap and the terms grow
 #
@@ -17,6 +23,9 @@
 #   SC_CRASH           lease options for crash failover (a long lease:
 #                      the takeover must not wait for it)
 #   SC_CRASH_MS        crash failover after SIGKILL of the supervisor
+#   SC_LOSS_MS         a stopped store: the command's stop signal after
+#                      -r 50ms --renew-deadline 500ms (its last renewal at
+#                      most 50ms before the stop)
 
 case ${STORE:=file} in
 etcd)	load etcd ;;
@@ -32,11 +41,11 @@ _SAN_MS=0
 
 case $STORE in
 file)	SC_LEASE=10s SC_HANDOVER_MS=$AT_ONCE_MS SC_CRASH=(-t 10s -r 2s)
-	SC_CRASH_MS=$AT_ONCE_MS ;;
+	SC_CRASH_MS=$AT_ONCE_MS SC_LOSS_MS=900 ;;
 etcd)	SC_LEASE=3s SC_HANDOVER_MS=$((200 + 300 + _SAN_MS)) SC_CRASH=(-t 3s)
-	SC_CRASH_MS=$((700 + 300 + _SAN_MS)) ;;
+	SC_CRASH_MS=$((700 + 300 + _SAN_MS)) SC_LOSS_MS=$((900 + _SAN_MS)) ;;
 redis)	SC_LEASE=2s SC_HANDOVER_MS=200 SC_CRASH=(-t 10s -r 2s)
-	SC_CRASH_MS=300 ;;
+	SC_CRASH_MS=300 SC_LOSS_MS=900 ;;
 esac
 
 store_start() {
@@ -49,8 +58,44 @@ store_start() {
 
 store_teardown() {
 	case $STORE in
+	file)	[ -z "${MUTEX_PID:-}" ] || kill -KILL "$MUTEX_PID" 2> /dev/null || true ;;
 	etcd)	etcd_teardown ;;
 	redis)	redis_teardown ;;
+	esac
+}
+
+store_where() {
+	case $STORE in
+	file)	echo "$DIR/t.lease" ;;
+	etcd)	echo "$ETCD_URL leaderrun/t/" ;;
+	redis)	echo "$REDIS_URL/0 leaderrun:{t}:lock" ;;
+	esac
+}
+
+store_pause() {
+	case $STORE in
+	file)	touch "$DIR/t.lock"
+		hold_mutex "$DIR/t.lock" "$OUT/locked"
+		wait_for "$OUT/locked" ;;
+	etcd)	etcd_pause ;;
+	redis)	redis_pause ;;
+	esac
+}
+
+store_resume() {
+	case $STORE in
+	file)	kill -KILL "$MUTEX_PID" ;;
+	etcd)	etcd_resume ;;
+	redis)	redis_resume ;;
+	esac
+}
+
+store_items() {
+	case $STORE in
+	file)	ls -A "$DIR" ;;
+	etcd)	etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d'
+		[ "$(nleases)" = 0 ] || echo "leases: $(nleases)" ;;
+	redis)	rcli --scan --pattern 'leaderrun:*' | sort ;;
 	esac
 }
 
