@@ -39,7 +39,8 @@
 # leaderrun, and exits 1 on any overlap, term that went back, host that did
 # not recover, or leak (a process of the run, a namespace left), 2 on a
 # usage or setup error.  -k keeps the run directory (always kept on
-# failure); -q prints only the summary line and the tables.  Timestamps are
+# failure); -q prints only the summary line and the tables.  INT or TERM
+# ends the run after the round under way, with its tables.  Timestamps are
 # bash's EPOCHREALTIME: they measure, they never decide an overlap.
 #
 # Defaults: etcd -t 3000 (etcd TTLs are whole seconds) with etcd's own
@@ -171,7 +172,9 @@ finish() {
 	fi
 	exit "$rc"
 }
-trap 'finish 2' INT TERM
+# INT or TERM ends the run after the current round, with the table.
+STOP=0
+trap 'STOP=1' INT TERM
 trap 'finish $?' EXIT
 
 # ---- the network and the store -------------------------------------------
@@ -374,6 +377,7 @@ heal() {	# heal KIND TARGET: the fault off
 
 recovered || { echo "partition: no leader at the start ($NOT_BACK)" >&2; FAILED=1; ROUNDS=0; }
 for round in $(seq "$ROUNDS"); do
+	[ "$STOP" = 0 ] || break
 	# The leader may have changed since recovered looked.
 	leader_now || recovered || { FAILED=1; break; }
 	lh=$CUR_HOST lt=$CUR_TERM
@@ -445,7 +449,7 @@ poll_log
 
 # ---- the tables -------------------------------------------------------------
 {
-	echo "partition: $STORE, $HOSTS hosts, lease ${LEASE}ms, $(wc -l < "$ROWS") rounds, $OVERLAPS overlaps, seed $SEED"
+	echo "partition: $STORE, $HOSTS hosts, lease ${LEASE}ms, $(wc -l < "$ROWS") rounds, $OVERLAPS overlaps, seed $SEED$([ "$STOP" = 0 ] || echo ", stopped by a signal")"
 	awk '
 	function stats(a, n,   i, j, t, s) {	# "median / max", ms
 		if (n == 0) return "-"
