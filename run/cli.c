@@ -84,7 +84,8 @@ help(void)
 "DUR is a number with a unit (ns, us, ms, s, m, h), several may follow each\n"
 "other (1m30s); a bare number is seconds.  Required: lease-duration >\n"
 "renew-deadline > retry-period, and renew-deadline + kill-after <\n"
-"lease-duration.\n"
+"lease-duration.  On etcd, a renew-deadline below retry-period + 2s cannot\n"
+"ride out one raft election (a warning at the start): -t 7s or more can.\n"
 "\n"
 "Long options take two dashes: --node-id=ID, not -node-id=ID.\n"
 "\n"
@@ -224,6 +225,35 @@ store_arg(struct opts *o)
 		warnx("%s%s", err, o->store == env ? " (from LEADERRUN_STORE)" : "");
 		try_help();
 	}
+}
+
+
+/*
+ * A raft election stalls every request to an etcd cluster: its members wait
+ * out an election timeout (1s by default, which etcd randomises up to 2s)
+ * before one stands, while a renewal that went to them hangs or fails.  A
+ * leader whose last good renewal came up to a retry-period before the
+ * stall needs renew-deadline - retry-period to cover it, or it loses the
+ * lease to a member failure the cluster itself rides out.  Measured with
+ * tests/partition.sh (raft-stop) on 3-member etcd 3.4 clusters with the
+ * default timings: see STORES in the man page.
+ */
+#define RAFT_ELECTION_NS (2 * NS_PER_S)
+
+static void
+warn_raft_election(const struct opts *o)
+{
+	char b[32], c[32];
+
+	if (strncmp(o->store, "etcd://", strlen("etcd://")) != 0 ||
+	    o->deadline_ns - o->retry_ns >= RAFT_ELECTION_NS)
+		return;
+	fmt_duration(b, sizeof(b), o->deadline_ns);
+	fmt_duration(c, sizeof(c), o->retry_ns);
+	warnx("warning: renew-deadline (%s) - retry-period (%s) is below 2s, "
+	    "so one etcd raft election (up to 2s with etcd's default 1s "
+	    "election timeout) can cost the lease; -t 7s or more rides it out",
+	    b, c);
 }
 
 
@@ -438,6 +468,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "the lease", b, c, a);
 		try_help();
 	}
+	warn_raft_election(o);
 }
 
 

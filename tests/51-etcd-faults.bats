@@ -321,7 +321,8 @@ before_good() {
 	local eps
 	eps=$(IFS=,; echo "$*")
 	t0=$(now_ms)
-	run -0 timeout 30 "$LEADERRUN" -S "etcd://$eps,$ETCD_EP" -l t -t 3s -- \
+	# (stderr apart: -t 3s warns that it cannot ride out a raft election)
+	run -0 --separate-stderr timeout 30 "$LEADERRUN" -S "etcd://$eps,$ETCD_EP" -l t -t 3s -- \
 	    sh -c 'echo "$LEADERRUN_TERM"'
 	echo "ran after $(elapsed_ms "$t0")ms, term $output"
 	[ "$output" -gt 0 ]
