@@ -84,8 +84,8 @@ help(void)
 "DUR is a number with a unit (ns, us, ms, s, m, h), several may follow each\n"
 "other (1m30s); a bare number is seconds.  Required: lease-duration >\n"
 "renew-deadline > retry-period, and renew-deadline + kill-after <\n"
-"lease-duration.  On etcd, a renew-deadline below retry-period + 2s cannot\n"
-"ride out one raft election (a warning at the start): -t 7s or more can.\n"
+"lease-duration.  On an etcd cluster, a renew-deadline below retry-period + 2s\n"
+"cannot ride out one raft election (a warning at the start): -t 7s or more can.\n"
 "\n"
 "Long options take two dashes: --node-id=ID, not -node-id=ID.\n"
 "\n"
@@ -244,8 +244,12 @@ static void
 warn_raft_election(const struct opts *o)
 {
 	char b[32], c[32];
+	const char *p = o->store + strlen("etcd://");
 
+	/* Only a cluster has elections to ride out: one member named alone
+	 * (a test, a small site) stays quiet, as a cron job's mail should. */
 	if (strncmp(o->store, "etcd://", strlen("etcd://")) != 0 ||
+	    memchr(p, ',', strcspn(p, "/")) == NULL ||
 	    o->deadline_ns - o->retry_ns >= RAFT_ELECTION_NS)
 		return;
 	fmt_duration(b, sizeof(b), o->deadline_ns);

@@ -195,22 +195,29 @@ BAD_URLS=(
 
 # ---- every option, on etcd ---------------------------------------------------
 
-@test "-S etcd://: renew-deadline - retry-period below 2s warns once at the start; the command runs, its status passes through" {
+@test "-S etcd://: on a cluster, renew-deadline - retry-period below 2s warns once at the start; the command runs, its status passes through" {
+	local cluster
+
 	etcd_start
-	run -7 "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -- sh -c 'echo ran; exit 7'
+	# A second member that answers nothing: the URL names a cluster.
+	cluster="etcd://$ETCD_EP,127.0.0.1:$(free_ports 1)"
+	run -7 "$LEADERRUN" -S "$cluster" -l t -t 3s -- sh -c 'echo ran; exit 7'
 	[ "${lines[0]}" = "leaderrun: warning: renew-deadline (1.5s) - retry-period (600ms) is below 2s, so one etcd raft election (up to 2s with etcd's default 1s election timeout) can cost the lease; -t 7s or more rides it out" ]
 	[ "${lines[1]}" = ran ]
 	[ "${#lines[@]}" = 2 ]
 	# 3.5s - 1.4s and 2.2s - 200ms ride out an election: no warning.
-	run -0 "$LEADERRUN" -S "$ETCD_URL" -l t -t 7s -- echo ran
+	run -0 "$LEADERRUN" -S "$cluster" -l t -t 7s -- echo ran
 	[ "$output" = ran ]
-	run -0 "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s --renew-deadline 2.2s \
+	run -0 "$LEADERRUN" -S "$cluster" -l t -t 3s --renew-deadline 2.2s \
 	    -r 200ms -k 500ms -- echo ran
+	[ "$output" = ran ]
+	# One member holds no elections after it starts: no warning.
+	run -0 "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -- echo ran
 	[ "$output" = ran ]
 	# No raft under the other stores; --status never warns.
 	run -0 "$LEADERRUN" -S "file:$DIR" -l t -t 1s -- echo ran
 	[ "$output" = ran ]
-	run -1 "$LEADERRUN" --status -S "$ETCD_URL" -l t
+	run -1 "$LEADERRUN" --status -S "$cluster" -l t
 	[[ "$output" != *warning* ]]
 }
 

@@ -57,13 +57,13 @@ netns_usable() {
 		echo "cannot create a network namespace here (ip netns add failed)"
 		return 1
 	fi
-	if ! ip -n "$t" link add pa0 type veth peer name pb0 2> /dev/null ||
-	    ! tc -n "$t" qdisc replace dev pa0 root pfifo limit 0 2> /dev/null ||
-	    ! unshare --pid --fork --mount-proc true 2> /dev/null; then
+	ip -n "$t" link add pa0 type veth peer name pb0 2> /dev/null &&
+	    tc -n "$t" qdisc replace dev pa0 root pfifo limit 0 2> /dev/null &&
+	    unshare --pid --fork --mount-proc true 2> /dev/null || {
 		ip netns del "$t" 2> /dev/null
 		echo "a namespace works but veth, tc pfifo or a PID namespace does not"
 		return 1
-	fi
+	}
 	ip netns del "$t"
 }
 
