@@ -62,7 +62,8 @@ test: test-needs leaderrun tests/faultshim.so tests/wire_test tests/pg_test
 	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
 
 # The one list of what the suite needs, as COMMAND:DEBIAN-PACKAGE (a
-# COMMAND python3/MOD: a module the system python3 imports).  make test
+# COMMAND python3/MOD: a module the system python3 imports; /PATH: that
+# file, for servers Debian keeps off PATH).  make test
 # stops if a TEST_NEEDS command is missing, printing the apt-get line that
 # brings them all (tests/needs.sh); TEST_WANTS are optional (a note): the
 # store servers, TLS tools and checkers, whose tests skip without them, naming the

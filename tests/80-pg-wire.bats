@@ -12,7 +12,7 @@ PG_TEST=$BATS_TEST_DIRNAME/pg_test
 
 setup_file() {
 	# A missing server skips (or, with CI=true, fails) each live test.
-	if need_postgres 2> /dev/null; then
+	if have_postgres; then
 		postgres_start
 	fi
 }

@@ -21,6 +21,7 @@
 #   postgres                    superuser, trusted on the unix socket only
 # Each may log in to the database leaderrun.
 #
+#   have_postgres         initdb, postgres and psql are there (no skip)
 #   need_postgres         initdb and postgres there, or skip naming
 #                         postgresql-15; with CI=true a missing one FAILS.
 #                         $PG_BINDIR, else the directory of a postgres on
@@ -55,12 +56,16 @@ _pg_bindir() {
 	fi
 }
 
-need_postgres() {
+# have_postgres: the binaries are there (no skip: for setup_file).
+have_postgres() {
 	local d
 	d=$(_pg_bindir)
-	[ -x "$d/postgres" ] && [ -x "$d/initdb" ] && [ -x "$d/psql" ] &&
-	    return 0
-	unmet "postgres, initdb or psql not found in $d" \
+	[ -x "$d/postgres" ] && [ -x "$d/initdb" ] && [ -x "$d/psql" ]
+}
+
+need_postgres() {
+	have_postgres && return 0
+	unmet "postgres, initdb or psql not found in $(_pg_bindir)" \
 	    "(apt-get install postgresql-15; or set PG_BINDIR)"
 }
 
