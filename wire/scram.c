@@ -251,7 +251,6 @@ scram_verify(struct scram *s, const char *sfinal, size_t n, char *err)
 	unsigned char sig[SHA256_LEN + 3];
 	const char *v, *p = sfinal, *end = sfinal + n;
 	unsigned char diff = 0;
-	ssize_t k;
 	size_t vlen, i;
 
 	if (s->state != 2) {
@@ -267,7 +266,7 @@ scram_verify(struct scram *s, const char *sfinal, size_t n, char *err)
 		return -1;
 	}
 	if (attr(&p, end, 'v', &v, &vlen) == -1 ||
-	    (k = b64_decode(v, vlen, sig, sizeof(sig))) != SHA256_LEN) {
+	    b64_decode(v, vlen, sig, sizeof(sig)) != SHA256_LEN) {
 		seterr(err, "SCRAM: server-final-message without a signature");
 		return -1;
 	}
