@@ -107,7 +107,7 @@ static void
 session(const uint8_t *data, size_t size)
 {
 	static struct pg_conn c;
-	struct pg_login l = { "u", "db", "pw", 2, NULL };
+	struct pg_login l = { "u", "db", "pw", 2, NULL, 0 };
 	const char *params[2] = { "x", NULL };
 	struct pg_note nt;
 	struct net_ep ep;

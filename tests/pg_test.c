@@ -411,12 +411,14 @@ test_decode(void)
 
 /* session: a connection whose server already said BYTES (N) and hung
  * up; the client's requests go unread (until the next session). */
+static int allow;	/* the methods session allows */
+
 static int
 session(struct pg_conn *c, const char *bytes, size_t n, const char *pw,
     char *err)
 {
 	static int peer = -1;
-	struct pg_login l = { "u", "db", pw, pw ? strlen(pw) : 0, NULL };
+	struct pg_login l = { "u", "db", pw, pw ? strlen(pw) : 0, NULL, allow };
 	struct net_ep ep;
 	int sv[2];
 
@@ -480,6 +482,14 @@ test_sessions(void)
 	rc = session(&c, L("R\0\0\0\x08\0\0\0\3"), NULL, err);
 	ok(rc == PG_EFAIL && strstr(err, "asks for a password") != NULL,
 	    "cleartext asked, none given: %s", err);
+	allow = PG_AUTH_SCRAM;
+	rc = session(&c, L("R\0\0\0\x08\0\0\0\3"), "pw", err);
+	ok(rc == PG_EFAIL && strstr(err, "cleartext password, which is not") !=
+	    NULL, "cleartext asked where only SCRAM is allowed: %s", err);
+	rc = session(&c, L(AUTH_OK READY), "pw", err);
+	ok(rc == PG_EFAIL && strstr(err, "no password, which is not") != NULL,
+	    "let in unasked where only SCRAM is allowed: %s", err);
+	allow = 0;
 	rc = session(&c, L("R\0\0\0\x08\0\0\0\7"), "pw", err);
 	ok(rc == PG_EFAIL && strstr(err, "GSSAPI") != NULL,
 	    "an unsupported method is named: %s", err);
@@ -526,12 +536,14 @@ env(const char *name)
 	return v;
 }
 
+static int live_allow;	/* the methods login allows */
+
 static int
 login(struct pg_conn *c, const struct net_ep *ep, const char *user,
     const char *pw, int64_t ms, char *err)
 {
 	struct pg_login l = { user, "leaderrun", pw, pw ? strlen(pw) : 0,
-		"pg_test" };
+		"pg_test", live_allow };
 
 	return pg_connect(c, ep, &l, now_ns() + ms * MS, err);
 }
@@ -562,6 +574,16 @@ live_auth(void)
 	ok(rc == PG_OK, "trust login over the unix socket (%s)",
 	    rc == PG_OK ? "ok" : err);
 	pg_close(&c);
+
+	live_allow = PG_AUTH_SCRAM;
+	rc = login(&c, &ep_tcp, "lr_scram", env("PG_PASS_SCRAM"), 5000, err);
+	ok(rc == PG_OK, "SCRAM login where only SCRAM is allowed");
+	pg_close(&c);
+	rc = login(&c, &ep_tcp, "lr_pass", env("PG_PASS_PLAIN"), 5000, err);
+	ok(rc == PG_EFAIL && strstr(err, "cleartext password, which is not"),
+	    "the password is not sent in clear where only SCRAM is allowed: %s",
+	    err);
+	live_allow = 0;
 
 	rc = login(&c, &ep_tcp, "lr_scram", "wrong", 5000, err);
 	ok(rc == PG_ESERVER && strcmp(c.sqlstate, "28P01") == 0 &&

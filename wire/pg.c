@@ -684,13 +684,24 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 	struct put p = { c->out, sizeof(c->out), 0, 0, 0 };
 	const char *mech[8];
 	int32_t code;
-	int n, i, rc;
+	int n, i, rc, want;
 
 	if (m->len < 4)
 		return protocol(c, "malformed Authentication", err);
 	code = pg_int32(m->body);
 	if (code != 0 && code != 11 && code != 12 && *sasl != 0)
 		return protocol(c, "authentication out of turn", err);
+	want = code == 0 && *sasl == 0 ? PG_AUTH_TRUST : code == 3 ?
+	    PG_AUTH_CLEARTEXT : code == 5 ? PG_AUTH_MD5 : code == 10 ?
+	    PG_AUTH_SCRAM : 0;
+	if (want != 0 && l->allow != 0 && (l->allow & want) == 0) {
+		seterr(err, "the server asks for %s, which is not allowed",
+		    want == PG_AUTH_TRUST ? "no password" : want ==
+		    PG_AUTH_CLEARTEXT ? "a cleartext password" : want ==
+		    PG_AUTH_MD5 ? "md5" : "SCRAM-SHA-256");
+		shut(c);
+		return PG_EFAIL;
+	}
 	if ((code == 3 || code == 5 || code == 10) && l->password == NULL) {
 		seterr(err, "the server asks for a password (%s) and none was "
 		    "given", code == 3 ? "cleartext" : code == 5 ? "md5" :

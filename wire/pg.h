@@ -72,12 +72,21 @@ struct pg_note {
 	int	 cut;
 };
 
+/* Login methods, for pg_login.allow (libpq's require_auth): a client
+ * that holds a password need not hand it to a server that merely asks
+ * for it in clear, nor be let in by one that checked nothing. */
+#define PG_AUTH_TRUST		0x1	/* no password asked */
+#define PG_AUTH_CLEARTEXT	0x2
+#define PG_AUTH_MD5		0x4
+#define PG_AUTH_SCRAM		0x8
+
 struct pg_login {
 	const char	*user;
 	const char	*database;	/* NULL: the user's name */
 	const char	*password;	/* NULL: none (trust) */
 	size_t		 pwlen;
 	const char	*appname;	/* NULL: "leaderrun" */
+	int		 allow;		/* PG_AUTH_* methods; 0: any */
 };
 
 struct pg_conn {
