@@ -17,14 +17,14 @@ RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/watchdog.c run/metrics.c run/log.c
 LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/redis.c \
 	  store/redis_conn.c \
-	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/scram.c \
-	  lib/base.c lib/host.c lib/digest.c
+	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/pg_msg.c \
+	  wire/scram.c lib/base.c lib/host.c lib/digest.c
 SRCS	= leaderrun.c $(RUN_SRCS) $(LEASE_SRCS)
 HDRS	= run/cli.h run/values.h run/secret.h run/report.h run/supervise.h \
 	  run/worker.h run/gate.h run/job.h run/sig.h run/watchdog.h \
 	  run/metrics.h run/log.h \
 	  lease.h store/store.h store/file_record.h store/etcd_api.h store/redis_conn.h wire/net.h wire/http.h wire/json.h wire/resp.h \
-	  wire/pg.h wire/scram.h lib/base.h lib/host.h lib/digest.h
+	  wire/pg.h wire/pg_msg.h wire/scram.h lib/base.h lib/host.h lib/digest.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -106,9 +106,10 @@ tests/wire_test: tests/wire_test.c $(WIRE) lib/base.h wire/net.h wire/http.h \
 
 # The PostgreSQL plumbing (digests, SCRAM, protocol 3.0), TAP; its live
 # part runs against a real server in 80-pg-wire.bats.
-PGWIRE	= lib/base.c lib/digest.c wire/net.c wire/json.c wire/scram.c wire/pg.c
+PGWIRE	= lib/base.c lib/digest.c wire/net.c wire/json.c wire/scram.c \
+	  wire/pg_msg.c wire/pg.c
 tests/pg_test: tests/pg_test.c $(PGWIRE) lib/base.h lib/digest.h wire/net.h \
-    wire/json.h wire/scram.h wire/pg.h
+    wire/json.h wire/scram.h wire/pg_msg.h wire/pg.h
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/pg_test.c $(PGWIRE)
 
 # LD_PRELOAD shim that makes chosen lease I/O calls fail or hang.
@@ -149,7 +150,8 @@ fuzz/fuzz_resp: tests/fuzz_resp.c wire/resp.c wire/resp.h lib/base.c
 
 # The PostgreSQL message reader and decoders, and a login and a query
 # replayed from the fuzzer's bytes over a socket pair.
-fuzz/fuzz_pg: tests/fuzz_pg.c $(PGWIRE) wire/pg.h wire/scram.h lib/digest.h
+fuzz/fuzz_pg: tests/fuzz_pg.c $(PGWIRE) wire/pg.h wire/pg_msg.h wire/scram.h \
+    lib/digest.h
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_pg.c $(PGWIRE)
 

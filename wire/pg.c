@@ -1,14 +1,12 @@
 /*
- * pg.c - the PostgreSQL protocol 3.0 client of leaderrun's store: message
- * framing and decoding (pure), request encoding, and a connection that
+ * pg.c - a PostgreSQL protocol 3.0 connection for leaderrun's store: it
  * logs in, runs statements and collects notifications, every wait bounded
- * by the caller's deadline.
+ * by the caller's deadline.  The bytes are pg_msg.c's business.
  *
- * A message is taken only whole, from one fixed buffer: its length is
- * judged from its 5-byte header before anything else is kept, so no
- * length sent by the server decides an allocation or a copy.  Messages
- * the server may send at any time (ParameterStatus, NoticeResponse,
- * NotificationResponse) are dealt with where they are read.
+ * Messages are taken whole from one fixed buffer (pg_parse judges each
+ * from its header first).  Messages the server may send at any time
+ * (ParameterStatus, NoticeResponse, NotificationResponse) are dealt with
+ * where they are read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,437 +18,6 @@
 #include "wire/net.h"
 #include "wire/pg.h"
 #include "wire/scram.h"
-
-#define PROTOCOL_3_0	196608	/* 3 << 16 */
-
-/* ---- messages ----------------------------------------------------------- */
-
-/* The backend messages we may get in answer to what we send.  Not COPY
- * (G H W d c), not FunctionCallResponse (V), not the SSL answer. */
-static const char KNOWN[] = "RKSZTDCENAInt123sv";
-
-int32_t
-pg_int32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-
-	return (int32_t)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
-	    (uint32_t)u[2] << 8 | u[3]);
-}
-
-static int
-int16(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-
-	return (int16_t)(u[0] << 8 | u[1]);
-}
-
-int
-pg_parse(const char *buf, size_t n, struct pg_msg *m, size_t *used,
-    char *err)
-{
-	uint32_t len;
-
-	if (n == 0)
-		return 0;
-	if (buf[0] == '\0' || strchr(KNOWN, buf[0]) == NULL) {
-		seterr(err, "not a PostgreSQL message we expect (type 0x%02x)",
-		    (unsigned char)buf[0]);
-		return -1;
-	}
-	if (n < 5)
-		return 0;
-	len = (uint32_t)pg_int32(buf + 1);
-	if (len < 4 || len > PG_MSGMAX + 4) {
-		seterr(err, "message '%c' of bad length %lu", buf[0],
-		    (unsigned long)len);
-		return -1;
-	}
-	if (n - 1 < len)
-		return 0;
-	m->type = buf[0];
-	m->body = buf + 5;
-	m->len = len - 4;
-	*used = 1 + (size_t)len;
-	return 1;
-}
-
-int
-pg_row(const struct pg_msg *m, struct pg_val *v, int max, char *err)
-{
-	size_t pos = 2;
-	int n, i;
-
-	if (m->type != 'D' || m->len < 2 || (n = int16(m->body)) < 0) {
-		seterr(err, "malformed DataRow");
-		return -1;
-	}
-	if (n > max) {
-		seterr(err, "row of %d fields, more than %d", n, max);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		int32_t len;
-
-		if (m->len - pos < 4)
-			goto bad;
-		len = pg_int32(m->body + pos);
-		pos += 4;
-		if (len == -1) {
-			v[i].s = NULL;
-			v[i].len = 0;
-			continue;
-		}
-		if (len < 0 || (size_t)len > m->len - pos)
-			goto bad;
-		v[i].s = m->body + pos;
-		v[i].len = (size_t)len;
-		pos += (size_t)len;
-	}
-	if (pos == m->len)
-		return n;
-bad:
-	seterr(err, "malformed DataRow");
-	return -1;
-}
-
-int
-pg_rowdesc(const struct pg_msg *m, char *err)
-{
-	size_t pos = 2;
-	const char *nul;
-	int n, i;
-
-	if (m->type != 'T' || m->len < 2 || (n = int16(m->body)) < 0)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		/* name, table oid 4, column 2, type oid 4, size 2, mod 4,
-		 * format 2 */
-		nul = memchr(m->body + pos, '\0', m->len - pos);
-		if (nul == NULL)
-			goto bad;
-		pos = (size_t)(nul - m->body) + 1;
-		if (m->len - pos < 18)
-			goto bad;
-		pos += 18;
-	}
-	if (pos == m->len)
-		return n;
-bad:
-	seterr(err, "malformed RowDescription");
-	return -1;
-}
-
-int
-pg_cstrings(const struct pg_msg *m, size_t pos, const char **s, int k)
-{
-	const char *nul;
-	int n = 0;
-
-	if (pos > m->len)
-		return -1;
-	while (pos < m->len) {
-		if ((nul = memchr(m->body + pos, '\0', m->len - pos)) == NULL ||
-		    n == k)
-			return -1;
-		s[n++] = m->body + pos;
-		pos = (size_t)(nul - m->body) + 1;
-	}
-	return n;
-}
-
-/* keep: S (LEN bytes) into OUT (CAP), cut to fit, control bytes as ' '. */
-static void
-keep(char *out, size_t cap, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len >= cap)
-		len = cap - 1;
-	for (i = 0; i < len; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-	out[len] = '\0';
-}
-
-int
-pg_errfields(const struct pg_msg *m, struct pg_error *e, char *err)
-{
-	size_t pos = 0;
-	const char *nul, *sev = NULL;
-	size_t sevlen = 0;
-
-	memset(e, 0, sizeof(*e));
-	if (m->type != 'E' && m->type != 'N')
-		goto bad;
-	for (;;) {
-		char code;
-		size_t len;
-
-		if (pos >= m->len)
-			goto bad;
-		if ((code = m->body[pos++]) == '\0')
-			break;
-		if ((nul = memchr(m->body + pos, '\0', m->len - pos)) == NULL)
-			goto bad;
-		len = (size_t)(nul - (m->body + pos));
-		switch (code) {
-		case 'V':	/* not translated: preferred */
-			sev = m->body + pos, sevlen = len;
-			break;
-		case 'S':
-			if (sev == NULL)
-				sev = m->body + pos, sevlen = len;
-			break;
-		case 'C':
-			if (len != 5)
-				goto bad;
-			keep(e->code, sizeof(e->code), m->body + pos, len);
-			break;
-		case 'M':
-			keep(e->message, sizeof(e->message), m->body + pos, len);
-			break;
-		case 'D':
-			keep(e->detail, sizeof(e->detail), m->body + pos, len);
-			break;
-		default:
-			break;
-		}
-		pos += len + 1;
-	}
-	if (pos != m->len)
-		goto bad;
-	if (sev != NULL)
-		keep(e->severity, sizeof(e->severity), sev, sevlen);
-	return 0;
-bad:
-	seterr(err, "malformed %s", m->type == 'N' ? "NoticeResponse" :
-	    "ErrorResponse");
-	return -1;
-}
-
-int
-pg_notification(const struct pg_msg *m, struct pg_note *nt, char *err)
-{
-	const char *s[2];
-	size_t clen, plen;
-
-	memset(nt, 0, sizeof(*nt));
-	if (m->type != 'A' || m->len < 4 || pg_cstrings(m, 4, s, 2) != 2)
-		goto bad;
-	clen = strlen(s[0]);
-	plen = strlen(s[1]);
-	if (clen >= sizeof(nt->channel))
-		goto bad;
-	nt->pid = pg_int32(m->body);
-	memcpy(nt->channel, s[0], clen + 1);
-	nt->cut = plen >= sizeof(nt->payload);
-	if (nt->cut)
-		plen = sizeof(nt->payload) - 1;
-	memcpy(nt->payload, s[1], plen);
-	nt->payload[plen] = '\0';
-	return 0;
-bad:
-	seterr(err, "malformed NotificationResponse");
-	return -1;
-}
-
-/* ---- requests ----------------------------------------------------------- */
-
-/* A message being written: BAD once anything did not fit. */
-struct put {
-	char	*buf;
-	size_t	 cap, off, start;
-	int	 bad;
-};
-
-static void
-put_bytes(struct put *p, const void *s, size_t n)
-{
-	if (p->bad || p->cap - p->off < n) {
-		p->bad = 1;
-		return;
-	}
-	memcpy(p->buf + p->off, s, n);
-	p->off += n;
-}
-
-static void
-put_int32(struct put *p, int32_t v)
-{
-	unsigned char b[4];
-
-	b[0] = (unsigned char)((uint32_t)v >> 24);
-	b[1] = (unsigned char)((uint32_t)v >> 16);
-	b[2] = (unsigned char)((uint32_t)v >> 8);
-	b[3] = (unsigned char)v;
-	put_bytes(p, b, 4);
-}
-
-static void
-put_int16(struct put *p, int v)
-{
-	unsigned char b[2] = { (unsigned char)(v >> 8), (unsigned char)v };
-
-	put_bytes(p, b, 2);
-}
-
-static void
-put_str(struct put *p, const char *s)
-{
-	put_bytes(p, s, strlen(s) + 1);
-}
-
-/* begin: a message of TYPE ('\0': the untyped startup message). */
-static void
-begin(struct put *p, char type)
-{
-	if (type != '\0')
-		put_bytes(p, &type, 1);
-	p->start = p->off;
-	put_int32(p, 0);	/* its length, set by end */
-}
-
-static void
-end(struct put *p)
-{
-	size_t len = p->off - p->start;
-
-	if (p->bad || len > INT32_MAX)
-		return;
-	p->buf[p->start] = (char)(len >> 24);
-	p->buf[p->start + 1] = (char)(len >> 16);
-	p->buf[p->start + 2] = (char)(len >> 8);
-	p->buf[p->start + 3] = (char)len;
-}
-
-static size_t
-done(const struct put *p)
-{
-	return p->bad ? 0 : p->off;
-}
-
-size_t
-pg_put_startup(char *buf, size_t cap, const char *user, const char *db,
-    const char *app)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-
-	begin(&p, '\0');
-	put_int32(&p, PROTOCOL_3_0);
-	put_str(&p, "user");
-	put_str(&p, user);
-	put_str(&p, "database");
-	put_str(&p, db);
-	put_str(&p, "application_name");
-	put_str(&p, app);
-	/* Text we send and read is UTF-8, whatever the database's own. */
-	put_str(&p, "client_encoding");
-	put_str(&p, "UTF8");
-	put_bytes(&p, "", 1);
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_put_query(char *buf, size_t cap, const char *sql)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-
-	begin(&p, 'Q');
-	put_str(&p, sql);
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_put_parse(char *buf, size_t cap, const char *name, const char *sql)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-
-	begin(&p, 'P');
-	put_str(&p, name);
-	put_str(&p, sql);
-	put_int16(&p, 0);	/* no parameter types: the server infers */
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_put_bind(char *buf, size_t cap, const char *name, int n,
-    const char *const *params)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-	int i;
-
-	if (n < 0 || n > 32767)
-		return 0;
-	begin(&p, 'B');
-	put_str(&p, "");	/* the unnamed portal */
-	put_str(&p, name);
-	put_int16(&p, 0);	/* every parameter in text */
-	put_int16(&p, n);
-	for (i = 0; i < n; i++) {
-		size_t len = params[i] ? strlen(params[i]) : 0;
-
-		if (len > INT32_MAX) {
-			p.bad = 1;
-			break;
-		}
-		put_int32(&p, params[i] ? (int32_t)len : -1);
-		if (params[i] != NULL)
-			put_bytes(&p, params[i], len);
-	}
-	put_int16(&p, 0);	/* every result column in text */
-	end(&p);
-	begin(&p, 'E');
-	put_str(&p, "");
-	put_int32(&p, 0);	/* all rows */
-	end(&p);
-	begin(&p, 'S');
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_put_sync(char *buf, size_t cap)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-
-	begin(&p, 'S');
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_put_terminate(char *buf, size_t cap)
-{
-	struct put p = { buf, cap, 0, 0, 0 };
-
-	begin(&p, 'X');
-	end(&p);
-	return done(&p);
-}
-
-size_t
-pg_ident(const char *name, char *out, size_t cap)
-{
-	size_t off = 0, i;
-
-	if (name[0] == '\0' || cap < 3)
-		return 0;
-	out[off++] = '"';
-	for (i = 0; name[i] != '\0'; i++) {
-		if (off + (name[i] == '"' ? 2 : 1) + 2 > cap)
-			return 0;
-		if (name[i] == '"')
-			out[off++] = '"';
-		out[off++] = name[i];
-	}
-	out[off++] = '"';
-	out[off] = '\0';
-	return off;
-}
 
 /* ---- a connection ------------------------------------------------------- */
 
@@ -563,7 +130,7 @@ param(struct pg_conn *c, const struct pg_msg *m, char *err)
 	if (pg_cstrings(m, 0, s, 2) != 2)
 		return protocol(c, "malformed ParameterStatus", err);
 	if (strcmp(s[0], "server_version") == 0)
-		keep(c->version, sizeof(c->version), s[1], strlen(s[1]));
+		pg_text(c->version, sizeof(c->version), s[1], strlen(s[1]));
 	else if (strcmp(s[0], "in_hot_standby") == 0)
 		c->standby = strcmp(s[1], "on") == 0;
 	return PG_OK;
@@ -681,8 +248,8 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
     struct scram *sc, int *sasl, int *ok, int64_t deadline, char *err)
 {
 	char msg[SCRAM_MSGMAX], why[ERRLEN];
-	struct put p = { c->out, sizeof(c->out), 0, 0, 0 };
 	const char *mech[8];
+	size_t len = 0;
 	int32_t code;
 	int n, i, rc, want;
 
@@ -719,21 +286,20 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 		*ok = 1;
 		return PG_OK;
 	case 3:
-		if (m->len != 4 || memchr(l->password, '\0', l->pwlen) != NULL)
-			return protocol(c, "cleartext password impossible", err);
-		begin(&p, 'p');
-		put_bytes(&p, l->password, l->pwlen);
-		put_bytes(&p, "", 1);
-		end(&p);
+		if (m->len != 4)
+			return protocol(c, "malformed AuthenticationCleartextPassword",
+			    err);
+		if ((len = pg_put_password(c->out, sizeof(c->out), l->password,
+		    l->pwlen)) == 0)
+			return protocol(c, "password too long or holding a NUL",
+			    err);
 		break;
 	case 5:
 		if (m->len != 8)
 			return protocol(c, "malformed AuthenticationMD5Password",
 			    err);
 		md5_reply(l, m->body + 4, msg);
-		begin(&p, 'p');
-		put_str(&p, msg);
-		end(&p);
+		len = pg_put_password(c->out, sizeof(c->out), msg, strlen(msg));
 		break;
 	case 10:
 		if ((n = pg_cstrings(m, 4, mech, 8)) < 1 || mech[n - 1][0] != '\0')
@@ -746,11 +312,8 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 			    "we speak (SCRAM-SHA-256)", err);
 		if ((rc = scram_first(sc, "", NULL, msg, sizeof(msg), why)) < 0)
 			return protocol(c, why, err);
-		begin(&p, 'p');
-		put_str(&p, "SCRAM-SHA-256");
-		put_int32(&p, rc);
-		put_bytes(&p, msg, (size_t)rc);
-		end(&p);
+		len = pg_put_sasl(c->out, sizeof(c->out), "SCRAM-SHA-256", msg,
+		    (size_t)rc);
 		*sasl = 1;
 		break;
 	case 11:
@@ -758,9 +321,7 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 		    m->body + 4, m->len - 4, msg, sizeof(msg), why)) < 0)
 			return protocol(c, *sasl != 1 ? "SASL out of turn" : why,
 			    err);
-		begin(&p, 'p');
-		put_bytes(&p, msg, (size_t)rc);
-		end(&p);
+		len = pg_put_sasl(c->out, sizeof(c->out), NULL, msg, (size_t)rc);
 		break;
 	case 12:
 		if (*sasl != 1 || scram_verify(sc, m->body + 4, m->len - 4,
@@ -777,9 +338,9 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 		return PG_EFAIL;
 	}
 	wipe(msg, sizeof(msg));
-	rc = done(&p) == 0 ? protocol(c, "password too long", err) :
-	    sendout(c, done(&p), deadline, err);
-	wipe(c->out, p.off);
+	rc = len == 0 ? protocol(c, "no room for the password message", err) :
+	    sendout(c, len, deadline, err);
+	wipe(c->out, len);
 	return rc;
 }
 
@@ -874,7 +435,7 @@ tag(struct pg_conn *c, const struct pg_msg *m, char *err)
 
 	if (pg_cstrings(m, 0, s, 1) != 1)
 		return protocol(c, "malformed CommandComplete", err);
-	keep(c->tag, sizeof(c->tag), s[0], strlen(s[0]));
+	pg_text(c->tag, sizeof(c->tag), s[0], strlen(s[0]));
 	c->affected = -1;
 	if ((sp = strrchr(c->tag, ' ')) != NULL)
 		c->affected = decimal(sp + 1, INT64_MAX / 10);
