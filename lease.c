@@ -39,7 +39,7 @@ url_password(const char *url, char *safe, size_t len)
 }
 
 static const struct lease_ops *const stores[] = { &file_ops, &etcd_ops,
-    &redis_ops };
+    &redis_ops, &postgres_ops };
 
 /*
  * url_parse: URL into *U by the store its scheme names, which *OPS is set

@@ -63,6 +63,7 @@ struct lease_ops {
 };
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
+extern const struct lease_ops postgres_ops;
 
 /*
  * store_url_user: the user of URL, the bytes from P up to AT (the last '@'
