@@ -40,6 +40,7 @@
 #define PGS_PASSMAX	1024
 #define PGS_VALMAX	1024
 #define TOKLEN		40
+#define REAP_POLL_NS	(25 * NS_PER_MS)
 
 struct pgs_url {
 	struct net_ep	 ep[PGS_EPS];
@@ -344,6 +345,7 @@ struct row {
 	int64_t		 ttl_ms;
 	int		 clean;
 	int		 waiters;
+	int		 ahead;		/* live waiters queued before us, -1 */
 };
 
 static int64_t
@@ -381,6 +383,7 @@ row_fn(void *arg, int n, const struct pg_val *v, char *err)
 	r->ttl_ms = v[4].s ? num(&v[4]) : -1;
 	r->clean = v[5].s && v[5].len && v[5].s[0] == 't';
 	r->waiters = (int)num(&v[6]);
+	r->ahead = n > 7 ? (int)num(&v[7]) : -1;
 	return 0;
 }
 
@@ -620,7 +623,11 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if ((r.ttl_ms + 1) * NS_PER_MS < *retry_ns)
 			*retry_ns = r.ttl_ms > 0 ? (r.ttl_ms + 1) * NS_PER_MS : 0;
 	}
-	/* A live holder on this host: never taken over, however late. */
+	/* A live holder on this host: never taken over, however late; the
+	 * first waiter looks often, as its last words may not come (a
+	 * login that needs a challenge answered). */
+	if (h->local && h->alive && r.ahead == 0 && *retry_ns > REAP_POLL_NS)
+		*retry_ns = REAP_POLL_NS;
 	return LEASE_BUSY;
 }
 

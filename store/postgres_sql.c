@@ -73,9 +73,12 @@ pgs_sql_make(struct pgs_sql *s, const char *t)
 	    "SELECT (SELECT epoch FROM g), l.token, l.holder, l.epoch, "
 	    "(extract(epoch FROM l.expires - now()) * 1000)::bigint, l.clean, "
 	    "(SELECT count(*) FROM %s_waiter x WHERE x.name = $1 AND x.seen > "
-	    "now() - " MS("$9") ") "
+	    "now() - " MS("$9") "), "
+	    "(SELECT count(*) FROM %s_waiter x WHERE x.name = $1 AND x.token <> "
+	    "$2 AND x.seen > now() - " MS("$9") " AND x.since < COALESCE(("
+	    "SELECT since FROM me), 'infinity')) "
 	    "FROM (SELECT 1) AS one LEFT JOIN %s l ON l.name = $1",
-	    t, t, t, t, t, t, t, t);
+	    t, t, t, t, t, t, t, t, t);
 	/* $1 name, $2 token, $3 holder value, $4 lease ms.  Our token still
 	 * there means nobody took over, expired or not. */
 	snprintf(s->renew, sizeof(s->renew),

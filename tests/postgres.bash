@@ -33,6 +33,7 @@
 #                         5 s) / SIGKILL; both reap it
 #   postgres_pause / postgres_resume  SIGSTOP / SIGCONT of the postmaster
 #                         (the backends of open connections run on)
+#   pg_pause_all / pg_resume_all      the same for the backends too
 #   postgres_teardown     stop, and remove the directory; on a failed test
 #                         print the log's tail
 #   psql_ SQL...          psql as postgres over the unix socket (5 s bound)
@@ -174,6 +175,10 @@ postgres_stop() { _pg_end INT; }
 postgres_kill() { _pg_end KILL; }
 postgres_pause() { kill -STOP "$_PG_PID"; }
 postgres_resume() { kill -CONT "$_PG_PID"; }
+# pg_pause_all / pg_resume_all: the postmaster and every backend (open
+# connections stop answering too): a server that hangs.
+pg_pause_all() { kill -STOP "$_PG_PID" $(pgrep -P "$_PG_PID"); }
+pg_resume_all() { kill -CONT "$_PG_PID" $(pgrep -P "$_PG_PID"); }
 
 postgres_teardown() {
 	if [ -n "$_PG_PID" ] && [ -z "${BATS_TEST_COMPLETED:-}" ] &&
