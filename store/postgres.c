@@ -96,6 +96,12 @@ parse_query(const char *url, const char *q, struct pgs_url *u, int unix_,
 		if (v && k == 5 && !memcmp(q, "table", 5) && pgs_table_ok(v + 1, vl)) {
 			memcpy(u->table, v + 1, vl);
 			u->table[vl] = '\0';
+		} else if (v && k == 4 && !memcmp(q, "port", 4) && unix_ &&
+		    vl > 0 && vl < 6 && strspn(v + 1, "0123456789") >= vl) {
+			char *dot = strrchr(u->ep[0].path, '.');
+
+			snprintf(dot + 1, sizeof(u->ep[0].path) - (size_t)(dot + 1 -
+			    u->ep[0].path), "%.*s", (int)vl, v + 1);
 		} else if (v && k == 2 && !memcmp(q, "db", 2) && unix_ &&
 		    vl > 0 && vl < sizeof(u->db) && !memchr(v + 1, '/', vl)) {
 			memcpy(u->db, v + 1, vl);
@@ -103,7 +109,7 @@ parse_query(const char *url, const char *q, struct pgs_url *u, int unix_,
 		} else {
 			seterr(err, "store '%.64s': after '?' only table=NAME "
 			    "(a-z 0-9 _, at most %d bytes)%s", url, PGS_TABLEMAX,
-			    unix_ ? " and db=NAME" : "");
+			    unix_ ? ", db=NAME and port=N" : "");
 			return -1;
 		}
 		q += n + (q[n] == '&');
@@ -760,7 +766,9 @@ pgs_farewell(struct lease *l, struct lease_farewell *f)
 	int i, got;
 
 	f->n = 0;
-	if (s->has_pass && !loopback(ep))
+	/* The login of our own connection tells what this server asks. */
+	if (s->c.method != PG_AUTH_TRUST && (s->c.method != PG_AUTH_CLEARTEXT ||
+	    !loopback(ep)))
 		return;
 	if (!user[0]) {
 		const char *lu = getenv("USER");
@@ -771,7 +779,7 @@ pgs_farewell(struct lease *l, struct lease_farewell *f)
 	    s->u.db : NULL, "leaderrun")) == 0)
 		goto toolong;
 	n += k;
-	if (s->has_pass) {
+	if (s->c.method == PG_AUTH_CLEARTEXT) {
 		if ((k = pg_put_password(f->req + n, sizeof(f->req) - n, s->pass,
 		    strlen(s->pass))) == 0)
 			goto toolong;

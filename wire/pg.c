@@ -269,6 +269,8 @@ auth(struct pg_conn *c, const struct pg_msg *m, const struct pg_login *l,
 		shut(c);
 		return PG_EFAIL;
 	}
+	if (want != 0 && (want != PG_AUTH_TRUST || c->method == 0))
+		c->method = want;
 	if ((code == 3 || code == 5 || code == 10) && l->password == NULL) {
 		seterr(err, "the server asks for a password (%s) and none was "
 		    "given", code == 3 ? "cleartext" : code == 5 ? "md5" :
@@ -357,6 +359,7 @@ pg_handshake(struct pg_conn *c, int fd, const struct net_ep *ep,
 	c->ep = *ep;
 	c->pid = c->key = 0;
 	c->standby = -1;
+	c->method = 0;
 	c->version[0] = c->sqlstate[0] = c->tag[0] = '\0';
 	c->txn = 0;
 	c->affected = -1;

@@ -61,6 +61,9 @@ struct pg_conn {
 	int32_t		 pid, key;	/* BackendKeyData */
 	int		 standby;	/* in_hot_standby: 1 on, 0 off, -1 not
 					 * reported (before PostgreSQL 14) */
+	int		 method;	/* the PG_AUTH_* login the server asked
+					 * for (a farewell prepared ahead can
+					 * log in only without a challenge) */
 	char		 version[32];	/* server_version */
 	char		 txn;		/* last ReadyForQuery: I, T or E */
 	char		 sqlstate[6];	/* of the last ErrorResponse, or "" */
