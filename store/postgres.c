@@ -301,6 +301,21 @@ login(struct pgs *s, int64_t deadline, char *err)
 	return -1;
 }
 
+/*
+ * gone: the server closed C while it was idle (a restart, an idle
+ * timeout).  Seen before sending, so that the statement goes on a new
+ * connection instead of failing with the old one.
+ */
+static int
+gone(const struct pg_conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
+
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR);
+}
+
 /* exec: statement SQL with N PARAMS, rows to FN, within the call's budget;
  * connects first, creates the tables once when missing, and moves to
  * the next server when this one is a standby.  A PG_* code. */
@@ -313,6 +328,8 @@ exec(struct pgs *s, const char *what, const char *sql, int n,
 	int rc, tries;
 
 	for (tries = 0; tries < 3; tries++) {
+		if (s->c.fd >= 0 && gone(&s->c))
+			pg_close(&s->c);
 		if (s->c.fd < 0 && login(s, deadline, err) == -1)
 			return PG_EFAIL;
 		rc = pg_exec(&s->c, NULL, sql, n, params, fn, arg, deadline, why);
@@ -406,6 +423,10 @@ describe(const struct row *r, const struct host_self *me,
 	if (!r->exists)
 		return;		/* LEASE_FREE */
 	if (r->token[0] == '\0') {
+		/* The last holder, for --status. */
+		if (holder_parse(r->holder, r->hlen, h, sys, sizeof(sys),
+		    &start) == -1)
+			memset(h->id, 0, sizeof(h->id));
 		h->state = r->clean ? LEASE_RELEASED : LEASE_FREE;
 		return;
 	}

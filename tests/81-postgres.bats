@@ -195,6 +195,36 @@ row() { psql_ "SELECT $2 FROM leaderrun_lease WHERE name = '$1'"; }
 	[ "$STATUS" = 0 ]
 }
 
+@test "postgres: a read-only hot standby is recognised and skipped, first in the list or alone" {
+	live
+	local sport sdir
+	bin=$(_pg_bindir)
+	sport=$(free_ports 1)
+	sdir=$PG_DIR/standby
+	echo "local replication all trust" >> "$PG_DIR/data/pg_hba.conf"
+	psql_ "SELECT pg_reload_conf()" > /dev/null
+	_pg_as "$bin/pg_basebackup" -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -D "$sdir" -R -X stream > "$PG_DIR/basebackup.log" 2>&1
+	server_spawn "$PG_DIR/standby.log" $([ "$(id -u)" = 0 ] && echo setpriv \
+	    --reuid=nobody --regid=nogroup --clear-groups) "$bin/postgres" -D "$sdir" \
+	    -p "$sport" -c listen_addresses=127.0.0.1 \
+	    -c unix_socket_directories="$PG_SOCKDIR" -c fsync=off
+	spid=$_SPAWNED
+	server_wait 20 "$spid" eval "PSQL_DB=postgres timeout 5 $bin/psql -X -A -t \
+	    -h $PG_SOCKDIR -p $sport -U postgres -d postgres \
+	    -c 'SELECT pg_is_in_recovery()' 2> /dev/null | grep -qx t"
+	run -0 "$LEADERRUN" -S "postgres://lr_scram@127.0.0.1:$sport,$PG_HOST:$PG_PORT/$PG_DB" \
+	    -l standby -- sh -c 'echo "ran, term $LEADERRUN_TERM"'
+	[ "$output" = "ran, term 1" ]
+	run --separate-stderr "$LEADERRUN" -S "postgres://lr_scram@127.0.0.1:$sport/$PG_DB" \
+	    -l standby -- true
+	echo "$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"read-only standby"* ]]
+	kill -INT "$spid"
+	wait "$spid" 2> /dev/null || true
+}
+
 # ---- reading ---------------------------------------------------------------------
 
 @test "postgres: --status and --list, plain and --json, name the holder, the term and the waiters" {
