@@ -76,6 +76,13 @@ struct pgs {
 	int64_t		 vanished;	/* when it was seen missing after that */
 	char		 take[TOKLEN];	/* a holder's token to take once expired */
 	char		 reap[TOKLEN];	/* a dead local holder's token */
+	/* A live holder on this host, as last seen in the row: watched in
+	 * /proc between looks at the row, which then come every retry
+	 * period only. */
+	int		 local;
+	struct lease_holder lh;
+	unsigned long long lh_start;
+	int64_t		 looked;	/* when the row was last read */
 };
 
 /* ---- the URLs ------------------------------------------------------------ */
@@ -531,6 +538,7 @@ static void
 lead(struct pgs *s, struct lease_holder *h)
 {
 	s->leader = 1;
+	s->local = 0;
 	s->maybe = 0;
 	s->job = s->cfg_job;
 	s->seen_held = 0;
@@ -566,10 +574,19 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		seterr(err, "already leading");
 		return LEASE_ERR;
 	}
+	now = now_ns();
+	if (s->local && now - s->looked < s->retry_ns && (host_pid_alive(
+	    s->lh.pid, s->lh_start) || host_group_alive(s->lh.job))) {
+		/* Its processes live: nothing to look at yet. */
+		*h = s->lh;
+		if (*retry_ns > REAP_POLL_NS)
+			*retry_ns = REAP_POLL_NS;
+		return LEASE_BUSY;
+	}
+	s->local = 0;
 	/* Listen first, then look: a release in between is not missed. */
 	if (listen_(s, err) == -1)
 		return LEASE_ERR;
-	now = now_ns();
 	/* A row seen held and then missing was deleted by hand: its leader
 	 * may run on until its renewals fail; wait that out, on our clock. */
 	may_insert = !s->seen_held || (s->vanished && now - s->vanished >=
@@ -650,11 +667,23 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if ((r.ttl_ms + 1) * NS_PER_MS < *retry_ns)
 			*retry_ns = r.ttl_ms > 0 ? (r.ttl_ms + 1) * NS_PER_MS : 0;
 	}
-	/* A live holder on this host: never taken over, however late; the
-	 * first waiter looks often, as its last words may not come (a
-	 * login that needs a challenge answered). */
-	if (h->local && h->alive && r.ahead == 0 && *retry_ns > REAP_POLL_NS)
-		*retry_ns = REAP_POLL_NS;
+	/* A live holder on this host: never taken over, however late.  The
+	 * first waiter watches its processes, as its last words may not
+	 * come (a login that needs a challenge answered): in /proc, not in
+	 * the row, which it reads again every retry period or once they
+	 * are gone. */
+	if (h->local && h->alive && r.ahead == 0) {
+		char sys[80];
+
+		s->local = 1;
+		s->lh = *h;
+		s->looked = now;
+		s->lh_start = 0;
+		(void)holder_parse(r.holder, r.hlen, &s->lh, sys, sizeof(sys),
+		    &s->lh_start);
+		if (*retry_ns > REAP_POLL_NS)
+			*retry_ns = REAP_POLL_NS;
+	}
 	return LEASE_BUSY;
 }
 
@@ -761,7 +790,9 @@ pgs_watch_clear(struct lease *l)
 	while ((rc = pg_wait_note(&s->c, &nt, now_ns(), err)) == 1)
 		hit = 1;
 	if (rc == PG_EFAIL)
-		return 1;
+		hit = 1;
+	if (hit)
+		s->local = 0;	/* look at the row, whoever lives */
 	return hit;
 }
 
