@@ -236,8 +236,11 @@ loopback(const struct net_ep *ep)
 
 /* Text after a server error that tells the user what to do about it. */
 static const char *
-hint(const char *state)
+hint(const char *state, const char *why)
 {
+	if (!strcmp(state, "28000") && strstr(why, "no encryption"))
+		return " (a TLS-only server? reach it through a TLS tunnel such "
+		    "as stunnel: leaderrun(1), TLS)";
 	if (!strcmp(state, "28P01"))
 		return " (check LEADERRUN_STORE_PASSWORD or --store-password-file, "
 		    "and the URL's user)";
@@ -252,15 +255,14 @@ hint(const char *state)
 	return "";
 }
 
-/* say: ERR as "postgres EP: WHAT: why (hint)". */
+/* say: ERR as "postgres WHAT: why (hint)"; WHY names the server. */
 static void
 say(struct pgs *s, const char *what, const char *why, char *err)
 {
-	char ep[NET_HOSTLEN + 16], copy[LEASE_ERRLEN];
+	char copy[LEASE_ERRLEN];
 
 	snprintf(copy, sizeof(copy), "%s", why);
-	seterr(err, "postgres %s: %s: %s%s", net_name(&s->u.ep[s->cur], ep,
-	    sizeof(ep)), what, copy, hint(s->c.sqlstate));
+	seterr(err, "postgres %s: %s%s", what, copy, hint(s->c.sqlstate, copy));
 }
 
 /* login: connect to the first endpoint, from the last good one on, that
