@@ -29,7 +29,8 @@ struct lease {
  * status, list and where.  lease.c has already refused a password in it.
  */
 struct lease_ops {
-	const char	*scheme;	/* for messages: "file", "etcd", "redis" */
+	const char	*scheme;	/* for messages: "file", "etcd", "redis",
+					 * "postgres" */
 	const char *const *prefixes;	/* the URL forms it takes ("redis://",
 					 * "redis+unix://"), NULL-terminated */
 	size_t	 url_size;
