@@ -56,7 +56,7 @@ TEST_FIRST = tests/21-chaos.bats tests/51-etcd-faults.bats \
 	     tests/60-redis.bats tests/50-etcd.bats tests/23-chaos-stores.bats \
 	     tests/20-faults.bats tests/70-secure.bats tests/09-store.bats \
 	     tests/52-etcd-promises.bats tests/14-metrics.bats \
-	     tests/41-scenarios-etcd.bats
+	     tests/41-scenarios-etcd.bats tests/81-postgres.bats
 TEST_FILES = $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(wildcard tests/*.bats))
 
 test: test-needs leaderrun tests/faultshim.so tests/wire_test tests/pg_test
