@@ -16,14 +16,15 @@ RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/supervise.c run/worker.c run/gate.c run/job.c run/sig.c \
 	  run/watchdog.c run/metrics.c run/log.c
 LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/redis.c \
-	  store/redis_conn.c \
-	  wire/net.c wire/http.c wire/json.c wire/resp.c lib/base.c lib/host.c
+	  store/redis_conn.c store/postgres.c store/postgres_sql.c \
+	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/pg_msg.c \
+	  wire/scram.c lib/base.c lib/host.c lib/digest.c
 SRCS	= leaderrun.c $(RUN_SRCS) $(LEASE_SRCS)
 HDRS	= run/cli.h run/values.h run/secret.h run/report.h run/supervise.h \
 	  run/worker.h run/gate.h run/job.h run/sig.h run/watchdog.h \
 	  run/metrics.h run/log.h \
 	  lease.h store/store.h store/file_record.h store/etcd_api.h store/redis_conn.h wire/net.h wire/http.h wire/json.h wire/resp.h \
-	  lib/base.h lib/host.h
+	  wire/pg.h wire/pg_msg.h wire/scram.h store/postgres_sql.h lib/base.h lib/host.h lib/digest.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
 NODE_ID	  = node-1
@@ -55,15 +56,16 @@ TEST_FIRST = tests/21-chaos.bats tests/51-etcd-faults.bats \
 	     tests/60-redis.bats tests/50-etcd.bats tests/23-chaos-stores.bats \
 	     tests/20-faults.bats tests/70-secure.bats tests/09-store.bats \
 	     tests/52-etcd-promises.bats tests/14-metrics.bats \
-	     tests/41-scenarios-etcd.bats
+	     tests/41-scenarios-etcd.bats tests/81-postgres.bats
 TEST_FILES = $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(wildcard tests/*.bats))
 
-test: test-needs leaderrun tests/faultshim.so tests/wire_test
+test: test-needs leaderrun tests/faultshim.so tests/wire_test tests/pg_test
 	LEADERRUN=$(CURDIR)/leaderrun FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
 
 # The one list of what the suite needs, as COMMAND:DEBIAN-PACKAGE (a
-# COMMAND python3/MOD: a module the system python3 imports).  make test
+# COMMAND python3/MOD: a module the system python3 imports; /PATH: that
+# file, for servers Debian keeps off PATH).  make test
 # stops if a TEST_NEEDS command is missing, printing the apt-get line that
 # brings them all (tests/needs.sh); TEST_WANTS are optional (a note): the
 # store servers, TLS tools and checkers, whose tests skip without them, naming the
@@ -78,7 +80,8 @@ TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
 	     redis-cli:redis-tools ip:iproute2 tc:iproute2 curl:curl \
 	     stunnel:stunnel4 openssl:openssl \
 	     systemd-analyze:systemd promtool:prometheus \
-	     python3/prometheus_client:python3-prometheus-client
+	     python3/prometheus_client:python3-prometheus-client \
+	     /usr/lib/postgresql/15/bin/postgres:postgresql-15
 CI_NEEDS   = clang:clang $(firstword $(MUSLCC)):musl-tools \
 	     $(DEB_NEEDS) lintian:lintian git:git
 
@@ -103,6 +106,14 @@ WIRE	= lib/base.c wire/net.c wire/http.c wire/json.c
 tests/wire_test: tests/wire_test.c $(WIRE) lib/base.h wire/net.h wire/http.h \
     wire/json.h
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/wire_test.c $(WIRE)
+
+# The PostgreSQL plumbing (digests, SCRAM, protocol 3.0), TAP; its live
+# part runs against a real server in 80-pg-wire.bats.
+PGWIRE	= lib/base.c lib/digest.c wire/net.c wire/json.c wire/scram.c \
+	  wire/pg_msg.c wire/pg.c
+tests/pg_test: tests/pg_test.c $(PGWIRE) lib/base.h lib/digest.h wire/net.h \
+    wire/json.h wire/scram.h wire/pg_msg.h wire/pg.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ tests/pg_test.c $(PGWIRE)
 
 # LD_PRELOAD shim that makes chosen lease I/O calls fail or hang.
 tests/faultshim.so: tests/faultshim.c
@@ -147,11 +158,18 @@ fuzz/fuzz_resp: tests/fuzz_resp.c wire/resp.c wire/resp.h lib/base.c
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_resp.c wire/resp.c \
 	    lib/base.c
 
+# The PostgreSQL message reader and decoders, and a login and a query
+# replayed from the fuzzer's bytes over a socket pair.
+fuzz/fuzz_pg: tests/fuzz_pg.c $(PGWIRE) wire/pg.h wire/pg_msg.h wire/scram.h \
+    lib/digest.h
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) -o $@ tests/fuzz_pg.c $(PGWIRE)
+
 # libFuzzer on every parser of untrusted bytes, FUZZTIME seconds each.
 fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json \
-    fuzz/fuzz_resp
+    fuzz/fuzz_resp fuzz/fuzz_pg
 	mkdir -p fuzz/corpus-record fuzz/corpus-duration fuzz/corpus-http \
-	    fuzz/corpus-json fuzz/corpus-resp
+	    fuzz/corpus-json fuzz/corpus-resp fuzz/corpus-pg
 	cd fuzz && rc=0; \
 	./fuzz_record -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-record ../tests/corpus/record || rc=1; \
@@ -163,6 +181,8 @@ fuzz: fuzz/fuzz_record fuzz/fuzz_duration fuzz/fuzz_http fuzz/fuzz_json \
 	    corpus-json ../tests/corpus/json || rc=1; \
 	./fuzz_resp -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
 	    corpus-resp ../tests/corpus/resp || rc=1; \
+	./fuzz_pg -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZTIME) \
+	    corpus-pg ../tests/corpus/pg || rc=1; \
 	exit $$rc
 
 install: leaderrun
@@ -193,7 +213,8 @@ static/leaderrun: $(SRCS) $(HDRS)
 
 # The whole suite on the static binary.  LD_PRELOAD cannot reach it: the
 # fault-injection tests are to skip when LEADERRUN_STATIC is set.
-test-static: test-needs static/leaderrun tests/faultshim.so tests/wire_test
+test-static: test-needs static/leaderrun tests/faultshim.so tests/wire_test \
+    tests/pg_test
 	LEADERRUN=$(CURDIR)/static/leaderrun LEADERRUN_STATIC=1 \
 	    FAULTSHIM=$(CURDIR)/tests/faultshim.so \
 	    $(BATS) $(BATS_JOBS) $(TEST_FILES)
@@ -314,7 +335,7 @@ lint:
 
 clean:
 	rm -rf leaderrun *.o cov san fuzz static tests/faultshim.so \
-	    tests/wire_test leaderrun_*.deb leaderrun-*.tar.gz
+	    tests/wire_test tests/pg_test leaderrun_*.deb leaderrun-*.tar.gz
 
 .PHONY: all test test-needs install uninstall clean demo run run-node1 \
 	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \

@@ -39,7 +39,7 @@ url_password(const char *url, char *safe, size_t len)
 }
 
 static const struct lease_ops *const stores[] = { &file_ops, &etcd_ops,
-    &redis_ops };
+    &redis_ops, &postgres_ops };
 
 /*
  * url_parse: URL into *U by the store its scheme names, which *OPS is set
@@ -82,11 +82,13 @@ url_parse(const char *url, const struct lease_ops **ops, void **u, char *err)
 	colon = strchr(url, ':');
 	if (colon && colon > url && colon - url < 16)
 		seterr(err, "store '%.64s': unknown scheme '%.*s' (use "
-		    "file:DIR, etcd://HOST:PORT or redis://HOST:PORT)",
+		    "file:DIR, etcd://HOST:PORT, redis://HOST:PORT or "
+		    "postgres://HOST:PORT/DB)",
 		    url, (int)(colon - url), url);
 	else
 		seterr(err, "store '%.64s': not a store URL (use file:DIR, "
-		    "etcd://HOST:PORT or redis://HOST:PORT)", url);
+		    "etcd://HOST:PORT, redis://HOST:PORT or "
+		    "postgres://HOST:PORT/DB)", url);
 	return -1;
 }
 

@@ -4,8 +4,9 @@
  * A lease is a named, renewable claim that at most one contender holds at a
  * time.  The supervisor (run/) only speaks this interface.  A store URL
  * picks the implementation: file:DIR (store/file.c, the default),
- * etcd://HOST:PORT,... (store/etcd.c) or redis://HOST:PORT and
- * redis+unix:///PATH (store/redis.c).  lease.c dispatches through one ops
+ * etcd://HOST:PORT,... (store/etcd.c), redis://HOST:PORT and
+ * redis+unix:///PATH (store/redis.c) or postgres://HOST:PORT/DB and
+ * postgres+unix:///DIR (store/postgres.c).  lease.c dispatches through one ops
  * table per store (store/store.h); each store parses its own URL and knows
  * its own keys.
  *
@@ -114,7 +115,9 @@ int	lease_name_ok(const char *name);
 /*
  * lease_store_check: 0 if URL names a store we can use ("file:DIR",
  * "etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]", "redis://[USER@]HOST:PORT
- * [/DB]", "redis+unix://[USER@]/PATH[?db=N]"), else -1 with ERR saying what
+ * [/DB]", "redis+unix://[USER@]/PATH[?db=N]", "postgres://[USER@]HOST:PORT
+ * [,HOST:PORT...]/DB[?table=NAME]", "postgres+unix://[USER@]/DIR[?db=DB]"),
+ * else -1 with ERR saying what
  * is wrong with it; the store named by the scheme parses the rest.  A URL holding a
  * password ("scheme://user:pw@...") is refused, and ERR shows it masked.
  * No I/O.

@@ -29,7 +29,8 @@ struct lease {
  * status, list and where.  lease.c has already refused a password in it.
  */
 struct lease_ops {
-	const char	*scheme;	/* for messages: "file", "etcd", "redis" */
+	const char	*scheme;	/* for messages: "file", "etcd", "redis",
+					 * "postgres" */
 	const char *const *prefixes;	/* the URL forms it takes ("redis://",
 					 * "redis+unix://"), NULL-terminated */
 	size_t	 url_size;
@@ -63,6 +64,7 @@ struct lease_ops {
 };
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
+extern const struct lease_ops postgres_ops;
 
 /*
  * store_url_user: the user of URL, the bytes from P up to AT (the last '@'

@@ -48,8 +48,8 @@ refused_url() {
 }
 
 @test "bad store URLs are refused with one clear message before anything runs" {
-	refused_url "zk://x:1" "leaderrun: store 'zk://x:1': unknown scheme 'zk' (use file:DIR, etcd://HOST:PORT or redis://HOST:PORT)"
-	refused_url "/tmp" "leaderrun: store '/tmp': not a store URL (use file:DIR, etcd://HOST:PORT or redis://HOST:PORT)"
+	refused_url "zk://x:1" "leaderrun: store 'zk://x:1': unknown scheme 'zk' (use file:DIR, etcd://HOST:PORT, redis://HOST:PORT or postgres://HOST:PORT/DB)"
+	refused_url "/tmp" "leaderrun: store '/tmp': not a store URL (use file:DIR, etcd://HOST:PORT, redis://HOST:PORT or postgres://HOST:PORT/DB)"
 	refused_url "/tmp" "leaderrun: store '/tmp': not a store URL *"
 	refused_url "file:" "leaderrun: store 'file:': no directory after file:"
 	refused_url "etcd://" "leaderrun: store 'etcd://': no HOST:PORT after etcd://"

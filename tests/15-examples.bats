@@ -12,7 +12,8 @@ EX=$BATS_TEST_DIRNAME/../examples
 MAN=$BATS_TEST_DIRNAME/../man/leaderrun.1
 FILES=(leaderrun.crontab leaderrun-worker.service leaderrun-report.service
     leaderrun-report.timer leaderrun-job.service stunnel-etcd.service
-    leaderrun-stunnel-etcd.conf leaderrun-stunnel-redis.conf)
+    leaderrun-stunnel-etcd.conf leaderrun-stunnel-redis.conf
+    leaderrun-stunnel-postgres.conf)
 
 # words FILE: the leaderrun command line of FILE, one word a line: the
 # command of its crontab line, or its ExecStart= with continuation lines.

@@ -9,6 +9,7 @@
 load helpers
 load etcd
 load redis
+load postgres
 load secure
 
 setup() { lr_setup; }
@@ -17,6 +18,7 @@ teardown() {
 	stunnel_stop
 	etcd_teardown
 	redis_teardown
+	postgres_teardown
 }
 
 # lra USER PASSWORD ARG...: leaderrun on this test's etcd as USER, the
@@ -478,5 +480,60 @@ tunnel_conf() {
 	    --store-password-file "$OUT/pw" -l t -t 2s -- touch "$OUT/ran"
 	one_error "127.0.0.1:$tport: "
 	[[ "$stderr" == *"(a TLS-only port? reach it through a TLS tunnel such as stunnel: leaderrun(1), TLS)" ]]
+	[ ! -e "$OUT/ran" ]
+}
+
+@test "TLS: PostgreSQL taking only TLS with client certificates, through stunnel (protocol = pgsql): SCRAM, election, handover" {
+	need_tls
+	need_postgres || return
+	tls_pki "$OUT/pki"
+	postgres_start
+	cp "$OUT/pki/server.crt" "$OUT/pki/server.key" "$OUT/pki/ca.crt" "$PG_DIR/data/"
+	[ "$(id -u)" != 0 ] || chown nobody:nogroup "$PG_DIR"/data/{server.crt,server.key,ca.crt}
+	chmod 600 "$PG_DIR/data/server.key"
+	cat > "$PG_DIR/data/pg_hba.conf" <<-EOF
+	local	all	all			trust
+	hostssl	all	all	127.0.0.1/32	scram-sha-256	clientcert=verify-ca
+	EOF
+	psql_ "ALTER SYSTEM SET ssl = on" "ALTER SYSTEM SET ssl_cert_file = 'server.crt'" \
+	    "ALTER SYSTEM SET ssl_key_file = 'server.key'" \
+	    "ALTER SYSTEM SET ssl_ca_file = 'ca.crt'" "SELECT pg_reload_conf()" > /dev/null
+	wait_until 5 eval '[ "$(psql_ "SHOW ssl")" = on ]'
+	read -r s1 < <(free_ports 1)
+	sed -e "s|/etc/leaderrun/tls/|$OUT/pki/|" \
+	    -e "s|^pid =.*|pid = $OUT/stunnel.pid|" \
+	    -e "s|^accept = 127.0.0.1:15432|accept = 127.0.0.1:$s1|" \
+	    -e "s|^connect = db.example.com:5432|connect = 127.0.0.1:$PG_PORT|" \
+	    "$BATS_TEST_DIRNAME/../examples/leaderrun-stunnel-postgres.conf" > "$OUT/stunnel.conf"
+	diff "$BATS_TEST_DIRNAME/../examples/leaderrun-stunnel-postgres.conf" "$OUT/stunnel.conf" || true
+	stunnel_start "$OUT/stunnel.conf"
+	printf '%s\n' "$PG_PASS_SCRAM" > "$OUT/pw"
+	chmod 600 "$OUT/pw"
+	lrt() { timeout 30 "$LEADERRUN" -S "postgres://lr_scram@127.0.0.1:$s1/$PG_DB" --store-password-file "$OUT/pw" "$@"; }
+	lrt -l t -t 2s -- "${HOLD[@]}" "$OUT/a.ready" "$OUT/a.go" > "$OUT/a.out" 2> "$OUT/a.err" &
+	echo $! > "$OUT/a.pid"
+	wait_for "$OUT/a.ready" 10 || { cat "$OUT/a.err"; tail -n 20 "$STUNNEL_LOG"; false; }
+	lrt -v -l t -t 2s -- sh -c 'echo "$LEADERRUN_TERM" > "$1.new"; mv "$1.new" "$1"' b "$OUT/b.term" \
+	    > "$OUT/b.out" 2> "$OUT/b.err" &
+	echo $! > "$OUT/b.pid"
+	wait_until 10 grep -q "waiting: held by" "$OUT/b.err" ||
+	    { cat "$OUT/b.err" "$OUT/a.err"; tail -n 20 "$STUNNEL_LOG"; false; }
+	run -0 --separate-stderr lrt --status -l t
+	echo "$output"
+	[[ "$output" == *"state:      held"* ]]
+	t0=$(now_ms)
+	touch "$OUT/a.go"
+	wait_for "$OUT/b.term" 10
+	echo "handover through the tunnel in $(elapsed_ms "$t0")ms"
+	wait "$(cat "$OUT/a.pid")"
+	wait "$(cat "$OUT/b.pid")"
+	cat "$OUT"/a.err "$OUT"/b.err
+	[ "$(cat "$OUT/b.term")" = 2 ]
+	grep -q "Service \[postgres\] connected remote server" "$STUNNEL_LOG"
+	# Straight at the server: it takes TLS only; 125 and a hint.
+	run -125 --separate-stderr timeout 30 "$LEADERRUN" -S "postgres://lr_scram@127.0.0.1:$PG_PORT/$PG_DB" \
+	    --store-password-file "$OUT/pw" -l t -t 2s -- touch "$OUT/ran"
+	one_error "28000"
+	[[ "$stderr" == *"(a TLS-only server? reach it through a TLS tunnel such as stunnel: leaderrun(1), TLS)" ]]
 	[ ! -e "$OUT/ran" ]
 }

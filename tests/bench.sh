@@ -19,7 +19,8 @@
 # Environment:
 #	BENCH_QUICK=1	fewer trials, shorter windows (a smoke test, ~2 min)
 #	BENCH_ONLY="..."	only these sections: uncontended handover crash
-#			frozen idle etcd
+#			frozen idle etcd postgres (tests/bench_pg.sh, on a
+#			PostgreSQL 15 of its own, beside etcd)
 #	BENCH_ETCD_ONLY=1	only the etcd section (BENCH_ONLY=etcd)
 #	TMPDIR		where the lock files go (default /tmp)
 #	BENCH_KEEP=1	keep the work directory (logs) for inspection
@@ -52,7 +53,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
 LS_IN=${2:-}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd}
+ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd postgres}
 [ "${BENCH_ETCD_ONLY:-0}" = 1 ] && ONLY=etcd
 T_START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -1136,4 +1137,13 @@ stream message) over ${W_EIDLE}s, 3 s after the queue filled; the leader's
 renewals included.  RSS: the largest VmHWM of the live contenders then.
 EOF
 fi
+case " $ONLY " in
+*" postgres "*)
+	if [ -x "${PG_BINDIR:-/usr/lib/postgresql/15/bin}/postgres" ]; then
+		echo "postgres (tests/bench_pg.sh):"
+		"$here/bench_pg.sh" "$LR_IN" 2>&1 | sed 's/^/  /'
+	else
+		echo "postgres: skipped (no postgresql-15; or set PG_BINDIR)"
+	fi ;;
+esac
 echo "time: $(( $(date +%s) - T_START ))s"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chaos.sh - prove that leaderrun never runs two leaders, under faults.
 #
-#   tests/chaos.sh [-s file|etcd|redis] [-n contenders] [-H hosts] [-T terms]
+#   tests/chaos.sh [-s file|etcd|redis|postgres] [-n contenders] [-H hosts] [-T terms]
 #                  [-S seconds] [-t lease-ms] [-k] [-q] [-- extra options]
 #
 # N contenders (-n, default 5) compete for one lease with short timings (-t,
@@ -59,6 +59,15 @@
 # renewal, while a waiter may take the lock at once, so the two commands
 # may overlap for up to a renewal period plus kill-after.  Terms are the
 # fence counter: they must increase.
+#
+# -s postgres: the same on the PostgreSQL store.  The run starts its own
+# postgres (initdb into the run directory, as nobody when root; trust
+# logins on 127.0.0.1, so the watchdog's last words work) on a free port.
+# The faults: pg-stop, SIGSTOP of the postmaster and all its backends for
+# longer than the lease; pg-kill, SIGKILL of them all, down for up to 1.5
+# leases, then restarted on the same data; pg-restart, a fast shutdown
+# (SIGINT) and a restart; and pg-del (only when named), a DELETE of the
+# lease row by hand.  Terms are the row's epoch: they must increase.
 #
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
@@ -885,7 +894,9 @@ etcd)	: "${LEASE_MS:=2000}"
 	PACE_MIN=80 PACE_SPAN=400 CHAOS_PAUSE=0.1 ;;
 redis)	: "${LEASE_MS:=300}"
 	PACE_MIN=50 PACE_SPAN=350 CHAOS_PAUSE=0.02 ;;
-*)	die "unknown store '$STORE' (file, etcd or redis)" ;;
+postgres) : "${LEASE_MS:=300}"
+	PACE_MIN=50 PACE_SPAN=350 CHAOS_PAUSE=0.02 ;;
+*)	die "unknown store '$STORE' (file, etcd, redis or postgres)" ;;
 esac
 for v in "$N" "$TERMS" "$MAXSEC" "$LEASE_MS"; do
 	case $v in ''|*[!0-9]*) die "not a number: '$v'" ;; esac
@@ -895,7 +906,7 @@ done
 [ "$MAXSEC" -gt 0 ] || case $STORE in
 	file) MAXSEC=$((TERMS / 4 + 30)) ;;
 	etcd) MAXSEC=$((TERMS + 60)) ;;
-	redis) MAXSEC=$((TERMS / 2 + 30)) ;;
+	redis|postgres) MAXSEC=$((TERMS / 2 + 30)) ;;
 esac
 [ -x "$LEADERRUN" ] || die "no leaderrun at $LEADERRUN (set LEADERRUN)"
 if [ "$STORE" = etcd ]; then
@@ -904,6 +915,10 @@ if [ "$STORE" = etcd ]; then
 	fi
 	[ "$LEASE_MS" -ge 1000 ] ||
 	    die "-s etcd: etcd TTLs are whole seconds: -t must be 1000 or more"
+fi
+PG_BIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+if [ "$STORE" = postgres ] && ! [ -x "$PG_BIN/postgres" ]; then
+	die "-s postgres needs postgres in $PG_BIN (package postgresql-15; or set PG_BINDIR)"
 fi
 if [ "$STORE" = redis ]; then
 	if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
@@ -946,7 +961,7 @@ if [ "$ROOT" = 1 ]; then
 	    die "nobody cannot reach $RUN: choose a TMPDIR that others may enter"
 fi
 
-MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0 ETCD_PID="" REDIS_PID=""
+MONPID="" BG=() LOOPS=() UNSHARES=" " failed=0 ETCD_PID="" REDIS_PID="" PG_PID=""
 cleanup() {
 	local p
 	[ -e "$RUN/stop" ] || : > "$RUN/stop"
@@ -965,6 +980,10 @@ cleanup() {
 	if [ -n "$REDIS_PID" ]; then
 		kill -CONT "$REDIS_PID" 2>/dev/null
 		kill -KILL "$REDIS_PID" 2>/dev/null
+	fi
+	if [ -n "$PG_PID" ]; then
+		kill -CONT "$PG_PID" 2>/dev/null
+		kill -INT "$PG_PID" 2>/dev/null
 	fi
 	wait 2>/dev/null
 	if [ "$KEEP" = 1 ] || [ "$failed" = 1 ]; then
@@ -1116,6 +1135,85 @@ if [ "$STORE" = redis ]; then
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT ETCD_URL=$REDIS_URL
 fi
 
+# ---- postgres (-s postgres) ---------------------------------------------------
+
+# Our own postgres, a child of this shell (as nobody when root: PostgreSQL
+# refuses root), on 127.0.0.1, its data in the run directory.  fsync off:
+# a SIGKILL of the server keeps what the kernel has; only a machine crash
+# would not.  synchronous_commit on (the default): off acknowledges a
+# commit before its WAL leaves the server's memory, and a SIGKILL then
+# takes grants back (measured: terms repeated after pg-kill).
+PG_PORT="" PG_LOST=0 PGAS=()
+[ "$(id -u)" != 0 ] || PGAS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+pgq() {
+	timeout 2 "$PG_BIN/psql" -X -q -A -t -h "$RUN/pg/sock" -p "$PG_PORT" \
+	    -U postgres -d postgres -c "$1"
+}
+pg_launch() {
+	env -u CHAOS_TAG "${PGAS[@]}" "$PG_BIN/postgres" -D "$RUN/pg/data" \
+	    -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
+	    -c unix_socket_directories="$RUN/pg/sock" -c fsync=off \
+	    -c synchronous_commit=on -c full_page_writes=off \
+	    -c max_connections=200 < /dev/null >> "$RUN/pg.log" 2>&1 &
+	PG_PID=$!
+}
+pg_ready() {
+	local i
+	for i in $(seq "$1"); do
+		kill -0 "$PG_PID" 2>/dev/null || return 1
+		pgq 'SELECT 1' > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# pg_end SIG: SIG to the postmaster and its backends, then wait for it
+# (SIGKILL after 5 s).
+pg_end() {
+	local i kids
+	[ -n "$PG_PID" ] || return 0
+	kids=$(pgrep -P "$PG_PID" | tr '\n' ' ')
+	if [ "$1" = KILL ]; then
+		kill -KILL "$PG_PID" $kids 2>/dev/null
+	else
+		kill -CONT "$PG_PID" $kids 2>/dev/null
+		kill -"$1" "$PG_PID" 2>/dev/null
+	fi
+	for i in $(seq 50); do
+		kill -0 "$PG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$PG_PID" $kids 2>/dev/null
+	wait "$PG_PID" 2>/dev/null
+	# Orphaned backends hold the shared memory: wait for them too.
+	for i in $(seq 50); do
+		[ -z "$kids" ] && break
+		kill -0 $kids 2>/dev/null || break
+		sleep 0.1
+	done
+	PG_PID=
+}
+if [ "$STORE" = postgres ]; then
+	mkdir -p "$RUN/pg/sock"
+	[ "$(id -u)" != 0 ] || chown -R nobody:nogroup "$RUN/pg"
+	if ! "${PGAS[@]}" "$PG_BIN/initdb" -D "$RUN/pg/data" -U postgres -A trust \
+	    -E UTF8 --no-locale --no-sync --no-instructions >> "$RUN/pg.log" 2>&1; then
+		failed=1
+		die "initdb failed (log: $RUN/pg.log)"
+	fi
+	for _ in 1 2 3 4 5; do
+		PG_PORT=$(free_port)
+		pg_launch
+		pg_ready 100 && break
+		pg_end KILL
+	done
+	if [ -z "$PG_PID" ]; then
+		failed=1
+		tail -n 5 "$RUN/pg.log" >&2
+		die "postgres did not start (log: $RUN/pg.log)"
+	fi
+	ETCD_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
+fi
+
 # The monitor stamps deaths: real-time priority as root, so that a busy
 # machine does not make its stamps late (late stamps only make intervals
 # longer, never hide an overlap).
@@ -1188,6 +1286,12 @@ snapshot() {
 		    --order=ASCEND 2>/dev/null)
 		return 0
 	fi
+	if [ "$STORE" = postgres ]; then
+		LEADER=$(pgq "SELECT substring(holder FROM 'holder=([^\n]*)') FROM
+		    leaderrun_lease WHERE name = 'chaos' AND token IS NOT NULL" \
+		    2>/dev/null)
+		return 0
+	fi
 	if [ "$STORE" = redis ]; then
 		local line
 		while IFS= read -r line; do
@@ -1247,6 +1351,10 @@ elif [ "$STORE" = redis ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del)
 	WEIGHTS=(20 15 20 20 4 6 10)
 	DEFAULT_KINDS="${KINDS[*]:0:6}"
+elif [ "$STORE" = postgres ]; then
+	KINDS=(kill-sup kill-job term-sup stop-sup pg-stop pg-kill pg-restart pg-del)
+	WEIGHTS=(20 15 20 20 4 4 3 10)
+	DEFAULT_KINDS="${KINDS[*]:0:7}"
 else
 	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
 	WEIGHTS=(20 15 20 25 10 10)
@@ -1358,6 +1466,38 @@ inject() {
 		else
 			ETCD_LOST=1
 		fi ;;
+	pg-del)
+		"$H" note "$LOG" F pg-del chaos &&
+		    pgq "DELETE FROM leaderrun_lease WHERE name = 'chaos'" \
+		    > /dev/null 2>&1 ;;
+	pg-stop)
+		# Longer than the lease: 1.2 to 2.5 times it; every backend too,
+		# so that open connections hang.  One server fault at a time.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (120 + RANDOM % 131) / 100))
+		{
+			kids=$(pgrep -P "$PG_PID" | tr '\n' ' ')
+			"$H" note "$LOG" F pg-stop "$PG_PID" "${ms}ms" &&
+			    kill -STOP "$PG_PID" $kids 2>/dev/null
+			sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+			kill -CONT "$PG_PID" $kids 2>/dev/null
+			"$H" note "$LOG" C pg-cont "$PG_PID"
+		} &
+		ETCD_BUSY=$!
+		BG+=("$!") ;;
+	pg-kill|pg-restart)
+		# Down for 0 to 1.5 leases, then back on the same data and port.
+		etcd_busy && return 0
+		ms=$((LEASE_MS * (RANDOM % 151) / 100))
+		"$H" note "$LOG" F "$kind" "$PG_PID" "${ms}ms"
+		if [ "$kind" = pg-kill ]; then pg_end KILL; else pg_end INT; fi
+		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+		pg_launch
+		if pg_ready 150; then
+			"$H" note "$LOG" C pg-up "$PG_PID"
+		else
+			PG_LOST=1
+		fi ;;
 	redis-del)
 		"$H" note "$LOG" F redis-del "$RKEY" &&
 		    rcli del "$RKEY" > /dev/null 2>&1 ;;
@@ -1415,6 +1555,11 @@ while :; do
 	if [ "$ETCD_LOST" = 1 ]; then
 		echo "chaos: etcd did not come back within 15 s of a restart:" >&2
 		tail -n 5 "$RUN/etcd.log" >&2
+		break
+	fi
+	if [ "$PG_LOST" = 1 ]; then
+		echo "chaos: postgres did not come back within 15 s of a restart:" >&2
+		tail -n 5 "$RUN/pg.log" >&2
 		break
 	fi
 	if [ "$REDIS_LOST" = 1 ]; then
@@ -1501,6 +1646,10 @@ elif [ "$STORE" = redis ]; then
 	"${DROP[@]}" "$RUN/leaderrun" --status -S "$REDIS_URL" -l chaos > "$RUN/status" 2>&1
 	status_rc=$?
 	redis_stop
+elif [ "$STORE" = postgres ]; then
+	"${DROP[@]}" "$RUN/leaderrun" --status -S "$ETCD_URL" -l chaos > "$RUN/status" 2>&1
+	status_rc=$?
+	pg_end INT
 else
 	"${DROP[@]}" "$RUN/leaderrun" --status -d "$LOCKS" -l chaos > "$RUN/status" 2>&1
 	status_rc=$?
@@ -1517,6 +1666,10 @@ if [ "$QUIET" != 1 ]; then
 fi
 if [ "$ETCD_LOST" = 1 ]; then
 	echo "chaos: etcd did not come back after a restart (log: $RUN/etcd.log)"
+	failed=1
+fi
+if [ "$PG_LOST" = 1 ]; then
+	echo "chaos: postgres did not come back after a restart (log: $RUN/pg.log)"
 	failed=1
 fi
 if [ "$REDIS_LOST" = 1 ]; then

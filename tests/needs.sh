@@ -17,7 +17,9 @@
 # through sudo.  -n: print those commands instead of running them.
 #
 # COMMAND "parallel" must be GNU parallel (bats --jobs needs it, not
-# moreutils'); COMMAND python3/MODULE means that the system python3
+# moreutils'); a COMMAND starting with / is that file, executable
+# (/usr/lib/postgresql/15/bin/postgres: Debian keeps it off PATH);
+# COMMAND python3/MODULE means that the system python3
 # (/usr/bin/python3) can import MODULE.  The Makefile keeps the lists
 # (TEST_NEEDS, TEST_WANTS, CI_NEEDS).  BATS: the bats command to check the
 # version of (default bats; its first word).
@@ -27,6 +29,9 @@ missing() {
 	case $1 in
 	parallel)
 		parallel --version 2>/dev/null | grep -q 'GNU parallel' && return 1
+		return 0 ;;
+	/*)	# a path: for servers kept outside PATH (Debian's postgres)
+		[ -f "$1" ] && [ -x "$1" ] && return 1
 		return 0 ;;
 	python3/*)
 		/usr/bin/python3 -c "import ${1#python3/}" 2>/dev/null && return 1

@@ -9,7 +9,7 @@
 #   tls_pki DIR        a throwaway CA and, signed by it, a server
 #                      certificate (CN etcd, IP 127.0.0.1 and DNS
 #                      etcd1.example.com .. etcd3.example.com and
-#                      redis.example.com), a client
+#                      redis.example.com, db.example.com), a client
 #                      certificate without a Common Name (O=leaderrun) and
 #                      one with (CN=leaderrun):
 #                      DIR/{ca,server,client,client-cn}.{crt,key}
@@ -69,7 +69,7 @@ tls_pki() {
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		    -keyout client-cn.key -out client-cn.csr -subj /CN=leaderrun
 		# etcd's own gateway shows the server certificate as a client.
-		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:etcd1.example.com,DNS:etcd2.example.com,DNS:etcd3.example.com,DNS:redis.example.com" \
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:etcd1.example.com,DNS:etcd2.example.com,DNS:etcd3.example.com,DNS:redis.example.com,DNS:db.example.com" \
 		    "extendedKeyUsage=serverAuth,clientAuth" > server.ext
 		printf '%s\n' "extendedKeyUsage=clientAuth" > client.ext
 		cp client.ext client-cn.ext

@@ -1,5 +1,5 @@
 # store.bash - one adaptor for the scenarios every store must pass
-# (tests/scenarios.suite): STORE=file|etcd|redis picks the store, and the
+# (tests/scenarios.suite): STORE=file|etcd|redis|postgres picks the store, and the
 # rest of a test does not know which it is.  Loaded after helpers.bash.
 #
 #   store_start        start the store (a real etcd or redis-server of the
@@ -30,8 +30,9 @@
 case ${STORE:=file} in
 etcd)	load etcd ;;
 redis)	load redis ;;
+postgres)	load postgres ;;
 file)	;;
-*)	echo "store.bash: STORE=$STORE: not file, etcd or redis" >&2
+*)	echo "store.bash: STORE=$STORE: not file, etcd, redis or postgres" >&2
 	return 1 ;;
 esac
 
@@ -46,6 +47,10 @@ etcd)	SC_LEASE=3s SC_HANDOVER_MS=$((200 + 300 + _SAN_MS)) SC_CRASH=(-t 3s)
 	SC_CRASH_MS=$((700 + 300 + _SAN_MS)) SC_LOSS_MS=$((900 + _SAN_MS)) ;;
 redis)	SC_LEASE=2s SC_HANDOVER_MS=200 SC_CRASH=(-t 10s -r 2s)
 	SC_CRASH_MS=300 SC_LOSS_MS=900 ;;
+# SCRAM: no last words from the watchdog (a login answers a challenge);
+# the first waiter on the holder's host looks every 25ms instead.
+postgres) SC_LEASE=2s SC_HANDOVER_MS=200 SC_CRASH=(-t 10s -r 2s)
+	SC_CRASH_MS=$((300 + _SAN_MS)) SC_LOSS_MS=900 ;;
 esac
 
 store_start() {
@@ -53,6 +58,9 @@ store_start() {
 	file)	STORE_URL=file:$DIR ;;
 	etcd)	etcd_start && STORE_URL=$ETCD_URL ;;
 	redis)	redis_start && STORE_URL=$REDIS_URL ;;
+	postgres) postgres_start &&
+		STORE_URL=postgres://lr_scram@$PG_HOST:$PG_PORT/$PG_DB &&
+		export LEADERRUN_STORE_PASSWORD=$PG_PASS_SCRAM ;;
 	esac
 }
 
@@ -61,6 +69,7 @@ store_teardown() {
 	file)	[ -z "${MUTEX_PID:-}" ] || kill -KILL "$MUTEX_PID" 2> /dev/null || true ;;
 	etcd)	etcd_teardown ;;
 	redis)	redis_teardown ;;
+	postgres) postgres_teardown ;;
 	esac
 }
 
@@ -69,6 +78,7 @@ store_where() {
 	file)	echo "$DIR/t.lease" ;;
 	etcd)	echo "$ETCD_URL leaderrun/t/" ;;
 	redis)	echo "$REDIS_URL/0 leaderrun:{t}:lock" ;;
+	postgres) echo "postgres://$PG_HOST:$PG_PORT/$PG_DB leaderrun_lease/t" ;;
 	esac
 }
 
@@ -79,6 +89,7 @@ store_pause() {
 		wait_for "$OUT/locked" ;;
 	etcd)	etcd_pause ;;
 	redis)	redis_pause ;;
+	postgres) pg_pause_all ;;
 	esac
 }
 
@@ -87,6 +98,7 @@ store_resume() {
 	file)	kill -KILL "$MUTEX_PID" ;;
 	etcd)	etcd_resume ;;
 	redis)	redis_resume ;;
+	postgres) pg_resume_all ;;
 	esac
 }
 
@@ -96,6 +108,10 @@ store_items() {
 	etcd)	etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d'
 		[ "$(nleases)" = 0 ] || echo "leases: $(nleases)" ;;
 	redis)	rcli --scan --pattern 'leaderrun:*' | sort ;;
+	postgres) psql_ "SELECT name || ' ' || coalesce(token, '-') || ' ' ||
+		    epoch FROM leaderrun_lease ORDER BY 1" \
+		    "SELECT 'waiter ' || name || ' ' || token FROM
+		    leaderrun_lease_waiter ORDER BY 1" 2> /dev/null || true ;;
 	esac
 }
 
@@ -115,6 +131,8 @@ store_clean() {
 	file)	[ "$(field state)" != held ] ;;
 	etcd)	wait_until 3 no_leftovers && used_etcd ;;
 	redis)	[ "$(rcli exists 'leaderrun:{t}:lock')" = 0 ] ;;
+	postgres) [ "$(psql_ "SELECT count(*) FROM leaderrun_lease WHERE
+		    token IS NOT NULL")" = 0 ] ;;
 	esac
 }
 
