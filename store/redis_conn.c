@@ -76,8 +76,12 @@ redis_exchange(struct redis_server *r, struct redis_conn *c, const char *req, si
 			continue;
 		}
 		if (rc == -1) {
-			seterr(err, "redis %s: %s (not a Redis server?)", redis_where(r,
-			    ep, sizeof(ep)), perr);
+			/* A server's own error over our line limit is Redis
+			 * talking: no doubt about what answered. */
+			seterr(err, "redis %s: %s%s", redis_where(r, ep,
+			    sizeof(ep)), perr, strncmp(perr, "server error",
+			    strlen("server error")) == 0 ? "" :
+			    " (not a Redis server?)");
 			goto fail;
 		}
 		if (c->len == sizeof(c->buf)) {

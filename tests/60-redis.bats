@@ -460,6 +460,11 @@ hostile() {
 	[[ "$stderr" == *"nested deeper"* ]]
 }
 
+@test "a server error longer than a reply line (protected mode's -DENIED): 125, and the message shows how it starts" {
+	hostile denied
+	[[ "$stderr" == *"server error (longer than 1024 bytes): DENIED Redis is running in protected mode because"*"..." ]]
+}
+
 @test "nothing listening: 125 naming the address" {
 	need_redis
 	port=$(free_ports 1)

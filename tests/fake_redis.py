@@ -11,6 +11,8 @@ then answers each connection's first request according to MODE:
   close    the first half of a valid-looking reply, then close
   big      a bulk string header of 100 MB, then 1 MiB of it, then hold
   deep     an array nested 100 deep, then hold
+  denied   a -DENIED error line of 1,100 bytes (protected mode's advice is
+           as long), then close
 
 Bounded: at most CONNS connections (50), exits after SECONDS (30).  Logs
 "conn N MODE: first bytes" per connection on stderr.  Standard library only.
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 
-MODES = ("garbage", "hang", "close", "big", "deep")
+MODES = ("garbage", "hang", "close", "big", "deep", "denied")
 
 
 def log(msg):
@@ -65,6 +67,11 @@ def handle(conn, mode, n, deadline):
         elif mode == "deep":
             conn.sendall(b"*1\r\n" * 100)
             hold(conn, deadline)
+        elif mode == "denied":
+            conn.sendall(b"-DENIED Redis is running in protected mode "
+                         + b"because protected mode is enabled. " * 30
+                         + b"\r\n")
+            time.sleep(0.05)
     except OSError:
         pass
     try:

@@ -8,6 +8,7 @@
  * '+' in numbers, lengths below -1, and anything after a bulk string but
  * its CRLF.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +44,20 @@ line(const char *buf, size_t n, size_t pos, size_t *len, char *err)
 		return 1;
 	}
 	if (end - pos >= RESP_LINEMAX + 2) {
-		seterr(err, "reply line longer than %d bytes", RESP_LINEMAX);
+		/* A server's long -ERR (protected mode's -DENIED is 700+ bytes
+		 * of advice) says more than our limit: show how it starts. */
+		char head[97];
+
+		for (i = 0; i + 1 < sizeof(head); i++)
+			head[i] = isprint((unsigned char)buf[pos + i]) ?
+			    buf[pos + i] : '?';
+		head[i] = '\0';
+		if (buf[pos] == '-')
+			seterr(err, "server error (longer than %d bytes): %s...",
+			    RESP_LINEMAX, head + 1);
+		else
+			seterr(err, "reply line longer than %d bytes: %s...",
+			    RESP_LINEMAX, head);
 		return -1;
 	}
 	return 0;
