@@ -128,7 +128,8 @@ chaos: leaderrun
 
 # Network faults between hosts (network + PID namespaces) and their store:
 # cuts, lost replies, flapping and slow links, etcd member faults; proves no
-# overlap and every host back after the heal.  Root.  STORE=etcd or redis.
+# overlap and every host back after the heal.  Root.  STORE=etcd, redis or
+# postgres.
 partition: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/partition.sh \
 	    -s '$(or $(STORE),etcd)' -n $(ROUNDS)

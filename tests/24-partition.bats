@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Network faults between hosts and their store: a short run of
-# tests/partition.sh on Redis and on a single etcd member (make partition
-# runs the long one, and a 3-member etcd with member faults), and the
-# witness's own test.  Root: the hosts are network and PID namespaces.
+# tests/partition.sh on Redis, PostgreSQL and a single etcd member (make
+# partition runs the long one, and a 3-member etcd with member faults), and
+# the witness's own test.  Root: the hosts are network and PID namespaces.
 load helpers
 
 # Each run builds namespaces and loads the machine: one at a time.
@@ -46,6 +46,19 @@ need_netns() {
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" =~ ^partition:\ etcd,\ 2\ hosts,\ lease\ 1000ms,\ 2\ rounds,\ 0\ overlaps ]]
+}
+
+@test "partition: postgres, 3 rounds of network faults: no overlap, every host back, nothing left" {
+	# shellcheck source=tests/postgres.bash
+	. "$BATS_TEST_DIRNAME/postgres.bash"
+	need_postgres
+	need_netns
+	[ -z "${LEADERRUN_SANITIZED:-}" ] || skip "timing-sensitive"
+	run env LEADERRUN="$LEADERRUN" TMPDIR="$BATS_TEST_TMPDIR" \
+	    "$BATS_TEST_DIRNAME/partition.sh" -q -s postgres -n 3 -t 800
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" =~ ^partition:\ postgres,\ 2\ hosts,\ lease\ 800ms,\ 3\ rounds,\ 0\ overlaps ]]
 }
 
 @test "partition: the witness catches two commands at once, and the run fails" {

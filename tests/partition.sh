@@ -2,14 +2,14 @@
 # partition.sh - network faults between leaderrun's hosts and their store,
 # Jepsen-style: never two commands at once, and how long a failover takes.
 #
-#   tests/partition.sh [-s etcd|redis] [-n rounds] [-H hosts] [-m members]
+#   tests/partition.sh [-s etcd|redis|postgres] [-n rounds] [-H hosts] [-m members]
 #                      [-t lease-ms] [-e election-ms] [-F kinds] [-r seed]
 #                      [-d min-max] [-q] [-k]
 #
 # As root.  Each "host" (-H, 2 or 3, default 2) is a network namespace plus
 # a PID and UTS namespace of its own, so leaderrun sees another boot/pid-ns
 # identity and another hostname on each; the store runs in namespaces of its
-# own: one redis-server, or etcd with -m members (1 or 3, default 3), each
+# own: one redis-server, one postgres, or etcd with -m members (1 or 3, default 3), each
 # member with a client link and a peer link (tests/netns.bash draws the
 # network).  Every host runs leaderrun in a loop on one lease; the command
 # is a job that takes `flock -n` on a shared witness file first thing and
@@ -44,7 +44,8 @@
 # bash's EPOCHREALTIME: they measure, they never decide an overlap.
 #
 # Defaults: etcd -t 3000 (etcd TTLs are whole seconds) with etcd's own
-# election timeout, 1000 ms (-e; the heartbeat is a tenth); redis -t 1000.
+# election timeout, 1000 ms (-e; the heartbeat is a tenth); redis and
+# postgres -t 1000.  PG_BINDIR: where postgres is (/usr/lib/postgresql/15/bin).
 # Environment: LEADERRUN (default ../leaderrun), TMPDIR, PARTITION_ARGS
 # (more leaderrun options for every host), PARTITION_ETCD_ARGS (more etcd
 # options for every member, such as --pre-vote).
@@ -75,14 +76,14 @@ while getopts s:n:H:m:t:e:F:r:d:qk opt; do
 	d) FAULT_MIN=${OPTARG%-*} FAULT_MAX=${OPTARG#*-} ;;
 	q) QUIET=1 ;;
 	k) KEEP=1 ;;
-	*) die "usage: partition.sh [-s etcd|redis] [-n rounds] [-H hosts] [-m members] [-t lease-ms] [-e election-ms] [-F kinds] [-r seed] [-d min-max] [-q] [-k]" ;;
+	*) die "usage: partition.sh [-s etcd|redis|postgres] [-n rounds] [-H hosts] [-m members] [-t lease-ms] [-e election-ms] [-F kinds] [-r seed] [-d min-max] [-q] [-k]" ;;
 	esac
 done
 case $STORE in
 etcd) : "${LEASE:=3000}"
       case $MEMBERS in 1 | 3) ;; *) die "-m: 1 or 3 members" ;; esac ;;
-redis) : "${LEASE:=1000}"; MEMBERS=1 ;;
-*) die "-s: etcd or redis" ;;
+redis | postgres) : "${LEASE:=1000}"; MEMBERS=1 ;;
+*) die "-s: etcd, redis or postgres" ;;
 esac
 case $HOSTS in 2 | 3) ;; *) die "-H: 2 or 3 hosts" ;; esac
 : "${FAULT_MIN:=$((LEASE * 3 / 10))}" "${FAULT_MAX:=$((LEASE * 5 / 2))}"
@@ -91,7 +92,13 @@ case $HOSTS in 2 | 3) ;; *) die "-H: 2 or 3 hosts" ;; esac
     die "-n, -t, -e and -d take whole numbers (-d: MIN-MAX, MIN <= MAX)"
 [ -x "$LEADERRUN" ] || die "no leaderrun at $LEADERRUN (make first)"
 why=$(netns_usable) || die "$why"
-for c in flock setpriv "$([ "$STORE" = etcd ] && echo etcd || echo redis-server)"; do
+PG_BIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+case $STORE in
+etcd) server=etcd ;;
+redis) server=redis-server ;;
+postgres) server=$PG_BIN/postgres ;;
+esac
+for c in flock setpriv "$server"; do
 	command -v "$c" > /dev/null || die "$c not installed"
 done
 [ "$STORE" = etcd ] && { command -v curl > /dev/null || die "curl not installed"; }
@@ -120,7 +127,7 @@ FAILED=0
 declare -a PIDS=() STORE_PIDS=()
 
 # ---- cleanup: everything this run started, by PID, then its namespaces ----
-LEAKS=0
+LEAKS=0 PGD=
 cleanup() {
 	local p ns left
 	trap - EXIT INT TERM
@@ -139,6 +146,7 @@ cleanup() {
 		sleep 0.05
 	done
 	netns_teardown
+	[ -z "$PGD" ] || rm -rf "$PGD"
 	if [ -n "$left" ]; then
 		echo "partition: leak: processes left: $left" >&2
 		LEAKS=$((LEAKS + 1))
@@ -180,7 +188,7 @@ trap 'finish $?' EXIT
 # ---- the network and the store -------------------------------------------
 netns_fabric || die "cannot build the network"
 # Hosts: h1..h3 at 10.231.1.21..23; etcd members m1..m3 at .11..13 (peers
-# 10.231.2.11..13); redis s at .10.
+# 10.231.2.11..13); redis or postgres s at .10.
 for i in $(seq "$HOSTS"); do
 	netns_node "h$i" $((20 + i)) || die "cannot make host h$i"
 done
@@ -201,6 +209,31 @@ if [ "$STORE" = redis ]; then
 	URLS=(redis://10.231.1.10:6379 redis://10.231.1.10:6379 redis://10.231.1.10:6379)
 	for _ in $(seq 100); do
 		netns_exec h1 redis-cli -h 10.231.1.10 ping 2> /dev/null | grep -q PONG && break
+		sleep 0.05
+	done
+elif [ "$STORE" = postgres ]; then
+	# As nobody (postgres refuses root), trusting the hosts' subnet: the
+	# logins are tested elsewhere, the network here.
+	netns_node s 10 || die "cannot make the store's namespace"
+	# Its data apart from $D, whose parents (a test's TMPDIR) nobody may
+	# not be able to enter; removed with the run, the logs kept in $D.
+	PGD=$(mktemp -d /tmp/partition-pg.XXXXXX) || die "mktemp failed"
+	chmod 755 "$PGD"
+	chown nobody:nogroup "$PGD"
+	PGAS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	"${PGAS[@]}" "$PG_BIN/initdb" -D "$PGD/data" -U postgres -A trust \
+	    -E UTF8 --no-locale --no-sync --no-instructions > "$D/initdb.log" 2>&1 ||
+	    die "initdb failed (log: $D/initdb.log)"
+	printf 'host all all 10.231.0.0/16 trust\n' > "$PGD/data/pg_hba.conf"
+	start_bg STORE_PIDS ip netns exec "$TAG-s" "${PGAS[@]}" "$PG_BIN/postgres" \
+	    -D "$PGD/data" -p 5432 -c listen_addresses=10.231.1.10 \
+	    -c unix_socket_directories= -c fsync=off -c full_page_writes=off \
+	    -c max_connections=40 2> "$D/postgres.log"
+	URLS=(postgres://postgres@10.231.1.10:5432/postgres
+	    postgres://postgres@10.231.1.10:5432/postgres
+	    postgres://postgres@10.231.1.10:5432/postgres)
+	for _ in $(seq 100); do
+		netns_exec h1 "$PG_BIN/pg_isready" -q -h 10.231.1.10 -p 5432 && break
 		sleep 0.05
 	done
 else
