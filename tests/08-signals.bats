@@ -126,8 +126,11 @@ forwarded() {
 	# across the handover, from before it to after the command started; a
 	# lost signal shows as a command that ran to its end (exit 0 after 2s)
 	# without its trap.  The sweep must see both outcomes, or it never
-	# crossed the race: the delays grow (2ms steps, then doubling) until it
-	# has, 40 rounds at most.
+	# crossed the race: 12 rounds in 2ms steps, then, 40 rounds at most,
+	# delays that double (below the command's 2s) while the command never
+	# ran, or back to no delay while it always did: the election now
+	# follows the holder's death by less than the shell's gap between two
+	# kills, so "not run" shows only there.
 	local i=0 d ms=0 ws apid wpid n_ran=0 n_not=0
 	exec {sfd}<> <(:)
 	while [ $i -lt 40 ] && { [ $i -lt 12 ] || [ $n_ran = 0 ] || [ $n_not = 0 ]; }; do
@@ -158,7 +161,13 @@ forwarded() {
 			[ "$ws" = 143 ]
 		fi
 		i=$((i + 1))
-		if [ $i -lt 12 ]; then ms=$((i * 2)); else ms=$((ms * 2)); fi
+		if [ $i -lt 12 ]; then
+			ms=$((i * 2))
+		elif [ $n_ran = 0 ]; then
+			ms=$((ms * 2 > 1000 ? 1000 : ms * 2))
+		else
+			ms=0
+		fi
 	done
 	echo "ran $n_ran, not run $n_not, in $i rounds"
 	[ "$n_ran" -gt 0 ]
