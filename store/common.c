@@ -90,3 +90,18 @@ store_url_authority(const char *p)
 				p++;
 	return p;
 }
+
+void
+store_farewell_to(struct lease_farewell *f, const struct net_ep *ep)
+{
+	struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
+	socklen_t lens[LEASE_FAREWELL_ADDRS];
+	char err[LEASE_ERRLEN];
+	int k, got = net_resolve(ep, ss, lens, LEASE_FAREWELL_ADDRS, err);
+
+	for (k = 0; k < got && f->n < LEASE_FAREWELL_ADDRS; k++) {
+		f->addr[f->n] = ss[k];
+		f->addrlen[f->n] = lens[k];
+		f->n++;
+	}
+}

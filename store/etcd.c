@@ -817,22 +817,12 @@ static void
 etcd_farewell(struct lease *l, struct lease_farewell *f)
 {
 	struct etcd *e = l->data;
-	char body[64], host[NET_HOSTLEN + 16], err[LEASE_ERRLEN];
+	char body[64], host[NET_HOSTLEN + 16];
 	int i, n, k;
 
 	n = snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
-	for (i = 0; i < e->api.neps && f->n < LEASE_FAREWELL_ADDRS; i++) {
-		struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
-		socklen_t lens[LEASE_FAREWELL_ADDRS];
-		int got = net_resolve(&e->api.ep[i], ss, lens, LEASE_FAREWELL_ADDRS,
-		    err);
-
-		for (k = 0; k < got && f->n < LEASE_FAREWELL_ADDRS; k++) {
-			f->addr[f->n] = ss[k];
-			f->addrlen[f->n] = lens[k];
-			f->n++;
-		}
-	}
+	for (i = 0; i < e->api.neps; i++)
+		store_farewell_to(f, &e->api.ep[i]);
 	/*
 	 * One Host header serves them all: etcd checks only that it is there.
 	 * The token is the one of the election: should etcd have dropped it

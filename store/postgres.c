@@ -812,12 +812,9 @@ pgs_farewell(struct lease *l, struct lease_farewell *f)
 {
 	struct pgs *s = l->data;
 	const struct net_ep *ep = &s->u.ep[s->cur];
-	struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
-	socklen_t lens[LEASE_FAREWELL_ADDRS];
-	char err[LEASE_ERRLEN], dead[24];
+	char dead[24];
 	const char *p[3], *user = s->u.user;
 	size_t n = 0, k;
-	int i, got;
 
 	f->n = 0;
 	/* The login of our own connection tells what this server asks. */
@@ -848,12 +845,7 @@ pgs_farewell(struct lease *l, struct lease_farewell *f)
 		goto toolong;
 	n += k;
 	f->len = n;
-	got = net_resolve(ep, ss, lens, LEASE_FAREWELL_ADDRS, err);
-	for (i = 0; i < got; i++) {
-		f->addr[i] = ss[i];
-		f->addrlen[i] = lens[i];
-	}
-	f->n = got > 0 ? got : 0;
+	store_farewell_to(f, ep);
 	return;
 toolong:
 	wipe(f->req, sizeof(f->req));

@@ -788,12 +788,9 @@ static void
 redis_farewell(struct lease *l, struct lease_farewell *f)
 {
 	struct redis *r = l->data;
-	struct sockaddr_storage ss[LEASE_FAREWELL_ADDRS];
-	socklen_t lens[LEASE_FAREWELL_ADDRS];
-	char err[LEASE_ERRLEN], db[16];
+	char db[16];
 	const char *argv[3];
 	size_t n = 0, k;
-	int i, got;
 
 	f->n = 0;
 	if (r->srv.has_pass) {
@@ -823,12 +820,7 @@ redis_farewell(struct lease *l, struct lease_farewell *f)
 	}
 	/* Pipelined: Redis runs all of it before it answers the first. */
 	f->len = n;
-	got = net_resolve(&r->srv.ep, ss, lens, LEASE_FAREWELL_ADDRS, err);
-	for (i = 0; i < got; i++) {
-		f->addr[i] = ss[i];
-		f->addrlen[i] = lens[i];
-	}
-	f->n = got > 0 ? got : 0;
+	store_farewell_to(f, &r->srv.ep);
 	return;
 toolong:
 	/* No last words: the lease then ends with its TTL. */

@@ -79,6 +79,10 @@ int	store_url_user(const char *url, const char *p, const char *at,
  * first '/' outside brackets ("[::1]:2379"), or the end of the string. */
 const char *store_url_authority(const char *p);
 
+/* store_farewell_to: add EP's addresses to F's, up to LEASE_FAREWELL_ADDRS
+ * (resolved now: the watchdog must not wait on a resolver). */
+void	store_farewell_to(struct lease_farewell *f, const struct net_ep *ep);
+
 /* lease_warn: note a non-fatal oddity for lease_warning. */
 void	lease_warn(struct lease *l, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
