@@ -12,8 +12,13 @@
  *  - a waiter watches only the key just ahead of it for its DELETE, from the
  *    revision it last read, so a release wakes one waiter, and a handover
  *    costs two raft proposals (the revoke, and the new leader naming its
- *    job) however many wait.  Waiters also look again every retry period:
- *    a watch on a stopped server hangs without a word;
+ *    job) however many wait.  While that watch stands, a waiter's only
+ *    requests are its keepalives, sent through the member that serves
+ *    the watch: a stopped or cut-off member fails them (a watch on it
+ *    hangs without a word).  It looks again when the watch breaks, when
+ *    its keepalives moved to another member, when a holder ahead of it on
+ *    this host died (judged from /proc), and every LOOK_LEASES lease
+ *    durations for a watch connection lost silently;
  *  - the leader renews with a keepalive and checks that its key is still
  *    there (a read-only txn, no proposal); releasing revokes the lease.
  * A request that timed out may still have been applied: every request here
@@ -49,12 +54,24 @@
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
 #define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
 #define VALMAX		1024
+/* A waiter with a standing watch looks again this many lease durations
+ * apart (60 s at the default): the watch and keepalives do the rest. */
+#define LOOK_LEASES	6
+
+/* A holder as the last look saw it: judged from /proc between looks. */
+struct seen {
+	int		 found;
+	struct lease_holder h;
+	char		 sys[80];
+	unsigned long long start;
+};
 
 struct etcd {
 	struct lease	*lease;
 	struct etcd_api	 api;		/* unary calls */
 	struct http_conn wc;		/* the watch on the key ahead of us */
 	int		 watching;
+	int		 watch_ep;	/* the member it is on (api.ep index) */
 	int64_t		 watch_rev;	/* create_revision of the watched key */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
@@ -78,6 +95,11 @@ struct etcd {
 	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
 	int64_t		 acquired_ms;
+
+	/* a waiter between looks */
+	int64_t		 looked;	/* when it last looked, 0: look next */
+	struct lease_holder shown;	/* what that look returned */
+	struct seen	 near[2];	/* the leader and the key ahead */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -162,6 +184,7 @@ keepalive(struct etcd *e, char *err)
 	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
 	if (etcd_call(&e->api, "/v3/lease/keepalive", body, &r, err) != 0) {
 		free(r.body);
+		e->looked = 0;	/* the watch may have missed something */
 		return -1;
 	}
 	/* An expired or revoked lease still gets 200, only without a TTL. */
@@ -393,6 +416,7 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 		return;		/* the periodic look covers for it */
 	}
 	e->watching = 1;
+	e->watch_ep = e->api.cur;
 	e->watch_rev = rev;
 }
 
@@ -638,6 +662,41 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	return LEASE_OK;
 }
 
+static void
+seen_keep(struct seen *s, const struct kv *kv)
+{
+	s->found = kv->found;
+	s->h = kv->h;
+	memcpy(s->sys, kv->sys, sizeof(s->sys));
+	s->start = kv->start;
+}
+
+/*
+ * may_skip_look: can a waiter trust its watch instead of looking now?  Not
+ * when the watch is gone or on another member than its keepalives (which
+ * vouch for the member), when the last look is old, nor when a holder
+ * ahead of it on this host has died: a look reaps it.
+ */
+static int
+may_skip_look(struct etcd *e)
+{
+	int i;
+
+	if (!e->joined || !e->watching || e->watch_ep != e->api.cur ||
+	    e->looked == 0 || now_ns() - e->looked >= LOOK_LEASES * e->lease_ns)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		struct seen *s = &e->near[i];
+
+		if (!s->found)
+			continue;
+		holder_judge(&s->h, s->sys, s->start, &e->me);
+		if (s->h.local && !s->h.alive)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
@@ -672,6 +731,11 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		    e->lease_id))	/* alone in the queue: no need to look */
 			return lead_now(e, h, e->count, e->rev + 1);
 	}
+	if (may_skip_look(e)) {
+		*h = e->shown;
+		return LEASE_BUSY;
+	}
+	e->looked = 0;
 	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
@@ -705,9 +769,16 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	if (ahead.found) {
 		char key64[B64MAX];
 
+		/* A watch on another member than our keepalives: anew. */
+		if (e->watching && e->watch_ep != e->api.cur)
+			unwatch(e);
 		if (b64(ahead.key, key64, sizeof(key64)) == 0)
 			watch(e, key64, ahead.rev, rev + 1);
 	}
+	e->looked = now_ns();
+	e->shown = *h;
+	seen_keep(&e->near[0], &lead);
+	seen_keep(&e->near[1], &ahead);
 	return LEASE_BUSY;
 }
 
