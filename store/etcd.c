@@ -100,6 +100,7 @@ struct etcd {
 	int64_t		 looked;	/* when it last looked, 0: look next */
 	struct lease_holder shown;	/* what that look returned */
 	struct seen	 near[2];	/* the leader and the key ahead */
+	int64_t		 own_from;	/* a new leader's watch starts here */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -639,9 +640,12 @@ reap_dead(struct etcd *e, struct kv *kv)
 static int
 lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 {
+	/* A watch on our key tells the worker of its deletion at once.  The
+	 * first renewal, right after the command started, opens it (a new
+	 * connection is a good part of a handover); from FROM on, it misses
+	 * nothing. */
 	unwatch(e);
-	/* A deletion of our key tells the worker at once. */
-	watch(e, e->key64, e->rev, from);
+	e->own_from = from;
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
 	/* Our value names the held command since the join; the leader's mark
@@ -792,6 +796,10 @@ etcd_renew(struct lease *l, long job, char *err)
 	if (!e->leader) {
 		seterr(err, "not leading");
 		return LEASE_LOST;
+	}
+	if (e->own_from) {	/* once: a broken watch is not reopened */
+		watch(e, e->key64, e->rev, e->own_from);
+		e->own_from = 0;
 	}
 	/* A keepalive sent less than half a period ago still counts:
 	 * lease_renewed_from says since when, and the supervisor's deadline

@@ -76,3 +76,22 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	[ "$STATUS" = 0 ]
 	[ -e "$OUT/ran" ]
 }
+
+@test "etcd: a new leader whose key is deleted as its command starts loses at once" {
+	etcd_start
+	foreign_leader
+	# The command deletes the queue at once: the leader's watch on its own
+	# key, opened just after the start, must see it, long before the
+	# renewal 2s later would.
+	bge w -l t -i w -v -- sh -c 'ETCDCTL_API=3 "$1" --endpoints "$2" del --prefix leaderrun/t/ > /dev/null &&
+	    touch "$3"; exec sleep 30' sh "$ETCDCTL_BIN" "$ETCD_EP" "$OUT/deleted"
+	wait_until 5 has waiting "$OUT/w.err"
+	etcdctl_ lease revoke "$LEASE" > /dev/null
+	wait_for "$OUT/deleted" 10
+	t0=$(now_ms)
+	wait_exit w 5
+	took=$(elapsed_ms "$t0")
+	echo "lost ${took}ms after the deletion"
+	[ "$STATUS" = 124 ]
+	[ "$took" -lt 1000 ]
+}
