@@ -325,6 +325,11 @@ bench-scale: leaderrun
 breakdown:
 	CC='$(CC)' tests/breakdown.sh
 
+# Where the time of a graceful handover on etcd goes, step by step: the
+# leaderruns under strace -f, one etcd on loopback (needs strace).
+breakdown-etcd: leaderrun
+	CC='$(CC)' tests/breakdown_etcd.sh '$(CURDIR)/leaderrun'
+
 # Static checks; all must be silent.  Suppressions, with reasons:
 #  clang-tidy security.insecureAPI.*: flags every strcpy/snprintf use, even
 #  bounded ones; lib/base.c:seterr carries one NOLINT for a clang 14 va_list
@@ -347,5 +352,5 @@ clean:
 
 .PHONY: all test test-needs install uninstall clean demo run run-node1 \
 	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
-	bench bench-scale breakdown chaos partition fuzz deps ci-deps check static test-static deb \
+	bench bench-scale breakdown breakdown-etcd chaos partition fuzz deps ci-deps check static test-static deb \
 	dist distcheck
