@@ -31,7 +31,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/lrbdetcd.XXXXXX")
 EPID=
 cleanup() {
 	[ -x "$W/bc" ] && "$W/bc" sweep "$W/" >/dev/null
-	[ -z "$EPID" ] || kill "$EPID" 2>/dev/null
+	[ -z "$EPID" ] || kill "$EPID" 2>/dev/null || :
 	[ "${BD_KEEP:-0}" = 1 ] || rm -rf "$W"
 }
 trap cleanup EXIT
