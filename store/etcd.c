@@ -80,7 +80,7 @@ struct etcd {
 	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, ttl;
+	int64_t		 lease_ns, retry_ns, stop_ns, ttl;
 
 	/* our place in the queue */
 	int		 joined;
@@ -225,7 +225,8 @@ put_value(struct etcd *e, long job, int create, char *err)
 	struct http_resp r;
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
-	    e->lease_ns / 1000000, e->acquired_ms);
+	    e->lease_ns / 1000000, e->stop_ns / 1000000,
+	    e->acquired_ms);
 	int rc;
 
 	if (n == 0 || b64_encode(val, n, val64, sizeof(val64)) == 0) {
@@ -558,6 +559,7 @@ etcd_open(struct lease *l, const void *url,
 	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
 	host_self(&e->me);
 	e->lease_ns = cfg->lease_ns;
+	e->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->api.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	e->cfg_job = cfg->job;

@@ -63,7 +63,7 @@ struct pgs {
 	char		 id[LEASE_IDLEN];
 	char		 token[TOKLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, io_ns;
+	int64_t		 lease_ns, retry_ns, stop_ns, io_ns;
 	long		 cfg_job, job;
 	int64_t		 acquired_ms;
 	char		 value[PGS_VALMAX];
@@ -505,6 +505,7 @@ pgs_open(struct lease *l, const void *url, const struct lease_config *cfg,
 	host_self(&s->me);
 	new_token(s);
 	s->lease_ns = cfg->lease_ns;
+	s->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	s->retry_ns = cfg->retry_ns > 0 ? cfg->retry_ns : cfg->lease_ns / 5;
 	s->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	s->cfg_job = cfg->job;
@@ -595,7 +596,8 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	    s->lease_ns);
 	s->acquired_ms = wall_ms();
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, s->cfg_job,
-	    s->lease_ns / NS_PER_MS, s->acquired_ms) == 0) {
+	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
+	    s->acquired_ms) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}
@@ -701,7 +703,8 @@ pgs_renew(struct lease *l, long job, char *err)
 		return LEASE_LOST;
 	}
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, job,
-	    s->lease_ns / NS_PER_MS, s->acquired_ms) == 0) {
+	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
+	    s->acquired_ms) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}
