@@ -53,12 +53,14 @@
 # store (Redis TTLs are milliseconds).  The lease-file faults give way to
 # Redis ones: redis-stop, SIGSTOP of redis-server for longer than the lease
 # (SIGCONT later), and redis-kill, SIGKILL of it, down for up to 1.5 leases,
-# then restarted on the same directory, port and options.  One more runs
-# only when CHAOS_FAULTS names it: redis-del, DEL of the lock key with
-# redis-cli, which nobody announces: the leader learns it at its next
-# renewal, while a waiter may take the lock at once, so the two commands
-# may overlap for up to a renewal period plus kill-after.  Terms are the
-# fence counter: they must increase.
+# then restarted on the same directory, port and options; and hand deletes
+# with redis-cli: redis-del, DEL of the lock key (its held key makes every
+# contender wait for the old holder), and redis-delall, DEL of the lock and
+# its held key (a waiter that saw the lock puts the held key back for the
+# holder's renew-deadline + kill-after).  A FLUSHDB would take the fence
+# counter back too, which the term check here would flag: the suite tests
+# it (tests/62-redis-hand.bats).  Terms are the fence counter: they must
+# increase.
 #
 # -s postgres: the same on the PostgreSQL store.  The run starts its own
 # postgres (initdb into the run directory, as nobody when root; trust
@@ -83,7 +85,7 @@
 # term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
 # stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
 # may give two leaders; on redis kill-sup kill-job term-sup stop-sup
-# redis-stop redis-kill, and redis-del when named, for the same reason;
+# redis-stop redis-kill redis-del redis-delall;
 # empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
 # straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
@@ -1346,11 +1348,11 @@ if [ "$STORE" = etcd ]; then
 	WEIGHTS=(40 30 40 10 4 6 16 16)
 	DEFAULT_KINDS="${KINDS[*]:0:7}"
 elif [ "$STORE" = redis ]; then
-	# redis-del only when named: a DEL by hand is not announced, a waiter
-	# may take the lock before the leader's next renewal finds it gone.
-	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del)
-	WEIGHTS=(20 15 20 20 4 6 10)
-	DEFAULT_KINDS="${KINDS[*]:0:6}"
+	# Hand deletes: of the lock (its held key stands), and of the lock
+	# and its held key (a waiter that saw the lock puts it back).
+	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del redis-delall)
+	WEIGHTS=(20 15 20 20 4 6 8 6)
+	DEFAULT_KINDS="${KINDS[*]}"
 elif [ "$STORE" = postgres ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup pg-stop pg-kill pg-restart pg-del)
 	WEIGHTS=(20 15 20 20 4 4 3 10)
@@ -1501,6 +1503,9 @@ inject() {
 	redis-del)
 		"$H" note "$LOG" F redis-del "$RKEY" &&
 		    rcli del "$RKEY" > /dev/null 2>&1 ;;
+	redis-delall)
+		"$H" note "$LOG" F redis-delall "$RKEY" &&
+		    rcli del "$RKEY" "${RKEY%:lock}:held" > /dev/null 2>&1 ;;
 	redis-stop)
 		# Longer than the lease: 1.2 to 2.5 times it.  One Redis fault
 		# at a time.
