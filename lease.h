@@ -106,6 +106,8 @@ struct lease_farewell {
 	struct sockaddr_storage addr[LEASE_FAREWELL_ADDRS];
 	socklen_t	 addrlen[LEASE_FAREWELL_ADDRS];
 	size_t		 len;
+	int		 eof;		/* several requests: read until the
+					 * server closes (net_oneshot) */
 	char		 req[2048];	/* the request, sent as is (an etcd token
 					 * included: a JWT takes ~500 bytes) */
 };

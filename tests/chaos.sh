@@ -36,12 +36,10 @@
 # long: fewer supervisor stops, each of which costs a TTL without a leader.
 # The lease-file faults give way to etcd ones: SIGSTOP of etcd for longer
 # than the lease (SIGCONT later), and SIGKILL of etcd, down for up to 1.5
-# leases, then restarted on the same data directory and ports; and etcd-del,
-# deletion of the leader's key (or another's, or of all keys) with etcdctl.
-# One more runs only when CHAOS_FAULTS names it: etcd-revoke, revocation of
-# the leader's etcd lease (or another's) by hand, which the man page says
-# may give two leaders for up to kill-after.  Terms are etcd create
-# revisions: they must increase, not by one.
+# leases, then restarted on the same data directory and ports; etcd-del,
+# deletion of the leader's key (or another's, or of all keys) with etcdctl;
+# and etcd-revoke, revocation of the leader's etcd lease (or another's) by
+# hand.  Terms are etcd create revisions: they must increase, not by one.
 #
 # -s redis: the same on the Redis store.  The run starts its own redis-server
 # (redis-server and redis-cli from PATH) on 127.0.0.1, on a free port, with
@@ -83,8 +81,7 @@
 # Environment: LEADERRUN (default: ../leaderrun next to this script), CC,
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
 # term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
-# stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
-# may give two leaders; on redis kill-sup kill-job term-sup stop-sup
+# stop-sup etcd-stop etcd-kill etcd-del etcd-revoke; on redis kill-sup kill-job term-sup stop-sup
 # redis-stop redis-kill redis-del redis-delall;
 # empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
@@ -1341,12 +1338,12 @@ pick_key() {
 # The faults and their weights; CHAOS_FAULTS picks some of them by name.
 # On etcd, a stopped leader costs a TTL without a leader, and a stopped or
 # killed etcd the time it is down: these come rarer.
-# etcd-revoke only when named: revoking a leader's lease by hand ends its
-# mark too, so the next may lead while the old command is being stopped.
+# Hand deletes: etcd-del (a key, or all) and etcd-revoke (a lease): the
+# next leader waits for a clean end or the old leader's stop time.
 if [ "$STORE" = etcd ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
 	WEIGHTS=(40 30 40 10 4 6 16 16)
-	DEFAULT_KINDS="${KINDS[*]:0:7}"
+	DEFAULT_KINDS="${KINDS[*]}"
 elif [ "$STORE" = redis ]; then
 	# Hand deletes: of the lock (its held key stands), and of the lock
 	# and its held key (a waiter that saw the lock puts it back).
