@@ -73,6 +73,7 @@ struct pgs {
 	uint64_t	 term;
 	uint64_t	 seen_epoch;	/* the highest epoch seen */
 	int		 seen_held;	/* the row was seen held by another */
+	int64_t		 seen_stop_ns;	/* its holder's renew-deadline + kill-after */
 	int64_t		 vanished;	/* when it was seen missing after that */
 	char		 take[TOKLEN];	/* a holder's token to take once expired */
 	char		 reap[TOKLEN];	/* a dead local holder's token */
@@ -593,7 +594,7 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	/* A row seen held and then missing was deleted by hand: its leader
 	 * may run on until its renewals fail; wait that out, on our clock. */
 	may_insert = !s->seen_held || (s->vanished && now - s->vanished >=
-	    s->lease_ns);
+	    s->seen_stop_ns);
 	s->acquired_ms = wall_ms();
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, s->cfg_job,
 	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
@@ -642,11 +643,13 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (s->seen_held && s->vanished == 0) {
 			s->vanished = now;
 			lease_warn(l, "postgres: the row of lease %s is gone "
-			    "(deleted by hand?): waiting one lease duration "
-			    "before leading, as its leader may still run", s->name);
+			    "(deleted by hand?): waiting %lld ms, its leader's "
+			    "renew-deadline + kill-after, before leading, as it "
+			    "may still run", s->name,
+			    (long long)(s->seen_stop_ns / NS_PER_MS));
 		}
 		if (s->vanished) {
-			int64_t left = s->vanished + s->lease_ns - now_ns();
+			int64_t left = s->vanished + s->seen_stop_ns - now_ns();
 
 			h->state = LEASE_HELD;	/* held by someone we cannot name */
 			if (left < *retry_ns)
@@ -659,8 +662,11 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		/* Free, but a waiter before us goes first. */
 		return LEASE_BUSY;
 	}
-	if (strcmp(r.token, s->token) != 0)
+	if (strcmp(r.token, s->token) != 0) {
 		s->seen_held = 1;
+		s->seen_stop_ns = h->stop_ms > 0 ? h->stop_ms * NS_PER_MS :
+		    h->lease_ms > 0 ? h->lease_ms * NS_PER_MS : s->lease_ns;
+	}
 	if (h->local && !h->alive) {
 		/* Its supervisor and command are gone: reap it now. */
 		snprintf(s->reap, sizeof(s->reap), "%s", r.token);
