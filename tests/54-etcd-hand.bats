@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # An etcd lock removed by hand never gives two commands at once (issue 23).
-# The leader's job needs 300 ms to stop after SIGTERM, as jobs that clean
-# up do; a waiter queues behind it; every job holds an flock -n on one
-# witness file for its whole life and logs OVERLAP when it cannot get it.
+# The leader's job needs 300 ms to stop after SIGTERM, a waiter queues
+# behind it, and a witness flock catches two jobs at once (tests/hand.bash).
 # Then the lock goes by hand: the leader's lease revoked, its keys deleted.
 # -t 3s -k 600ms: retry 600ms, renew-deadline 1.5s, so a leader that
 # cannot renew has stopped 2.1s after its last renewal.  Real etcd.
 load helpers
 load etcd
+load hand
 
 setup() { lr_setup; }
 teardown() {
@@ -15,21 +15,7 @@ teardown() {
 	etcd_teardown
 }
 
-# job.sh LOG WITNESS NAME: as in tests/62-redis-hand.bats.
-write_job() {
-	cat > "$OUT/job.sh" <<'EOF'
-#!/bin/sh
-exec 9> "$2"
-flock -n 9 || echo "OVERLAP $3" >> "$1"
-trap 'sleep 0.3; echo "stop $3" >> "$1"; exit 0' TERM
-echo "start $3" >> "$1"
-echo $$ > "$1.$3.pid"
-touch "$1.$3"
-while :; do sleep 0.01; done
-EOF
-	chmod +x "$OUT/job.sh"
-}
-
+# contend NAME [ARG...]: a contender for t running job.sh as NAME.
 contend() {
 	local n=$1
 	shift
@@ -50,19 +36,6 @@ leader_and_waiter() {
 
 # a_lease: the etcd lease of a's key (its name: leaderrun/t/<lease in hex>).
 a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
-
-no_overlap() {
-	cat "$OUT/log" "$OUT/a.err" "$OUT/b.err"
-	! grep -q OVERLAP "$OUT/log"
-	[ "$(sed -n 1p "$OUT/log")" = "start a" ]
-	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
-	[ "$(sed -n 3p "$OUT/log")" = "start b" ]
-}
-
-finish() {
-	kill -TERM "$(pid_of b)"
-	wait_exit b 5
-}
 
 @test "etcd hand delete: the leader's lease revoked: the waiter starts after the old job stopped, at once after it" {
 	etcd_start

@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # A Redis lock removed by hand never gives two commands at once (issue 23).
-# The leader's job needs 300 ms to stop after SIGTERM, as jobs that clean
-# up do; a waiter queues behind it; every job holds an flock -n on one
-# witness file for its whole life and logs OVERLAP when it cannot get it.
+# The leader's job needs 300 ms to stop after SIGTERM, a waiter queues
+# behind it, and a witness flock catches two jobs at once (tests/hand.bash).
 # Then the lock goes by hand (DEL, SET over it, FLUSHDB, a restart without
 # persistence).  -t 2s -r 100ms: renew-deadline 1s, kill-after 600ms, so a
 # holder that cannot renew has stopped 1.6s after its last renewal.
 load helpers
 load redis
+load hand
 
 setup() { lr_setup; }
 teardown() {
@@ -18,23 +18,6 @@ teardown() {
 LOCK='leaderrun:{t}:lock'
 HELD='leaderrun:{t}:held'
 
-# job.sh LOG WITNESS NAME: takes the witness, says "start NAME", writes
-# its pid (its process group's) to LOG.NAME.pid and touches LOG.NAME; on
-# SIGTERM takes 300 ms, says "stop NAME" and exits 0.
-write_job() {
-	cat > "$OUT/job.sh" <<'EOF'
-#!/bin/sh
-exec 9> "$2"
-flock -n 9 || echo "OVERLAP $3" >> "$1"
-trap 'sleep 0.3; echo "stop $3" >> "$1"; exit 0' TERM
-echo "start $3" >> "$1"
-echo $$ > "$1.$3.pid"
-touch "$1.$3"
-while :; do sleep 0.01; done
-EOF
-	chmod +x "$OUT/job.sh"
-}
-
 # contend NAME [ARG...]: a contender for t running job.sh as NAME.
 contend() {
 	local n=$1
@@ -43,6 +26,7 @@ contend() {
 	    "$OUT/job.sh" "$OUT/log" "$OUT/wit" "$n"
 }
 
+# bgr_v NAME ARG...: leaderrun in the background on this test's Redis.
 bgr_v() {
 	local n=$1
 	shift
@@ -59,15 +43,6 @@ leader_and_waiter() {
 	contend b
 	wait_until 5 has "waiting" "$OUT/b.err"
 	sleep 0.25	# b has looked at the lock a few times
-}
-
-# no_overlap: b ran after a stopped, never beside it.
-no_overlap() {
-	cat "$OUT/log" "$OUT/a.err" "$OUT/b.err"
-	! grep -q OVERLAP "$OUT/log"
-	[ "$(sed -n 1p "$OUT/log")" = "start a" ]
-	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
-	[ "$(sed -n 3p "$OUT/log")" = "start b" ]
 }
 
 @test "redis hand delete: DEL of a held lock: the waiter starts only after the old job stopped, at once after it" {
