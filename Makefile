@@ -313,10 +313,22 @@ bench: leaderrun $(if $(HAVE_MUSL),static/leaderrun)
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun' \
 	    $(if $(HAVE_MUSL),'$(CURDIR)/static/leaderrun')
 
+# leaderrun at fleet scale on etcd: 1,000 contenders over 100 names on one
+# etcd, then on a 3-member cluster (cold start, idle load, memory,
+# handovers, a member killed); a few minutes, and both cores busy during
+# the cold start.  SCALE_N, SCALE_NAMES... make it smaller (see the script).
+bench-scale: leaderrun
+	CC='$(CC)' tests/bench_scale.sh '$(CURDIR)/leaderrun'
+
 # Where the time of one uncontended run goes, step by step, beside flock(1)
 # (a stamped copy of the sources, built in a temporary directory).
 breakdown:
 	CC='$(CC)' tests/breakdown.sh
+
+# Where the time of a graceful handover on etcd goes, step by step: the
+# leaderruns under strace -f, one etcd on loopback (needs strace).
+breakdown-etcd: leaderrun
+	CC='$(CC)' tests/breakdown_etcd.sh '$(CURDIR)/leaderrun'
 
 # Static checks; all must be silent.  Suppressions, with reasons:
 #  clang-tidy security.insecureAPI.*: flags every strcpy/snprintf use, even
@@ -340,5 +352,5 @@ clean:
 
 .PHONY: all test test-needs install uninstall clean demo run run-node1 \
 	run-node2 run-node3 demo-parallel kill-demo test-coverage test-race lint \
-	bench breakdown chaos partition fuzz deps ci-deps check static test-static deb \
+	bench bench-scale breakdown breakdown-etcd chaos partition fuzz deps ci-deps check static test-static deb \
 	dist distcheck

@@ -223,10 +223,11 @@ lease_close(struct lease *l)
 const char *
 lease_warning(struct lease *l)
 {
-	if (!l->has_warning)
+	if (l->took >= l->nwarn) {
+		l->took = l->nwarn = 0;
 		return NULL;
-	l->has_warning = 0;
-	return l->warning;
+	}
+	return l->warning[l->took++];
 }
 
 int

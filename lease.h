@@ -55,6 +55,10 @@ struct lease_config {
 					 * exec: named with the acquisition */
 	int64_t		 io_ns;		/* network stores: time budget of one call;
 					 * at most half the renew deadline */
+	int64_t		 stop_ns;	/* renew-deadline + kill-after: a leader
+					 * that cannot renew has stopped its
+					 * command this long after its last
+					 * renewal (less than lease_ns) */
 	const char	*password;	/* the store user's password, or NULL;
 					 * a store copies it and never shows it */
 };
@@ -70,6 +74,8 @@ struct lease_holder {
 	int64_t		 acquired_ms;	/* wall clock, for display only */
 	int64_t		 renewed_ms;	/* wall clock, for display only */
 	int64_t		 lease_ms;	/* the holder's lease duration */
+	int64_t		 stop_ms;	/* its renew-deadline + kill-after, 0 if
+					 * unknown (then lease_ms stands in) */
 	uint64_t	 renewals;
 	int		 local;		/* 1: holder runs on this host */
 	int		 alive;		/* local holder: 1 if any of its processes exist */
@@ -100,6 +106,8 @@ struct lease_farewell {
 	struct sockaddr_storage addr[LEASE_FAREWELL_ADDRS];
 	socklen_t	 addrlen[LEASE_FAREWELL_ADDRS];
 	size_t		 len;
+	int		 eof;		/* several requests: read until the
+					 * server closes (net_oneshot) */
 	char		 req[2048];	/* the request, sent as is (an etcd token
 					 * included: a JWT takes ~500 bytes) */
 };
@@ -237,8 +245,9 @@ int	lease_list(const struct lease_config *cfg,
 	    void (*fn)(void *, const struct lease_item *), void *arg, int maxw,
 	    char *err);
 
-/* lease_warning: the last non-fatal oddity seen (a corrupt record), or NULL;
- * reading it clears it. */
+/* lease_warning: the oldest non-fatal oddity (a corrupt record, a lock
+ * that vanished) not taken yet, or NULL: call it until NULL after each
+ * acquire.  A string valid until that NULL. */
 const char *lease_warning(struct lease *l);
 
 #endif

@@ -67,7 +67,7 @@ farewell(const struct lease_farewell *bye, pid_t pgid, int64_t kill_ns)
 	end = now_ns() + NS_PER_S;
 	for (i = 0; i < bye->n; i++)
 		if (net_oneshot(&bye->addr[i], bye->addrlen[i], bye->req,
-		    bye->len, end) == 0)
+		    bye->len, bye->eof, end) == 0)
 			return;
 }
 

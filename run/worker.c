@@ -170,9 +170,9 @@ worker_main(void *arg)
 		if (contending && now_ns() >= next_try) {
 			int64_t t0 = now_ns(), retry;
 			int rc = lease_acquire(w->lease, &h, &retry, err);
-			const char *warning = lease_warning(w->lease);
+			const char *warning;
 
-			if (warning)
+			while ((warning = lease_warning(w->lease)) != NULL)
 				post(w, R_WARNING, LEASE_OK, t0, NULL, warning);
 			attempts++;
 			if (rc == LEASE_OK) {

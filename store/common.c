@@ -15,10 +15,11 @@ lease_warn(struct lease *l, const char *fmt, ...)
 {
 	va_list ap;
 
+	int i = l->nwarn < 2 ? l->nwarn++ : 1;	/* full: the newest wins */
+
 	va_start(ap, fmt);
-	vsnprintf(l->warning, sizeof(l->warning), fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
+	vsnprintf(l->warning[i], sizeof(l->warning[i]), fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
-	l->has_warning = 1;
 }
 
 int

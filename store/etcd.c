@@ -12,8 +12,13 @@
  *  - a waiter watches only the key just ahead of it for its DELETE, from the
  *    revision it last read, so a release wakes one waiter, and a handover
  *    costs two raft proposals (the revoke, and the new leader naming its
- *    job) however many wait.  Waiters also look again every retry period:
- *    a watch on a stopped server hangs without a word;
+ *    job) however many wait.  While that watch stands, a waiter's only
+ *    requests are its keepalives, sent through the member that serves
+ *    the watch: a stopped or cut-off member fails them (a watch on it
+ *    hangs without a word).  It looks again when the watch breaks, when
+ *    its keepalives moved to another member, when a holder ahead of it on
+ *    this host died (judged from /proc), and every LOOK_LEASES lease
+ *    durations for a watch connection lost silently;
  *  - the leader renews with a keepalive and checks that its key is still
  *    there (a read-only txn, no proposal); releasing revokes the lease.
  * A request that timed out may still have been applied: every request here
@@ -49,21 +54,48 @@
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
 #define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
 #define VALMAX		1024
+/* A waiter with a standing watch looks again this many lease durations
+ * apart (60 s at the default): the watch and keepalives do the rest. */
+#define LOOK_LEASES	6
+
+/* A holder as the last look saw it: judged from /proc between looks. */
+struct seen {
+	int		 found;
+	struct lease_holder h;
+	char		 sys[80];
+	unsigned long long start;
+};
+
+/* A holder's key as a waiter knows it. */
+struct known {
+	int64_t		 rev, lease;	/* 0: none */
+	int64_t		 stop_ns;	/* its renew-deadline + kill-after */
+	int64_t		 not_before;	/* its lease runs at least until then
+					 * (our clock, from its TTL), 0: unknown */
+	int64_t		 polled;	/* when that TTL was last asked */
+	int64_t		 granted_ns;	/* the TTL it was granted */
+	int64_t		 gone;		/* seen gone without a clean end */
+	int64_t		 until;		/* ... and wait until then */
+	char		 id[LEASE_IDLEN], host[LEASE_HOSTLEN];
+};
 
 struct etcd {
 	struct lease	*lease;
 	struct etcd_api	 api;		/* unary calls */
 	struct http_conn wc;		/* the watch on the key ahead of us */
 	int		 watching;
+	int		 watch_ep;	/* the member it is on (api.ep index) */
 	int64_t		 watch_rev;	/* create_revision of the watched key */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
 	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
 	int64_t		 mark_lease;	/* its lease as last read, 0: none */
+	char		 ended64[B64MAX];	/* PREFIX/NAME.ended */
+	int64_t		 ended;		/* its revision as last read, 0: none */
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, ttl;
+	int64_t		 lease_ns, retry_ns, stop_ns, ttl;
 
 	/* our place in the queue */
 	int		 joined;
@@ -78,6 +110,17 @@ struct etcd {
 	int64_t		 count;		/* keys in the queue, as join saw them */
 	long		 job;		/* the job our value names */
 	int64_t		 acquired_ms;
+
+	/* a waiter between looks */
+	int64_t		 looked;	/* when it last looked, 0: look next */
+	struct lease_holder shown;	/* what that look returned */
+	struct seen	 near[2];	/* the leader and the key ahead */
+	int64_t		 own_from;	/* a new leader's watch starts here */
+
+	/* The leader we know of (the last look's, or the key ahead once it
+	 * rewrote its value at its first renewal), to judge how it went. */
+	struct known	 kl;
+	struct known	 ahead_k;	/* the key ahead, as the last look saw it */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -162,6 +205,7 @@ keepalive(struct etcd *e, char *err)
 	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
 	if (etcd_call(&e->api, "/v3/lease/keepalive", body, &r, err) != 0) {
 		free(r.body);
+		e->looked = 0;	/* the watch may have missed something */
 		return -1;
 	}
 	/* An expired or revoked lease still gets 200, only without a TTL. */
@@ -192,16 +236,91 @@ mark_read(struct etcd *e, const struct http_resp *r, const char *path)
 	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
 }
 
+/*
+ * The ended key, PREFIX/NAME.ended, holds the revision (create_revision,
+ * the term) of the last leader that ended cleanly: a release, the
+ * watchdog's farewell, a same-host reaper, or the release after a loss,
+ * each once the command was gone, in the same txn that deletes its key
+ * and mark (clean_end).  A leader's key that went otherwise (a lease
+ * revoked or a key deleted by hand) may leave its command running: the
+ * next leader waits for it (wait_unclean).
+ */
+static void
+ended_read(struct etcd *e, const struct http_resp *r, const char *path)
+{
+	char p[160], raw[64], val[32];
+	ssize_t n;
+	int64_t x;
+
+	e->ended = 0;
+	snprintf(p, sizeof(p), "%s.value", path);
+	if (json_get(r->body, r->len, p, raw, sizeof(raw)) == 1 &&
+	    (n = b64_decode(raw, strlen(raw), val, sizeof(val) - 1)) > 0) {
+		val[n] = '\0';
+		if ((x = decimal(val, INT64_MAX)) > 0)
+			e->ended = x;
+	}
+}
+
+/*
+ * clean_end: the txn that ends the term REV of the key KEY64 (base64)
+ * cleanly: delete the key, and the leader's mark if it names that key,
+ * and write REV to the ended key.  After a loss the key is gone already;
+ * the rest still holds.  BODY gets it; -1 if it does not fit.
+ */
+static int
+clean_end_body(const struct etcd *e, char *body, size_t len,
+    const char *key64, int64_t rev)
+{
+	char dec[24], rev64[48];
+	int n;
+
+	snprintf(dec, sizeof(dec), "%" PRId64, rev);
+	if (b64(dec, rev64, sizeof(rev64)) == -1)
+		return -1;
+	n = snprintf(body, len, "{\"compare\":[{\"target\":\"CREATE\","
+	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
+	    "\"success\":[{\"request_delete_range\":{\"key\":\"%s\"}},"
+	    "{\"request_txn\":{\"compare\":[{\"target\":\"VALUE\",\"key\":"
+	    "\"%s\",\"value\":\"%s\"}],\"success\":[{\"request_delete_range\":"
+	    "{\"key\":\"%s\"}}]}},{\"request_put\":{\"key\":\"%s\",\"value\":"
+	    "\"%s\"}}],\"failure\":[{\"request_txn\":{\"compare\":[{\"target\":"
+	    "\"VALUE\",\"key\":\"%s\",\"value\":\"%s\"}],\"success\":["
+	    "{\"request_delete_range\":{\"key\":\"%s\"}}]}},{\"request_put\":"
+	    "{\"key\":\"%s\",\"value\":\"%s\"}}]}", key64, rev, key64,
+	    e->mark64, key64, e->mark64, e->ended64, rev64, e->mark64, key64,
+	    e->mark64, e->ended64, rev64);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+/* clean_end: send it.  0, or -1 with ERR. */
+static int
+clean_end(struct etcd *e, const char *key64, int64_t rev, char *err)
+{
+	char body[6 * B64MAX + 512];
+	struct http_resp r;
+	int rc;
+
+	if (clean_end_body(e, body, sizeof(body), key64, rev) == -1) {
+		seterr(err, "etcd key too long");
+		return -1;
+	}
+	rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err);
+	free(r.body);
+	return rc == 0 ? 0 : -1;
+}
+
 /* put_value: (re)write our key's value naming JOB, if the key is still
  * ours.  1 done, 0 the key is gone, -1 with ERR. */
 static int
 put_value(struct etcd *e, long job, int create, char *err)
 {
-	char val[VALMAX], val64[VALMAX * 2], body[8192], head[3 * B64MAX + 256];
+	char val[VALMAX], val64[VALMAX * 2], body[8192], head[4 * B64MAX + 256];
 	struct http_resp r;
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
-	    e->lease_ns / 1000000, e->acquired_ms);
+	    e->lease_ns / 1000000, e->stop_ns / 1000000,
+	    e->acquired_ms);
 	int rc;
 
 	if (n == 0 || b64_encode(val, n, val64, sizeof(val64)) == 0) {
@@ -216,7 +335,8 @@ put_value(struct etcd *e, long job, int create, char *err)
 		snprintf(head, sizeof(head), ",{\"request_range\":{\"key\":\"%s\","
 		    "\"range_end\":\"%s\",\"limit\":1,\"sort_order\":\"ASCEND\","
 		    "\"sort_target\":\"CREATE\"}},{\"request_range\":{\"key\":"
-		    "\"%s\"}}", e->prefix64, e->end64, e->mark64);
+		    "\"%s\"}},{\"request_range\":{\"key\":\"%s\"}}", e->prefix64,
+		    e->end64, e->mark64, e->ended64);
 	else	/* the leader's mark lives and dies with its lease */
 		snprintf(head, sizeof(head), ",{\"request_put\":{\"key\":\"%s\","
 		    "\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}", e->mark64,
@@ -251,6 +371,7 @@ put_value(struct etcd *e, long job, int create, char *err)
 			    "responses.1.response_range.count", &e->count) != 1)
 				e->count = 1;
 			mark_read(e, &r, "responses.2.response_range.kvs.0");
+			ended_read(e, &r, "responses.3.response_range.kvs.0");
 		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
@@ -370,7 +491,8 @@ leave(struct etcd *e)
 
 /*
  * watch: wait for the DELETE of the key KEY64 (base64) created at REV, from
- * revision FROM on: the key ahead of a waiter, or the leader's own.
+ * revision FROM on: the key ahead of a waiter, or the leader's own.  A PUT
+ * of the key ahead says that it leads now.
  */
 static void
 watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
@@ -380,9 +502,10 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	if (e->watching && e->watch_rev == rev)
 		return;
 	unwatch(e);
+	/* PUTs too: the key ahead rewrites its value when it starts to lead
+	 * (its first renewal), which a waiter wants to know. */
 	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
-	    "\"start_revision\":\"%" PRId64 "\",\"filters\":[\"NOPUT\"]}}",
-	    key64, from);
+	    "\"start_revision\":\"%" PRId64 "\"}}", key64, from);
 	/* A refused token cancels the watch at once: the look that follows
 	 * logs in again. */
 	etcd_auth_header(&e->api, hdr, sizeof(hdr));
@@ -393,6 +516,7 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 		return;		/* the periodic look covers for it */
 	}
 	e->watching = 1;
+	e->watch_ep = e->api.cur;
 	e->watch_rev = rev;
 }
 
@@ -497,7 +621,7 @@ etcd_open(struct lease *l, const void *url,
 {
 	const struct etcd_url *u = url;
 	struct etcd *e = calloc(1, sizeof(*e));
-	char end[KEYMAX], mark[KEYMAX + 16];
+	char end[KEYMAX], mark[KEYMAX + 16], ended[KEYMAX + 16];
 	size_t n;
 
 	if (e == NULL) {
@@ -533,6 +657,7 @@ etcd_open(struct lease *l, const void *url,
 	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
 	host_self(&e->me);
 	e->lease_ns = cfg->lease_ns;
+	e->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->api.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	e->cfg_job = cfg->job;
@@ -543,9 +668,11 @@ etcd_open(struct lease *l, const void *url,
 	memcpy(end, e->prefix, n + 1);
 	end[n - 1] = '0';
 	snprintf(mark, sizeof(mark), "%s/%s.leader", u->prefix, cfg->name);
+	snprintf(ended, sizeof(ended), "%s/%s.ended", u->prefix, cfg->name);
 	if (b64(e->prefix, e->prefix64, sizeof(e->prefix64)) == -1 ||
 	    b64(end, e->end64, sizeof(e->end64)) == -1 ||
-	    b64(mark, e->mark64, sizeof(e->mark64)) == -1) {
+	    b64(mark, e->mark64, sizeof(e->mark64)) == -1 ||
+	    b64(ended, e->ended64, sizeof(e->ended64)) == -1) {
 		seterr(err, "etcd prefix too long");
 		etcd_close(l);
 		return LEASE_ERR;
@@ -574,9 +701,10 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
 	    "\"max_create_revision\":\"%" PRId64 "\"}},"
 	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}},"
+	    "{\"request_range\":{\"key\":\"%s\"}},"
 	    "{\"request_range\":{\"key\":\"%s\"}}]}",
 	    e->prefix64, e->end64, e->prefix64, e->end64,
-	    e->rev > 1 ? e->rev - 1 : 1, e->key64, e->mark64);
+	    e->rev > 1 ? e->rev - 1 : 1, e->key64, e->mark64, e->ended64);
 	if ((rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err)) != 0) {
 		free(r.body);
 		return -1;
@@ -589,6 +717,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
 	mark_read(e, &r, "responses.3.response_range.kvs.0");
+	ended_read(e, &r, "responses.4.response_range.kvs.0");
 	if (json_get_int(r.body, r.len, "header.revision", rev) != 1) {
 		seterr(err, "etcd: txn reply without a revision");
 		rc = -1;
@@ -597,17 +726,23 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	return rc;
 }
 
-/* A holder on this host whose processes are all gone: free its place. */
+/* A holder on this host whose processes are all gone: free its place, and
+ * end its term cleanly if it leads (LEADS). */
 static int
-reap_dead(struct etcd *e, struct kv *kv)
+reap_dead(struct etcd *e, struct kv *kv, int leads)
 {
-	char err[LEASE_ERRLEN];
+	char err[LEASE_ERRLEN], key64[B64MAX];
 
 	if (!kv->found || kv->rev == e->rev || kv->lease == 0)
 		return 0;
 	holder_judge(&kv->h, kv->sys, kv->start, &e->me);
 	if (!kv->h.local || kv->h.alive)
 		return 0;
+	/* A leader's: its clean end, at once (its lease, holding no key
+	 * then, runs out with its TTL). */
+	if (leads && b64(kv->key, key64, sizeof(key64)) == 0 &&
+	    clean_end(e, key64, kv->rev, err) == 0)
+		return 1;
 	return etcd_revoke(&e->api, kv->lease, err) == 0;
 }
 
@@ -615,9 +750,12 @@ reap_dead(struct etcd *e, struct kv *kv)
 static int
 lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 {
+	/* A watch on our key tells the worker of its deletion at once.  The
+	 * first renewal, right after the command started, opens it (a new
+	 * connection is a good part of a handover); from FROM on, it misses
+	 * nothing. */
 	unwatch(e);
-	/* A deletion of our key tells the worker at once. */
-	watch(e, e->key64, e->rev, from);
+	e->own_from = from;
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
 	/* Our value names the held command since the join; the leader's mark
@@ -636,6 +774,150 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	h->local = h->alive = 1;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	return LEASE_OK;
+}
+
+static void
+seen_keep(struct seen *s, const struct kv *kv)
+{
+	s->found = kv->found;
+	s->h = kv->h;
+	memcpy(s->sys, kv->sys, sizeof(s->sys));
+	s->start = kv->start;
+}
+
+/*
+ * may_skip_look: can a waiter trust its watch instead of looking now?  Not
+ * when the watch is gone or on another member than its keepalives (which
+ * vouch for the member), when the last look is old, nor when a holder
+ * ahead of it on this host has died: a look reaps it.
+ */
+static int
+may_skip_look(struct etcd *e)
+{
+	int i;
+
+	if (!e->joined || !e->watching || e->watch_ep != e->api.cur ||
+	    e->looked == 0 || now_ns() - e->looked >= LOOK_LEASES * e->lease_ns)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		struct seen *s = &e->near[i];
+
+		if (!s->found)
+			continue;
+		holder_judge(&s->h, s->sys, s->start, &e->me);
+		if (s->h.local && !s->h.alive)
+			return 0;
+	}
+	return 1;
+}
+
+/* known_set: *K from the key KV, anew if it is another key. */
+static void
+known_set(struct etcd *e, struct known *k, const struct kv *kv)
+{
+	if (!kv->found) {
+		memset(k, 0, sizeof(*k));
+		return;
+	}
+	if (k->rev == kv->rev)
+		return;
+	memset(k, 0, sizeof(*k));
+	k->rev = kv->rev;
+	k->lease = kv->lease;
+	k->stop_ns = kv->h.stop_ms > 0 ? kv->h.stop_ms * NS_PER_MS :
+	    kv->h.lease_ms > 0 ? kv->h.lease_ms * NS_PER_MS : e->lease_ns;
+	snprintf(k->id, sizeof(k->id), "%s", kv->h.id);
+	snprintf(k->host, sizeof(k->host), "%s", kv->h.host);
+}
+
+/*
+ * poll_ttl: the waiter right behind the leader asks, twice a retry period,
+ * how long the leader's lease has left (etcd rounds down to whole seconds),
+ * so that when its key goes, it can tell a lease that may have run out
+ * (its holder stopped before that) from one revoked or deleted by hand.
+ */
+static void
+poll_ttl(struct etcd *e)
+{
+	struct known *k = &e->kl;
+	char body[64], err[LEASE_ERRLEN];
+	struct http_resp r;
+	int64_t t0 = now_ns(), ttl;
+
+	if (k->rev == 0 || k->lease == 0 || k->rev != e->ahead_k.rev ||
+	    k->gone || (k->polled && t0 - k->polled < e->retry_ns / 2))
+		return;
+	k->polled = t0;
+	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", k->lease);
+	if (etcd_call(&e->api, "/v3/lease/timetolive", body, &r, err) == 0 &&
+	    json_get_int(r.body, r.len, "TTL", &ttl) == 1 && ttl > 0) {
+		if (t0 + ttl * NS_PER_S > k->not_before)
+			k->not_before = t0 + ttl * NS_PER_S;
+		if (json_get_int(r.body, r.len, "grantedTTL", &ttl) == 1 && ttl > 0)
+			k->granted_ns = ttl * NS_PER_S;
+	}
+	free(r.body);
+}
+
+/*
+ * wait_unclean: we are first in line.  If the leader we knew of went
+ * without a clean end, its command may still run: wait until it has
+ * stopped, then lead.  Judged once, when we first see it gone:
+ *  - before its lease could have run out (the last TTL we asked for): its
+ *    lease was revoked or its keys deleted by hand, so wait its stop time
+ *    (renew-deadline + kill-after) from now;
+ *  - else it may have run out (a leader that stopped renewing), and then
+ *    its holder stopped before; but its TTL is known to a second and half
+ *    a retry period at best, so wait what of its stop time that blur could
+ *    hide (0 at the defaults: TTL 10s, retry 2s, stop time 8s);
+ *  - never having asked: as if revoked.
+ * A clean end seen meanwhile (the ended key names it) ends the wait.
+ * 1: wait (*H and *RETRY_NS say so), 0: lead now.
+ */
+static int
+wait_unclean(struct etcd *e, struct lease_holder *h, int64_t *retry_ns)
+{
+	struct known *k = &e->kl;
+	int64_t now = now_ns(), left;
+
+	if (k->rev == 0 || k->rev == e->rev || e->ended == k->rev) {
+		memset(k, 0, sizeof(*k));
+		return 0;
+	}
+	if (k->gone == 0) {
+		int ran_out = k->not_before && now >= k->not_before;
+
+		k->gone = now;
+		if (ran_out) {
+			int64_t blur = k->stop_ns - (k->granted_ns - NS_PER_S -
+			    e->retry_ns / 2);
+
+			k->until = now + (blur > 0 ? blur : 0);
+		} else {
+			k->until = now + k->stop_ns;
+			lease_warn(e->lease, "etcd: the key of %s on %s, term %"
+			    PRId64 ", went without a clean end (its lease revoked, "
+			    "or keys deleted by hand?) while its lease still ran: "
+			    "waiting %lld ms, its renew-deadline + kill-after, "
+			    "before leading", k->id[0] ? k->id : "the leader",
+			    k->host[0] ? k->host : "?", k->rev,
+			    (long long)(k->stop_ns / NS_PER_MS));
+		}
+	}
+	if ((left = k->until - now) <= 0) {
+		memset(k, 0, sizeof(*k));
+		return 0;
+	}
+	h->state = LEASE_HELD;
+	snprintf(h->id, sizeof(h->id), "%s", k->id);
+	snprintf(h->host, sizeof(h->host), "%s", k->host);
+	h->term = (uint64_t)k->rev;
+	h->ttl_ms = left / NS_PER_MS;
+	if (*retry_ns > e->retry_ns / 4)
+		*retry_ns = e->retry_ns / 4;
+	if (left < *retry_ns)
+		*retry_ns = left;
+	return 1;
 }
 
 static int
@@ -669,9 +951,18 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (join(e, err) == -1)
 			return LEASE_ERR;
 		if (e->first && (e->mark_lease == 0 || e->mark_lease ==
-		    e->lease_id))	/* alone in the queue: no need to look */
+		    e->lease_id)) {	/* alone in the queue: no need to look */
+			if (wait_unclean(e, h, retry_ns))
+				return LEASE_BUSY;
 			return lead_now(e, h, e->count, e->rev + 1);
+		}
 	}
+	if (may_skip_look(e)) {
+		*h = e->shown;
+		poll_ttl(e);
+		return LEASE_BUSY;
+	}
+	e->looked = 0;
 	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
@@ -693,21 +984,34 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			*retry_ns = e->retry_ns / 4;
 		return LEASE_BUSY;
 	}
-	if (lead.rev == e->rev)
+	if (lead.rev == e->rev) {
+		if (wait_unclean(e, h, retry_ns))
+			return LEASE_BUSY;
 		return lead_now(e, h, count, rev + 1);
+	}
+	known_set(e, &e->kl, &lead);
+	known_set(e, &e->ahead_k, &ahead);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
-	if (reap_dead(e, &lead) | reap_dead(e, &ahead)) {
+	if (reap_dead(e, &lead, 1) | reap_dead(e, &ahead, ahead.rev == lead.rev)) {
 		*retry_ns = 0;
 		return LEASE_BUSY;
 	}
 	if (ahead.found) {
 		char key64[B64MAX];
 
+		/* A watch on another member than our keepalives: anew. */
+		if (e->watching && e->watch_ep != e->api.cur)
+			unwatch(e);
 		if (b64(ahead.key, key64, sizeof(key64)) == 0)
 			watch(e, key64, ahead.rev, rev + 1);
 	}
+	e->looked = now_ns();
+	e->shown = *h;
+	seen_keep(&e->near[0], &lead);
+	seen_keep(&e->near[1], &ahead);
+	poll_ttl(e);
 	return LEASE_BUSY;
 }
 
@@ -721,6 +1025,10 @@ etcd_renew(struct lease *l, long job, char *err)
 	if (!e->leader) {
 		seterr(err, "not leading");
 		return LEASE_LOST;
+	}
+	if (e->own_from) {	/* once: a broken watch is not reopened */
+		watch(e, e->key64, e->rev, e->own_from);
+		e->own_from = 0;
 	}
 	/* A keepalive sent less than half a period ago still counts:
 	 * lease_renewed_from says since when, and the supervisor's deadline
@@ -751,8 +1059,13 @@ etcd_release(struct lease *l, char *err)
 {
 	struct etcd *e = l->data;
 	int was = e->joined;
+	char scratch[LEASE_ERRLEN];
 
-	/* After a loss too: a deleted key may leave our lease behind. */
+	/* The command is gone: say so in the txn that deletes our key (a
+	 * failure leaves the next leader waiting for our stop time).  After
+	 * a loss too, and a deleted key may leave our lease behind. */
+	if (e->lease_id != 0 && e->rev > 0)
+		(void)clean_end(e, e->key64, e->rev, scratch);
 	if (e->lease_id == 0 || etcd_revoke(&e->api, e->lease_id, err) == -1) {
 		if (!was)
 			seterr(err, "not leading");
@@ -795,11 +1108,19 @@ etcd_watch_clear(struct lease *l)
 	int rc;
 
 	while ((rc = http_stream_next(&e->wc, &msg, &len, 0, err)) == 1) {
+		int64_t x;
+
 		if (json_get(msg, len, "result.events.0.type", type,
 		    sizeof(type)) == 1 && !strcmp(type, "DELETE")) {
 			unwatch(e);
 			return 1;
 		}
+		/* A PUT (its type is left out, as the default) of the key
+		 * ahead: it rewrote its value, so it leads now. */
+		if (!e->leader && json_get_int(msg, len,
+		    "result.events.0.kv.create_revision", &x) == 1 &&
+		    x == e->ahead_k.rev && e->kl.rev != x)
+			e->kl = e->ahead_k;
 		if (json_get_bool(msg, len, "result.canceled") == 1)
 			break;
 	}
@@ -812,32 +1133,65 @@ etcd_watch_clear(struct lease *l)
 	return 0;
 }
 
-/* A revoke of our lease, ready for the watchdog to send to each member. */
-static void
-etcd_farewell(struct lease *l, struct lease_farewell *f)
+/* last_post: one POST of BODY to PATH into BUF at *N, for the watchdog;
+ * -1 if it does not fit. */
+static int
+last_post(const struct etcd *e, char *buf, size_t cap, size_t *n,
+    const char *path, const char *body, int last)
 {
-	struct etcd *e = l->data;
-	char body[64], host[NET_HOSTLEN + 16];
-	int i, n, k;
+	char host[NET_HOSTLEN + 16];
+	int k;
 
-	n = snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
-	for (i = 0; i < e->api.neps; i++)
-		store_farewell_to(f, &e->api.ep[i]);
 	/*
 	 * One Host header serves them all: etcd checks only that it is there.
 	 * The token is the one of the election: should etcd have dropped it
 	 * by the time this is sent (unused for --auth-token-ttl, or replaced
-	 * by a later login), the revoke is refused and the TTL frees the key.
+	 * by a later login), the request is refused and the TTL frees the key.
 	 */
-	k = snprintf(f->req, sizeof(f->req), "POST /v3/lease/revoke HTTP/1.1\r\n"
-	    "Host: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-	    "%s%s%sConnection: close\r\n\r\n%s", net_name(&e->api.ep[0], host,
-	    sizeof(host)), n, e->api.token[0] ? "Authorization: " : "", e->api.token,
-	    e->api.token[0] ? "\r\n" : "", body);
-	if (k < 0 || (size_t)k >= sizeof(f->req))
-		f->n = 0;
-	else
-		f->len = (size_t)k;
+	k = snprintf(buf + *n, cap - *n, "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "%s%s%s%s\r\n%s", path, net_name(&e->api.ep[0], host,
+	    sizeof(host)), strlen(body), e->api.token[0] ? "Authorization: " :
+	    "", e->api.token, e->api.token[0] ? "\r\n" : "",
+	    last ? "Connection: close\r\n" : "", body);
+	if (k < 0 || (size_t)k >= cap - *n)
+		return -1;
+	*n += (size_t)k;
+	return 0;
+}
+
+/*
+ * Our last words, ready for the watchdog to send to each member: our clean
+ * end (clean_end), then the revoke of our lease, pipelined (it reads until
+ * etcd closes, so that both run).  Should both not fit (a long JWT), the
+ * clean end alone, and our lease, holding no key, runs out with its TTL.
+ */
+static void
+etcd_farewell(struct lease *l, struct lease_farewell *f)
+{
+	struct etcd *e = l->data;
+	char body[6 * B64MAX + 512], revoke[64];
+	size_t n = 0;
+	int i;
+
+	f->n = 0;
+	f->eof = 0;
+	if (clean_end_body(e, body, sizeof(body), e->key64, e->rev) == -1)
+		return;
+	snprintf(revoke, sizeof(revoke), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
+	if (last_post(e, f->req, sizeof(f->req), &n, "/v3/kv/txn", body, 0) == 0 &&
+	    last_post(e, f->req, sizeof(f->req), &n, "/v3/lease/revoke", revoke,
+	    1) == 0)
+		f->eof = 1;
+	else {
+		n = 0;
+		if (last_post(e, f->req, sizeof(f->req), &n, "/v3/kv/txn", body,
+		    1) == -1)
+			return;
+	}
+	f->len = n;
+	for (i = 0; i < e->api.neps; i++)
+		store_farewell_to(f, &e->api.ep[i]);
 }
 
 static void

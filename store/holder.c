@@ -11,13 +11,15 @@
 
 size_t
 holder_format(char *buf, size_t len, const struct host_self *me,
-    const char *id, long job, int64_t lease_ms, int64_t acquired_ms)
+    const char *id, long job, int64_t lease_ms, int64_t stop_ms,
+    int64_t acquired_ms)
 {
 	int done = job == LEASE_JOB_DONE;
 	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
-	    "start=%llu\njob=%ld\nlease_ms=%lld\nacquired=%lld\n%s", id,
-	    me->name, me->sys, me->pid, me->start, done ? 0 : job,
-	    (long long)lease_ms, (long long)acquired_ms, done ? "done=1\n" : "");
+	    "start=%llu\njob=%ld\nlease_ms=%lld\nstop_ms=%lld\nacquired=%lld\n%s",
+	    id, me->name, me->sys, me->pid, me->start, done ? 0 : job,
+	    (long long)lease_ms, (long long)stop_ms, (long long)acquired_ms,
+	    done ? "done=1\n" : "");
 
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
@@ -59,6 +61,9 @@ holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
 			h->job = (x = decimal(v, INT_MAX)) < 0 ? 0 : (long)x;
 		else if (!strcmp(line, "lease_ms"))
 			h->lease_ms = (x = decimal(v, INT64_MAX / 1000000)) < 0 ?
+			    0 : x;
+		else if (!strcmp(line, "stop_ms"))
+			h->stop_ms = (x = decimal(v, INT64_MAX / 1000000)) < 0 ?
 			    0 : x;
 		else if (!strcmp(line, "acquired"))
 			h->acquired_ms = (x = decimal(v, INT64_MAX)) < 0 ? 0 : x;

@@ -63,7 +63,7 @@ struct pgs {
 	char		 id[LEASE_IDLEN];
 	char		 token[TOKLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns, io_ns;
+	int64_t		 lease_ns, retry_ns, stop_ns, io_ns;
 	long		 cfg_job, job;
 	int64_t		 acquired_ms;
 	char		 value[PGS_VALMAX];
@@ -73,6 +73,7 @@ struct pgs {
 	uint64_t	 term;
 	uint64_t	 seen_epoch;	/* the highest epoch seen */
 	int		 seen_held;	/* the row was seen held by another */
+	int64_t		 seen_stop_ns;	/* its holder's renew-deadline + kill-after */
 	int64_t		 vanished;	/* when it was seen missing after that */
 	char		 take[TOKLEN];	/* a holder's token to take once expired */
 	char		 reap[TOKLEN];	/* a dead local holder's token */
@@ -505,6 +506,7 @@ pgs_open(struct lease *l, const void *url, const struct lease_config *cfg,
 	host_self(&s->me);
 	new_token(s);
 	s->lease_ns = cfg->lease_ns;
+	s->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	s->retry_ns = cfg->retry_ns > 0 ? cfg->retry_ns : cfg->lease_ns / 5;
 	s->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	s->cfg_job = cfg->job;
@@ -592,10 +594,11 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	/* A row seen held and then missing was deleted by hand: its leader
 	 * may run on until its renewals fail; wait that out, on our clock. */
 	may_insert = !s->seen_held || (s->vanished && now - s->vanished >=
-	    s->lease_ns);
+	    s->seen_stop_ns);
 	s->acquired_ms = wall_ms();
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, s->cfg_job,
-	    s->lease_ns / NS_PER_MS, s->acquired_ms) == 0) {
+	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
+	    s->acquired_ms) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}
@@ -640,11 +643,13 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (s->seen_held && s->vanished == 0) {
 			s->vanished = now;
 			lease_warn(l, "postgres: the row of lease %s is gone "
-			    "(deleted by hand?): waiting one lease duration "
-			    "before leading, as its leader may still run", s->name);
+			    "(deleted by hand?): waiting %lld ms, its leader's "
+			    "renew-deadline + kill-after, before leading, as it "
+			    "may still run", s->name,
+			    (long long)(s->seen_stop_ns / NS_PER_MS));
 		}
 		if (s->vanished) {
-			int64_t left = s->vanished + s->lease_ns - now_ns();
+			int64_t left = s->vanished + s->seen_stop_ns - now_ns();
 
 			h->state = LEASE_HELD;	/* held by someone we cannot name */
 			if (left < *retry_ns)
@@ -657,8 +662,11 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		/* Free, but a waiter before us goes first. */
 		return LEASE_BUSY;
 	}
-	if (strcmp(r.token, s->token) != 0)
+	if (strcmp(r.token, s->token) != 0) {
 		s->seen_held = 1;
+		s->seen_stop_ns = h->stop_ms > 0 ? h->stop_ms * NS_PER_MS :
+		    h->lease_ms > 0 ? h->lease_ms * NS_PER_MS : s->lease_ns;
+	}
 	if (h->local && !h->alive) {
 		/* Its supervisor and command are gone: reap it now. */
 		snprintf(s->reap, sizeof(s->reap), "%s", r.token);
@@ -701,7 +709,8 @@ pgs_renew(struct lease *l, long job, char *err)
 		return LEASE_LOST;
 	}
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, job,
-	    s->lease_ns / NS_PER_MS, s->acquired_ms) == 0) {
+	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
+	    s->acquired_ms) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}

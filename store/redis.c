@@ -54,38 +54,77 @@
 
 /*
  * The scripts.  KEYS[1] is the lock key (its name ends in "lock", so the
- * channel is derived from it: the farewell request must fit in 512 bytes).
- * A GET by pcall, so that a key of another type counts as another's.
+ * channel is derived from it).  A GET by pcall, so that a key of another
+ * type counts as another's.
+ *
+ * The held key, PREFIX:{NAME}:held, names whoever may still run a command
+ * under this lease: it is set with the lock, with the same PX, and only a
+ * clean end deletes it (a release, the watchdog's farewell, a same-host
+ * reaper, each after the command is gone), saying so in the ended key.
+ * Nobody takes the lock while the held key names another: a lock deleted
+ * by hand (DEL, SET over it) is waited out until its holder stops, or
+ * until its time would have run out.  When both go (FLUSHDB, a restart
+ * without persistence), a waiter that saw the lock while it could not yet
+ * have expired puts the held key back for the holder's renew-deadline +
+ * kill-after (ARGV[4..6] of ACQUIRE).
  */
-/* KEYS lock, fence; ARGV value, ms. {1, term} or {0, value, pttl, fence}. */
+/* KEYS lock, fence, held, ended; ARGV value, ms, our token line[, the value
+ * we saw, its term, its stop ms, its expiry at the earliest (the server's
+ * TIME, ms)].  {1, term}, or {0, value, pttl, fence, why, expiry}: why 0
+ * held (expiry: when that lock runs out at the earliest, or -1), 1 its lock
+ * is gone but its holder may still run, 2 both went without a clean end
+ * before the lock could have run out, and it is held for that holder now.
+ * The server's clock judges, as it judges the lock's own expiry. */
 static const char ACQUIRE[] =
+    "local t=redis.call('TIME') t=t[1]*1000+math.floor(t[2]/1000) "
+    "local h=redis.pcall('GET',KEYS[3]) if type(h)~='string' then h=false end "
+    "local f=tonumber(redis.pcall('GET',KEYS[2])) or 0 "
+    "if redis.call('EXISTS',KEYS[1])==0 then "
+    "if h and string.sub(h,1,#ARGV[3])~=ARGV[3] then "
+    "return {0,string.sub(h,1,4096),redis.call('PTTL',KEYS[3]),f,1,-1} end "
+    "if ARGV[4] and not h and f<=tonumber(ARGV[5]) and t<tonumber(ARGV[7]) "
+    "and redis.pcall('GET',KEYS[4])~=string.match(ARGV[4],'^[^\\n]*') then "
+    "redis.call('SET',KEYS[3],ARGV[4],'PX',ARGV[6]) "
+    "return {0,string.sub(ARGV[4],1,4096),tonumber(ARGV[6]),f,2,-1} end end "
     "if redis.call('SET',KEYS[1],ARGV[1],'NX','PX',ARGV[2]) then "
+    "redis.call('SET',KEYS[3],ARGV[1],'PX',ARGV[2]) "
     "return {1,redis.call('INCR',KEYS[2])} end "
     "local v=redis.pcall('GET',KEYS[1]) if type(v)~='string' then v='' end "
-    "return {0,string.sub(v,1,4096),redis.call('PTTL',KEYS[1]),"
-    "tonumber(redis.pcall('GET',KEYS[2])) or 0}";
-/* KEYS lock; ARGV token line, ms[, new value].  1 renewed, 0 no key,
- * -1 another's. */
+    "local p=redis.call('PTTL',KEYS[1]) "
+    "return {0,string.sub(v,1,4096),p,f,0,p>=0 and t+p or -1}";
+/* KEYS lock, held; ARGV token line, ms[, new value].  1 renewed, 0 no key,
+ * -1 another's.  The held key follows the lock. */
 static const char RENEW[] =
     "local v=redis.pcall('GET',KEYS[1]) if not v then return 0 end "
     "if type(v)~='string' or string.sub(v,1,#ARGV[1])~=ARGV[1] then "
     "return -1 end "
-    "if ARGV[3] then redis.call('SET',KEYS[1],ARGV[3],'PX',ARGV[2]) "
-    "return 1 end return redis.call('PEXPIRE',KEYS[1],ARGV[2])";
-/* KEYS lock; ARGV a prefix of the value.  1 deleted (and published), 0 no
- * key, -1 another's. */
+    "if ARGV[3] then v=ARGV[3] redis.call('SET',KEYS[1],v,'PX',ARGV[2]) "
+    "else redis.call('PEXPIRE',KEYS[1],ARGV[2]) end "
+    "redis.call('SET',KEYS[2],v,'PX',ARGV[2]) return 1";
+/* KEYS lock, held, ended; ARGV a prefix of the value, ms: a clean end,
+ * once its command is gone.  Delete the lock and the held key where they
+ * are ours, say so in the ended key for ms, and announce it.  1 the lock
+ * was ours, 0 no lock, -1 another's. */
 static const char CAD[] =
-    "local v=redis.pcall('GET',KEYS[1]) if not v then return 0 end "
-    "if type(v)~='string' or string.sub(v,1,#ARGV[1])~=ARGV[1] then "
-    "return -1 end redis.call('DEL',KEYS[1]) "
-    "redis.pcall('PUBLISH',string.sub(KEYS[1],1,-5)..'released',KEYS[1]) "
-    "return 1";
-/* KEYS lock, fence.  {value or nil, pttl, fence}. */
+    "local t=ARGV[1] local r=0 local v=redis.pcall('GET',KEYS[1]) "
+    "if type(v)=='string' and string.sub(v,1,#t)==t then "
+    "redis.call('DEL',KEYS[1]) r=1 elseif v then r=-1 end "
+    "local h=redis.pcall('GET',KEYS[2]) "
+    "if type(h)=='string' and string.sub(h,1,#t)==t then "
+    "redis.call('DEL',KEYS[2]) h=false end "
+    "redis.call('SET',KEYS[3],string.match(t,'^[^\\n]*'),'PX',ARGV[2]) "
+    "if r==1 or not h then "
+    "redis.pcall('PUBLISH',string.sub(KEYS[1],1,-5)..'released',KEYS[1]) end "
+    "return r";
+/* KEYS lock, fence, held.  {value or nil, pttl, fence, 1 if only the
+ * held key is left}. */
 static const char STATUS[] =
-    "local v=redis.pcall('GET',KEYS[1]) if type(v)~='string' then v=false "
+    "local k=KEYS[1] local g=0 if redis.call('EXISTS',k)==0 and "
+    "redis.call('EXISTS',KEYS[3])==1 then k=KEYS[3] g=1 end "
+    "local v=redis.pcall('GET',k) if type(v)~='string' then v=false "
     "else v=string.sub(v,1,4096) end "
-    "return {v,redis.call('PTTL',KEYS[1]),"
-    "tonumber(redis.pcall('GET',KEYS[2])) or 0}";
+    "return {v,redis.call('PTTL',k),"
+    "tonumber(redis.pcall('GET',KEYS[2])) or 0,g}";
 
 struct redis {
 	struct lease	*lease;
@@ -95,9 +134,10 @@ struct redis {
 	int		 nosub;		/* SUBSCRIBE refused: poll only */
 
 	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
+	char		 held[KEYMAX], ended[KEYMAX];
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
-	int64_t		 lease_ns, retry_ns;
+	int64_t		 lease_ns, retry_ns, stop_ns;
 	uint64_t	 rnd;		/* token generator state */
 
 	/* this acquisition (or attempt) */
@@ -113,6 +153,17 @@ struct redis {
 	int64_t		 pending_until;	/* before this time */
 	uint64_t	 seen;		/* the last fence value seen */
 	int64_t		 seen_lease_ms;	/* the last holder's lease duration */
+
+	/* The lock as a waiter last saw it, and when it runs out at the
+	 * earliest (the server's TIME, ms): if it goes without a clean end
+	 * before that, the held key is put back for its holder (ACQUIRE). */
+	char		 seen_val[VALMAX];
+	size_t		 seen_len;
+	uint64_t	 seen_term;
+	int64_t		 seen_stop_ms;
+	int64_t		 seen_expiry;
+	int		 warned;	/* said so for this vanished lock */
+	int		 unended;	/* lost the lock; the held key is ours */
 };
 
 /* splitmix64: 64 well-mixed bits per call from a random seed. */
@@ -159,7 +210,8 @@ make_value(struct redis *r, long job, int keep, char *err)
 		r->tlen = k > 0 ? (size_t)k : 0;
 	}
 	n = holder_format(r->value + r->tlen, sizeof(r->value) - r->tlen,
-	    &r->me, r->id, job, r->lease_ns / NS_PER_MS, r->acquired_ms);
+	    &r->me, r->id, job, r->lease_ns / NS_PER_MS, r->stop_ns / NS_PER_MS,
+	    r->acquired_ms);
 	if (r->tlen == 0 || n == 0) {
 		seterr(err, "holder value too long");
 		return -1;
@@ -194,6 +246,7 @@ lead(struct redis *r, struct lease_holder *h)
 {
 	redis_conn_close(&r->sc);	/* a leader needs no wake-ups */
 	r->leader = 1;
+	r->unended = 0;
 	r->pending = 0;
 	r->job = r->cfg_job;	/* the acquired value names the held command */
 	h->state = LEASE_HELD;
@@ -233,10 +286,11 @@ touch(struct redis *r, int rewrite, long job, char *err)
 		args[2] = r->value, lens[2] = r->vlen;
 	}
 	{
-		const char *a[4] = { r->lock, args[0], args[1], args[2] };
-		size_t al[4] = { strlen(r->lock), lens[0], lens[1], lens[2] };
+		const char *a[5] = { r->lock, r->held, args[0], args[1], args[2] };
+		size_t al[5] = { strlen(r->lock), strlen(r->held), lens[0], lens[1],
+		    lens[2] };
 
-		if (redis_eval(req, sizeof(req), &n, RENEW, 1, rewrite ? 4 : 3, a,
+		if (redis_eval(req, sizeof(req), &n, RENEW, 2, rewrite ? 5 : 4, a,
 		    al) == -1) {
 			seterr(err, "redis request too long");
 			x = -2;
@@ -476,39 +530,80 @@ redis_open(struct lease *l, const void *url,
 	host_self(&r->me);
 	seed(r);
 	r->lease_ns = cfg->lease_ns;
+	r->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
 	r->srv.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	r->job = -1;
 	r->cfg_job = cfg->job;
 	snprintf(r->lock, sizeof(r->lock), "%s:{%s}:lock", PREFIX, cfg->name);
 	snprintf(r->fence, sizeof(r->fence), "%s:{%s}:fence", PREFIX, cfg->name);
+	snprintf(r->held, sizeof(r->held), "%s:{%s}:held", PREFIX, cfg->name);
+	snprintf(r->ended, sizeof(r->ended), "%s:{%s}:ended", PREFIX, cfg->name);
 	snprintf(r->chan, sizeof(r->chan), "%s:{%s}:released", PREFIX,
 	    cfg->name);
 	return LEASE_OK;
 }
 
-/* A holder on this host whose processes are all gone: delete its key, if it
- * still holds exactly the value we read.  1 if deleted. */
+/* cad_eval: append the clean end of the holder whose value starts with
+ * PFX (LEN bytes) to BUF at *N.  -1 if it does not fit. */
+static int
+cad_eval(const struct redis *r, char *buf, size_t cap, size_t *n,
+    const char *pfx, size_t len)
+{
+	char ms[24];
+	const char *a[5] = { r->lock, r->held, r->ended, pfx, ms };
+	size_t al[5] = { strlen(r->lock), strlen(r->held), strlen(r->ended),
+	    len, 0 };
+
+	/* The ended key outlives any lock it could vouch for. */
+	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
+	    1) / NS_PER_MS));
+	al[4] = strlen(ms);
+	return redis_eval(buf, cap, n, CAD, 3, 5, a, al);
+}
+
+/* A holder on this host whose processes are all gone: its clean end, if
+ * its key still holds exactly the value we read.  1 if it was ended. */
 static int
 reap_dead(struct redis *r, const struct lease_holder *h, const char *val,
     size_t len)
 {
-	const char *args[1] = { val };
 	struct resp_reply rep;
 	char req[REQMAX], err[LEASE_ERRLEN];
-	const char *keys[2];
-	size_t n = 0, lens[2];
+	size_t n = 0;
 	int64_t x;
 
 	if (!h->local || h->alive || len == 0)
 		return 0;
-	keys[0] = r->lock, lens[0] = strlen(r->lock);
-	keys[1] = args[0], lens[1] = len;
-	if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, keys, lens) == -1 ||
+	if (cad_eval(r, req, sizeof(req), &n, val, len) == -1 ||
 	    redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1 ||
 	    redis_int_reply(&r->srv, &rep, "delete a dead holder's key", &x, err) == -1)
 		return 0;
-	return x == 1;
+	return 1;
+}
+
+/* vanished: say once that the lock went while its holder H may still
+ * run (WHY as ACQUIRE returns it), and that we wait for it. */
+static void
+vanished(struct redis *r, const struct lease_holder *h, int64_t why)
+{
+	char d[32];
+
+	if (r->warned)
+		return;
+	r->warned = 1;
+	snprintf(d, sizeof(d), "%lld ms", (long long)(h->ttl_ms > 0 ? h->ttl_ms : 0));
+	if (why == 1)
+		lease_warn(r->lease, "redis: %s was deleted (by hand?) while "
+		    "%s on %s held it: waiting until it has stopped its command "
+		    "(at most %s)", r->lock, h->id[0] ? h->id : "its holder",
+		    h->host[0] ? h->host : "?", d);
+	else
+		lease_warn(r->lease, "redis: %s went without a clean end (FLUSHDB, "
+		    "or a restart without persistence?) while %s on %s held "
+		    "it: waiting %s, its renew-deadline + kill-after, before "
+		    "anyone leads", r->lock, h->id[0] ? h->id : "its holder",
+		    h->host[0] ? h->host : "?", d);
 }
 
 static int
@@ -519,8 +614,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	struct resp_reply rep[2];
 	const struct resp_val *flag, *v;
 	char req[REQMAX], ms[24], sys[80];
-	const char *args[3];
-	size_t n = 0, lens[3];
+	size_t n = 0;
 	unsigned long long start;
 	int nrep = 0;
 	int64_t x;
@@ -549,12 +643,10 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	/* Listen first, then look: a release in between is not missed. */
 	if (r->sc.fd == -1 && !r->nosub && subscribe(r, err) == -1)
 		return LEASE_ERR;
-	args[0] = r->lock, lens[0] = strlen(r->lock);
 	if (r->maybe) {
 		/* The last attempt may have set our key, or may yet: delete it
 		 * first, and try again with the same token. */
-		args[1] = r->value, lens[1] = r->tlen;
-		if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1)
+		if (cad_eval(r, req, sizeof(req), &n, r->value, r->tlen) == -1)
 			goto toolong;
 		nrep++;
 	}
@@ -563,13 +655,20 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		return LEASE_ERR;
 	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
 	    1) / NS_PER_MS));
-	args[1] = r->fence, lens[1] = strlen(r->fence);
-	args[2] = r->value, lens[2] = r->vlen;
 	{
-		const char *a[4] = { args[0], args[1], args[2], ms };
-		size_t al[4] = { lens[0], lens[1], lens[2], strlen(ms) };
+		char term[24], stop[24], until[24];
+		const char *a[11] = { r->lock, r->fence, r->held, r->ended,
+		    r->value, ms, r->value, r->seen_val, term, stop, until };
+		size_t al[11] = { strlen(r->lock), strlen(r->fence),
+		    strlen(r->held), strlen(r->ended), r->vlen, strlen(ms),
+		    r->tlen, r->seen_len, 0, 0, 0 };
 
-		if (redis_eval(req, sizeof(req), &n, ACQUIRE, 2, 4, a, al) == -1)
+		snprintf(term, sizeof(term), "%" PRIu64, r->seen_term);
+		snprintf(stop, sizeof(stop), "%lld", (long long)r->seen_stop_ms);
+		snprintf(until, sizeof(until), "%lld", (long long)r->seen_expiry);
+		al[8] = strlen(term), al[9] = strlen(stop), al[10] = strlen(until);
+		if (redis_eval(req, sizeof(req), &n, ACQUIRE, 4,
+		    r->seen_len > 0 ? 11 : 7, a, al) == -1)
 			goto toolong;
 	}
 	nrep++;
@@ -594,6 +693,8 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return LEASE_ERR;
 		}
 		r->term = (uint64_t)v->num;
+		r->seen_len = 0;
+		r->warned = 0;
 		if (saw_fence(r, r->term, "; waiting one lease duration before "
 		    "leading, as a leader from before may still run")) {
 			/* Its lock went with the data, but it learns that only
@@ -610,13 +711,16 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		lead(r, h);
 		return LEASE_OK;
 	}
-	/* Held: {0, value, pttl, fence}. */
+	/* Held: {0, value, pttl, fence, why}. */
 	{
 		const struct resp_val *pttl = resp_elem(&rep[nrep - 1], 0, 2);
 		const struct resp_val *fence = resp_elem(&rep[nrep - 1], 0, 3);
+		const struct resp_val *why = resp_elem(&rep[nrep - 1], 0, 4);
+		const struct resp_val *exp = resp_elem(&rep[nrep - 1], 0, 5);
 
 		if (v->type != RESP_BULK || pttl == NULL || pttl->type != RESP_INT ||
-		    fence == NULL || fence->type != RESP_INT) {
+		    fence == NULL || fence->type != RESP_INT || why == NULL ||
+		    why->type != RESP_INT || exp == NULL || exp->type != RESP_INT) {
 			redis_reply_error(&r->srv, &rep[nrep - 1].v[0], "acquire", err);
 			return LEASE_ERR;
 		}
@@ -630,6 +734,22 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		if (h->lease_ms > 0)
 			r->seen_lease_ms = h->lease_ms;
 		holder_judge(h, sys, start, &r->me);
+		if (why->num == 0 && exp->num >= 0 && v->len > 0 &&
+		    v->len <= sizeof(r->seen_val)) {
+			memcpy(r->seen_val, v->s, v->len);
+			r->seen_len = v->len;
+			r->seen_term = h->term;
+			r->seen_stop_ms = h->stop_ms > 0 ? h->stop_ms : h->lease_ms > 0 ?
+			    h->lease_ms : r->lease_ns / NS_PER_MS;
+			r->seen_expiry = exp->num;
+			r->warned = 0;
+		} else {
+			/* Nothing to vouch for, or the held key guards it now,
+			 * on the server's clock. */
+			r->seen_len = 0;
+			if (why->num != 0)
+				vanished(r, h, why->num);
+		}
 		if (reap_dead(r, h, v->s, v->len)) {
 			*retry_ns = 0;
 			return LEASE_BUSY;
@@ -667,6 +787,7 @@ redis_renew(struct lease *l, long job, char *err)
 	else
 		seterr(err, "redis key %s now holds another value", r->lock);
 	r->leader = 0;
+	r->unended = 1;	/* the held key still names us: the release ends it */
 	return LEASE_LOST;
 }
 
@@ -675,13 +796,12 @@ redis_renew(struct lease *l, long job, char *err)
 static int
 cad(struct redis *r, char *err)
 {
-	const char *args[2] = { r->lock, r->value };
-	size_t lens[2] = { strlen(r->lock), r->tlen }, n = 0;
 	struct resp_reply rep;
 	char req[REQMAX];
+	size_t n = 0;
 	int64_t x;
 
-	if (redis_eval(req, sizeof(req), &n, CAD, 1, 2, args, lens) == -1) {
+	if (cad_eval(r, req, sizeof(req), &n, r->value, r->tlen) == -1) {
 		seterr(err, "redis request too long");
 		return -2;
 	}
@@ -698,6 +818,10 @@ redis_release(struct lease *l, char *err)
 	int rc;
 
 	if (!r->leader) {
+		/* Lost, and the command is gone now: end the held key that
+		 * still names us, so that the next leader need not wait. */
+		if (r->unended && cad(r, err) != -2)
+			r->unended = 0;
 		seterr(err, "not leading");
 		return LEASE_LOST;
 	}
@@ -811,13 +935,8 @@ redis_farewell(struct lease *l, struct lease_farewell *f)
 			goto toolong;
 		n += k;
 	}
-	{
-		const char *args[2] = { r->lock, r->value };
-		size_t al[2] = { strlen(r->lock), r->tlen };
-
-		if (redis_eval(f->req, sizeof(f->req), &n, CAD, 1, 2, args, al) == -1)
-			goto toolong;
-	}
+	if (cad_eval(r, f->req, sizeof(f->req), &n, r->value, r->tlen) == -1)
+		goto toolong;
 	/* Pipelined: Redis runs all of it before it answers the first. */
 	f->len = n;
 	store_farewell_to(f, &r->srv.ep);
@@ -853,7 +972,7 @@ redis_status(const void *u, const struct lease_config *cfg,
 	struct lease_config c = *cfg;
 	struct resp_reply rep[2];
 	const struct resp_val *v, *pttl, *fence, *subs;
-	const char *args[2], *argv[3];
+	const char *args[3], *argv[3];
 	char req[REQMAX], sys[80];
 	struct redis *r;
 	unsigned long long start;
@@ -872,10 +991,11 @@ redis_status(const void *u, const struct lease_config *cfg,
 	r = l.data;
 	args[0] = r->lock;
 	args[1] = r->fence;
+	args[2] = r->held;
 	argv[0] = "PUBSUB";
 	argv[1] = "NUMSUB";
 	argv[2] = r->chan;
-	if (redis_eval(req, sizeof(req), &n, STATUS, 2, 2, args, NULL) == -1 ||
+	if (redis_eval(req, sizeof(req), &n, STATUS, 3, 3, args, NULL) == -1 ||
 	    (k = resp_cmd(req + n, sizeof(req) - n, 3, argv, NULL)) == 0) {
 		seterr(err, "redis request too long");
 		goto out;

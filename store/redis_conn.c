@@ -203,8 +203,8 @@ int
 redis_eval(char *buf, size_t cap, size_t *n, const char *script, int nkeys,
     int argc, const char *const *args, const size_t *lens)
 {
-	const char *argv[8];
-	size_t l[8], k;
+	const char *argv[16];
+	size_t l[16], k;
 	char nk[4];
 	int i;
 
@@ -212,7 +212,7 @@ redis_eval(char *buf, size_t cap, size_t *n, const char *script, int nkeys,
 	argv[0] = "EVAL", l[0] = 4;
 	argv[1] = script, l[1] = strlen(script);
 	argv[2] = nk, l[2] = strlen(nk);
-	for (i = 0; i < argc && i < 5; i++) {
+	for (i = 0; i < argc && i < 13; i++) {
 		argv[3 + i] = args[i];
 		l[3 + i] = lens ? lens[i] : strlen(args[i]);
 	}

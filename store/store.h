@@ -17,8 +17,10 @@
 struct lease {
 	const struct lease_ops *ops;
 	void		*data;		/* the store's own state */
-	char		 warning[LEASE_ERRLEN];
-	int		 has_warning;
+	/* warnings not yet taken by lease_warning, oldest first: one call
+	 * may have two to give (a vanished lock, a fence that went back) */
+	char		 warning[2][LEASE_ERRLEN];
+	int		 nwarn, took;
 	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
 	int		 renew_now;	/* see lease_renew_now; 0 by default */
 };
@@ -96,13 +98,14 @@ void	lease_warn(struct lease *l, const char *fmt, ...)
 
 /*
  * The holder value of a network store: "key=value" lines (holder, host,
- * sys, pid, start, job, lease_ms, acquired, and done=1 when JOB is
+ * sys, pid, start, job, lease_ms, stop_ms, acquired, and done=1 when JOB is
  * LEASE_JOB_DONE), so that --status can name the holder and a contender on
  * the same host can judge it.  holder_format
  * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
  */
 size_t	holder_format(char *buf, size_t len, const struct host_self *me,
-	    const char *id, long job, int64_t lease_ms, int64_t acquired_ms);
+	    const char *id, long job, int64_t lease_ms, int64_t stop_ms,
+	    int64_t acquired_ms);
 int	holder_parse(const char *buf, size_t len, struct lease_holder *h,
 	    char *sys, size_t syslen, unsigned long long *start);
 /* holder_judge: H->local and H->alive from the fields holder_parse gave. */

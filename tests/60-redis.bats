@@ -385,7 +385,7 @@ crash_failover() {
 	[ "$(rcli type "$LOCK")" = hash ]
 }
 
-@test "Redis restarted without persistence: the leader loses, the waiter warns that the fence went back and waits out a lease, no overlap" {
+@test "Redis restarted without persistence: the leader loses, the waiter warns that the fence went back and keeps its place until it stopped, no overlap" {
 	redis_start
 	for i in 1 2 3; do run -0 lrr -l t -- true; done
 	# a logs "start a TERM", and "stop a TERM" on SIGTERM; b logs "start b TERM".
@@ -417,9 +417,12 @@ EOF
 	cat "$OUT/b.err" "$OUT/log"
 	echo "b ended ${took}ms after the restart (lease 2s)"
 	[ "$STATUS" = 0 ]
-	grep -q "warning: redis 127.0.0.1:$REDIS_PORT: the fencing counter leaderrun:{t}:fence went back from 4 to 1" "$OUT/b.err"
+	# Either b looked first: the counter is gone (0), the lock went before
+	# it could have run out, and b keeps a's place until a's clean end
+	# (after its job stopped); or a's clean end came first, and b, taking
+	# the lock at term 1, waits out a lease before it uses it.
+	grep -Eq "warning: redis 127.0.0.1:$REDIS_PORT: the fencing counter leaderrun:\{t\}:fence went back from 4 to [01]" "$OUT/b.err"
 	[ "$(cat "$OUT/log")" = "start a 4"$'\n'"stop a 4"$'\n'"start b 1" ]
-	[ "$took" -ge 1800 ]
 }
 
 # ---- hostile servers ---------------------------------------------------------

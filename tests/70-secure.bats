@@ -49,9 +49,11 @@ no_secret() {
 	done
 }
 
-# no_leftovers_root: no key under leaderrun/ and no lease (as root).
+# no_leftovers_root: no key under leaderrun/ but NAME.ended (the last
+# clean end), and no lease (as root).
 no_leftovers_root() {
-	[ "$(etcdctl_root get --prefix leaderrun/ --keys-only | sed '/^$/d' | wc -l)" = 0 ] &&
+	[ "$(etcdctl_root get --prefix leaderrun/ --keys-only | sed '/^$/d' |
+	    grep -cv '\.ended$')" = 0 ] &&
 	    etcdctl_root lease list | grep -qx 'found 0 leases'
 }
 
@@ -397,7 +399,7 @@ tunnel_conf() {
 	cat "$OUT"/a.err "$OUT"/b.err
 	# The keys really are in the TLS cluster.
 	[ "$(cat "$OUT/b.term")" -gt 0 ]
-	[ "$(etcdctl_root get leaderrun/ --prefix --keys-only | sed '/^$/d' | wc -l)" = 0 ]
+	[ "$(etcdctl_root get leaderrun/ --prefix --keys-only | sed '/^$/d' | grep -cv '\.ended$')" = 0 ]
 	grep -q "Service \[etcd1\] connected remote server" "$STUNNEL_LOG"
 	no_secret "$(cat "$OUT"/a.* "$OUT"/b.*)"
 }

@@ -189,8 +189,9 @@ row() { psql_ "SELECT $2 FROM leaderrun_lease WHERE name = '$1'"; }
 	echo "a stopped after $((a_stop - t0))ms; b started after $(($(cat "$OUT/b.at") - t0))ms"
 	cat "$OUT/b.err"
 	[ "$(cat "$OUT/b.at")" -ge "$a_stop" ]
-	[ "$(($(cat "$OUT/b.at") - t0))" -ge 900 ]
-	grep -q "deleted by hand" "$OUT/b.err"
+	# -t 1s: renew-deadline 500ms + kill-after 300ms.
+	[ "$(($(cat "$OUT/b.at") - t0))" -ge 800 ]
+	grep -q "deleted by hand?): waiting 800 ms" "$OUT/b.err"
 	wait_exit b 5
 	[ "$STATUS" = 0 ]
 }

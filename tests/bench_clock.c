@@ -11,6 +11,11 @@
  *	the measured command of the handover test.  Its first action is to
  *	read the clock; it logs "S <ns> <pid> <ppid> 0 -1", waits for SIGUSR1,
  *	then logs "E <ns> <pid>" as its last action and exits 0.
+ *   bench_clock relay-lock LOG WITNESS
+ *	relay, holding an flock(2) on the file WITNESS while it runs: the
+ *	witness that no two commands of one lock run at once (tests/
+ *	bench_scale.sh).  When WITNESS is locked already, it logs "O <ns>
+ *	<pid>" (an overlap) first, and goes on as relay.
  *   bench_clock relay-check LOG PIDFILE
  *	the measured command of the failover tests.  First it counts the
  *	processes listed in PIDFILE (the old leader's job, written by the
@@ -65,6 +70,7 @@
  *	a time of etcd's choosing); print how many.
  */
 #define _GNU_SOURCE
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -165,6 +171,18 @@ relay(const char *log)
 	t = now_ns();
 	logline(log, "E %lld %ld\n", (long long)t, (long)getpid());
 	return 0;
+}
+
+static int
+relay_lock(const char *log, const char *witness)
+{
+	int fd = open(witness, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd == -1)
+		fail(witness);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		logline(log, "O %lld %ld\n", (long long)now_ns(), (long)getpid());
+	return relay(log);	/* fd stays open, and locked, until exit */
 }
 
 static int
@@ -812,7 +830,8 @@ eorphans(int port)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_clock now | relay LOG | relay-check LOG PIDFILE |"
+	fprintf(stderr, "usage: bench_clock now | relay LOG | relay-lock LOG WITNESS |"
+	    " relay-check LOG PIDFILE |"
 	    " kill SIG PID LOG | alt N OUT CMD... [::: CMD...] |"
 	    " await LOG N MS | waitlocks FILE START N MS | switches PID... | kids PID | sweep TAG |"
 	    " freeport N | http PORT PATH [BODY] | metric PORT NAME... |"
@@ -826,6 +845,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "relay"))
 		return relay(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "relay-lock"))
+		return relay_lock(argv[2], argv[3]);
 	if (argc >= 4 && !strcmp(argv[1], "relay-check"))
 		return relay_check(argv[2], argv[3]);
 	if (argc < 2)

@@ -36,12 +36,10 @@
 # long: fewer supervisor stops, each of which costs a TTL without a leader.
 # The lease-file faults give way to etcd ones: SIGSTOP of etcd for longer
 # than the lease (SIGCONT later), and SIGKILL of etcd, down for up to 1.5
-# leases, then restarted on the same data directory and ports; and etcd-del,
-# deletion of the leader's key (or another's, or of all keys) with etcdctl.
-# One more runs only when CHAOS_FAULTS names it: etcd-revoke, revocation of
-# the leader's etcd lease (or another's) by hand, which the man page says
-# may give two leaders for up to kill-after.  Terms are etcd create
-# revisions: they must increase, not by one.
+# leases, then restarted on the same data directory and ports; etcd-del,
+# deletion of the leader's key (or another's, or of all keys) with etcdctl;
+# and etcd-revoke, revocation of the leader's etcd lease (or another's) by
+# hand.  Terms are etcd create revisions: they must increase, not by one.
 #
 # -s redis: the same on the Redis store.  The run starts its own redis-server
 # (redis-server and redis-cli from PATH) on 127.0.0.1, on a free port, with
@@ -53,12 +51,16 @@
 # store (Redis TTLs are milliseconds).  The lease-file faults give way to
 # Redis ones: redis-stop, SIGSTOP of redis-server for longer than the lease
 # (SIGCONT later), and redis-kill, SIGKILL of it, down for up to 1.5 leases,
-# then restarted on the same directory, port and options.  One more runs
-# only when CHAOS_FAULTS names it: redis-del, DEL of the lock key with
-# redis-cli, which nobody announces: the leader learns it at its next
-# renewal, while a waiter may take the lock at once, so the two commands
-# may overlap for up to a renewal period plus kill-after.  Terms are the
-# fence counter: they must increase.
+# then restarted on the same directory, port and options; and hand deletes
+# with redis-cli: redis-del, DEL of the lock key (its held key makes every
+# contender wait for the old holder); and, only when CHAOS_FAULTS names it,
+# redis-delall, DEL of the lock and its held key (a waiter that saw the lock
+# puts the held key back for the holder's renew-deadline + kill-after, but
+# a contender started since knows nothing of it: the two commands may
+# overlap, as the man page says).  A FLUSHDB would take the fence
+# counter back too, which the term check here would flag: the suite tests
+# it (tests/62-redis-hand.bats).  Terms are the fence counter: they must
+# increase.
 #
 # -s postgres: the same on the PostgreSQL store.  The run starts its own
 # postgres (initdb into the run directory, as nobody when root; trust
@@ -81,9 +83,8 @@
 # Environment: LEADERRUN (default: ../leaderrun next to this script), CC,
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
 # term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
-# stop-sup etcd-stop etcd-kill etcd-del, and etcd-revoke when named, as it
-# may give two leaders; on redis kill-sup kill-job term-sup stop-sup
-# redis-stop redis-kill, and redis-del when named, for the same reason;
+# stop-sup etcd-stop etcd-kill etcd-del etcd-revoke; on redis kill-sup kill-job term-sup stop-sup
+# redis-stop redis-kill redis-del, and redis-delall when named;
 # empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
 # straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
@@ -1339,18 +1340,19 @@ pick_key() {
 # The faults and their weights; CHAOS_FAULTS picks some of them by name.
 # On etcd, a stopped leader costs a TTL without a leader, and a stopped or
 # killed etcd the time it is down: these come rarer.
-# etcd-revoke only when named: revoking a leader's lease by hand ends its
-# mark too, so the next may lead while the old command is being stopped.
+# Hand deletes: etcd-del (a key, or all) and etcd-revoke (a lease): the
+# next leader waits for a clean end or the old leader's stop time.
 if [ "$STORE" = etcd ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
 	WEIGHTS=(40 30 40 10 4 6 16 16)
-	DEFAULT_KINDS="${KINDS[*]:0:7}"
+	DEFAULT_KINDS="${KINDS[*]}"
 elif [ "$STORE" = redis ]; then
-	# redis-del only when named: a DEL by hand is not announced, a waiter
-	# may take the lock before the leader's next renewal finds it gone.
-	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del)
-	WEIGHTS=(20 15 20 20 4 6 10)
-	DEFAULT_KINDS="${KINDS[*]:0:6}"
+	# Hand deletes: of the lock (its held key stands); and, only when
+	# named, of the lock and its held key, which only the waiters that
+	# saw the lock guard (a contender started since cannot know of it).
+	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del redis-delall)
+	WEIGHTS=(20 15 20 20 4 6 8 6)
+	DEFAULT_KINDS="${KINDS[*]:0:7}"
 elif [ "$STORE" = postgres ]; then
 	KINDS=(kill-sup kill-job term-sup stop-sup pg-stop pg-kill pg-restart pg-del)
 	WEIGHTS=(20 15 20 20 4 4 3 10)
@@ -1501,6 +1503,9 @@ inject() {
 	redis-del)
 		"$H" note "$LOG" F redis-del "$RKEY" &&
 		    rcli del "$RKEY" > /dev/null 2>&1 ;;
+	redis-delall)
+		"$H" note "$LOG" F redis-delall "$RKEY" &&
+		    rcli del "$RKEY" "${RKEY%:lock}:held" > /dev/null 2>&1 ;;
 	redis-stop)
 		# Longer than the lease: 1.2 to 2.5 times it.  One Redis fault
 		# at a time.

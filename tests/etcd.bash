@@ -481,9 +481,11 @@ lead_hold() {
 	wait_for "$OUT/$n.ready" 10
 }
 
-# no_leftovers: etcd holds no key and no lease of ours.
+# no_leftovers: etcd holds no key of ours but PREFIX/NAME.ended (the last
+# clean end of NAME, kept on purpose), and no lease of ours.
 no_leftovers() {
-	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d' | wc -l)" = 0 ] &&
+	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d' |
+	    grep -cv '\.ended$')" = 0 ] &&
 	    [ "$(nleases)" = 0 ]
 }
 

@@ -105,7 +105,8 @@ store_resume() {
 store_items() {
 	case $STORE in
 	file)	ls -A "$DIR" ;;
-	etcd)	etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d'
+	etcd)	etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d' |
+		    grep -v '\.ended$'
 		[ "$(nleases)" = 0 ] || echo "leases: $(nleases)" ;;
 	redis)	rcli --scan --pattern 'leaderrun:*' | sort ;;
 	postgres) psql_ "SELECT name || ' ' || coalesce(token, '-') || ' ' ||

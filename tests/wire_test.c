@@ -1240,7 +1240,7 @@ test_live(void)
 
 		pid = spawn(srv_reply_x, &ep);
 		k = net_resolve(&ep, ss, lens, NET_MAXADDR, err);
-		ok(k == 1 && net_oneshot(&ss[0], lens[0], req, strlen(req),
+		ok(k == 1 && net_oneshot(&ss[0], lens[0], req, strlen(req), 0,
 		    now_ns() + 500 * MS) == 0,
 		    "live: net_resolve + net_oneshot gets a reply");
 		reap(pid, 1);
@@ -1248,7 +1248,7 @@ test_live(void)
 		pid = spawn(srv_silent, &ep);
 		k = net_resolve(&ep, ss, lens, NET_MAXADDR, err);
 		t0 = now_ns();
-		rc = k == 1 ? net_oneshot(&ss[0], lens[0], req, strlen(req),
+		rc = k == 1 ? net_oneshot(&ss[0], lens[0], req, strlen(req), 0,
 		    t0 + 100 * MS) : 0;
 		el = now_ns() - t0;
 		ok(rc == -1 && el >= 100 * MS && el < 150 * MS,

@@ -491,7 +491,7 @@ net_resolve(const struct net_ep *ep, struct sockaddr_storage *ss,
  */
 int
 net_oneshot(const struct sockaddr_storage *sa, socklen_t len,
-    const char *req, size_t n, int64_t deadline)
+    const char *req, size_t n, int eof, int64_t deadline)
 {
 	int saved = errno, fd, ok = -1;
 	char reply[64];
@@ -517,8 +517,10 @@ net_oneshot(const struct sockaddr_storage *sa, socklen_t len,
 		r = recv(fd, reply, sizeof(reply), 0);
 		if (r > 0)
 			ok = 0;
-		if (r >= 0)
+		if (r == 0 || (r > 0 && !eof))
 			break;
+		if (r > 0)
+			continue;
 		if (errno == EINTR)
 			continue;
 		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||

@@ -65,10 +65,11 @@ int	net_resolve(const struct net_ep *ep, struct sockaddr_storage *ss,
 
 /*
  * net_oneshot: async-signal-safe: connect to SA, send REQ, wait for the
- * first reply bytes or DEADLINE, close.  For last words from the watchdog.
- * Returns 0 if some reply came, -1 otherwise.
+ * first reply bytes (with EOF: for the server to close, so that pipelined
+ * requests all run) or DEADLINE, close.  For last words from the
+ * watchdog.  Returns 0 if some reply came, -1 otherwise.
  */
 int	net_oneshot(const struct sockaddr_storage *sa, socklen_t len,
-	    const char *req, size_t n, int64_t deadline);
+	    const char *req, size_t n, int eof, int64_t deadline);
 
 #endif

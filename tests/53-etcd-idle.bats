@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# What a waiting contender costs etcd, and what it still notices: behind a
+# standing watch on the key ahead of it, a waiter sends keepalives and
+# nothing else, and a stopped server fails those keepalives.  The leader
+# here is a key of an etcdctl lease, so that every request counted is a
+# waiter's.  Real etcd (tests/etcd.bash); -t 1s gives TTL 1s, retry 200ms,
+# a waiter's keepalive every 400ms.
+load helpers
+load etcd
+
+setup() { lr_setup; }
+teardown() {
+	lr_teardown
+	etcd_teardown
+}
+
+# calls METHOD: gRPC calls of METHOD (Txn, Range, LeaseKeepAlive...) etcd
+# has handled.
+calls() {
+	etcd_http "$ETCD_EP" /metrics | tr -d '\r' | awk -v m="grpc_method=\"$1\"" '
+		index($1, "grpc_server_started_total{") == 1 && index($1, m) { s += $NF }
+		END { printf "%.0f\n", s }'
+}
+
+# foreign_leader: lease t held by a key of an etcdctl lease of 30 s; its id
+# to LEASE.
+foreign_leader() {
+	LEASE=$(etcdctl_ lease grant 30 | awk '{ print $2 }')
+	etcdctl_ put leaderrun/t/1 x --lease="$LEASE" > /dev/null
+}
+
+# foreign_end: the foreign leader ends cleanly, as leaderrun does (one txn:
+# its key goes, its revision goes to PREFIX/NAME.ended).  A revoke by hand
+# instead would make the next leader wait out its stop time.
+foreign_end() {
+	local rev
+	rev=$(etcdctl_ get leaderrun/t/1 -w json | sed -n 's/.*"create_revision":\([0-9]*\).*/\1/p')
+	printf 'create("leaderrun/t/1") > "0"\n\ndel leaderrun/t/1\nput leaderrun/t.ended %s\n\n\n' \
+	    "$rev" | etcdctl_ txn > /dev/null
+	etcdctl_ lease revoke "$LEASE" > /dev/null
+}
+
+# watching N: etcd counts N watchers.
+watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
+
+@test "etcd: a waiter behind a standing watch sends keepalives only, and takes over at once" {
+	etcd_start
+	foreign_leader
+	w0=$(etcd_metric etcd_debugging_mvcc_watcher_total)
+	bge w -l t -t 1s -i w -v -- touch "$OUT/ran"
+	wait_until 5 has waiting "$OUT/w.err"
+	wait_until 5 watching $((w0 + 1))
+	t0=$(calls Txn) r0=$(calls Range) k0=$(calls LeaseKeepAlive)
+	sleep 1.5	# the window measured: 7 retry periods
+	t1=$(calls Txn) r1=$(calls Range) k1=$(calls LeaseKeepAlive)
+	echo "in 1.5 s: txn $((t1 - t0)), range $((r1 - r0)), keepalive $((k1 - k0))"
+	[ $((t1 - t0)) = 0 ]
+	[ $((r1 - r0)) = 0 ]
+	[ $((k1 - k0)) -ge 2 ]
+	t0=$(now_ms)
+	foreign_end
+	wait_exit w 5
+	took=$(elapsed_ms "$t0")
+	echo "took over ${took}ms after the clean end"
+	[ "$STATUS" = 0 ]
+	[ -e "$OUT/ran" ]
+	[ "$took" -lt "$AT_ONCE_MS" ]
+}
+
+@test "etcd: a waiter behind a standing watch notices a stopped server by its keepalives, and takes over once it is back" {
+	etcd_start
+	foreign_leader
+	w0=$(etcd_metric etcd_debugging_mvcc_watcher_total)
+	bge w -l t -t 1s -i w -v -- touch "$OUT/ran"
+	wait_until 5 has waiting "$OUT/w.err"
+	wait_until 5 watching $((w0 + 1))
+	etcd_pause
+	t0=$(now_ms)
+	# A keepalive due within 400ms, its call given 250ms (renew-deadline / 2).
+	wait_until 3 has "(retrying)" "$OUT/w.err"
+	took=$(elapsed_ms "$t0")
+	etcd_resume
+	echo "the stopped server was noticed after ${took}ms"
+	[ "$took" -lt 1000 ]
+	etcdctl_ lease revoke "$LEASE" > /dev/null
+	wait_exit w 5
+	[ "$STATUS" = 0 ]
+	[ -e "$OUT/ran" ]
+}
+
+@test "etcd: a new leader whose key is deleted as its command starts loses at once" {
+	etcd_start
+	foreign_leader
+	# The command deletes the queue at once: the leader's watch on its own
+	# key, opened just after the start, must see it, long before the
+	# renewal 2s later would.
+	# (It says so before the deletion: the leader may stop it before it
+	# could say so after.)
+	bge w -l t -i w -v -- sh -c 'touch "$3"; ETCDCTL_API=3 "$1" --endpoints "$2" del --prefix leaderrun/t/ > /dev/null;
+	    exec sleep 30' sh "$ETCDCTL_BIN" "$ETCD_EP" "$OUT/deleting"
+	wait_until 5 has waiting "$OUT/w.err"
+	foreign_end
+	wait_for "$OUT/deleting" 10
+	t0=$(now_ms)
+	wait_exit w 5
+	took=$(elapsed_ms "$t0")
+	echo "lost ${took}ms after the deletion began (etcdctl's start included)"
+	[ "$STATUS" = 124 ]
+	[ "$took" -lt 1000 ]
+}
