@@ -209,6 +209,14 @@ int	lease_watch_clear(struct lease *l);
  */
 void	lease_farewell(struct lease *l, struct lease_farewell *f);
 
+/*
+ * lease_place_farewell: while we wait, fill *F with the request that gives
+ * up our place in the store's queue, so that a waiter killed before its
+ * turn does not hold up the ones behind it until its place runs out
+ * (F->n = 0 when the store keeps no place for us).
+ */
+void	lease_place_farewell(struct lease *l, struct lease_farewell *f);
+
 /* lease_close: drop every lock and free L.  Does not release the record. */
 void	lease_close(struct lease *l);
 

@@ -522,7 +522,7 @@ hostile() {
 	wait_exit b 5
 	[ "$STATUS" = 0 ]
 	cat "$OUT/b.err"
-	[ "$(grep -c "SUBSCRIBE leaderrun:{t}:released refused: NOPERM" "$OUT/b.err")" = 1 ]
+	[ "$(grep -c "SUBSCRIBE leaderrun:{t}:wake:[0-9a-f:]* refused: NOPERM" "$OUT/b.err")" = 1 ]
 	[ ! -e "$OUT/ran" ]
 }
 
