@@ -1173,6 +1173,132 @@ out:
 	return rc;
 }
 
+/* The names --list found, to be given in byte order. */
+struct names {
+	char		**v;
+	size_t		 n, cap;
+};
+
+static int
+names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* list_step: the names (or odd keys, to FN) in BULK, NUL-separated. */
+static int
+list_step(struct names *ns, const struct resp_val *bulk, int odd,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg)
+{
+	const char *p = bulk->s, *end = bulk->s + bulk->len;
+	char name[LEASE_IDLEN + 1], raw[256];
+
+	while (bulk->len > 0 && p <= end) {
+		const char *q = memchr(p, '\0', (size_t)(end - p));
+		size_t len = (size_t)((q ? q : end) - p);
+
+		if (odd) {
+			snprintf(raw, sizeof(raw), "%.*s", (int)len, p);
+			fn(arg, NULL, raw, "not a key of a lease");
+		} else if (len >= sizeof(name) || (memcpy(name, p, len),
+		    name[len] = '\0', !lease_name_ok(name))) {
+			snprintf(raw, sizeof(raw), "%s{%.*s}:", PREFIX ":",
+			    (int)(len > 128 ? 128 : len), p);
+			fn(arg, NULL, raw, "not a lease name");
+		} else {
+			if (ns->n == ns->cap) {
+				size_t cap = ns->cap ? 2 * ns->cap : 64;
+				char **v = realloc(ns->v, cap * sizeof(*v));
+
+				if (v == NULL)
+					return -1;
+				ns->v = v;
+				ns->cap = cap;
+			}
+			if ((ns->v[ns->n] = strdup(name)) == NULL)
+				return -1;
+			ns->n++;
+		}
+		if (q == NULL)
+			break;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/*
+ * redis_list: every lease with a key in this database, by SCAN (MATCH
+ * PREFIX:*, a hundred keys a step: the database is never blocked for
+ * long), then in byte order.  A key under PREFIX: that names no lease is
+ * skipped, with a word.
+ */
+static int
+redis_list(const void *u, const struct lease_config *cfg,
+    void (*fn)(void *, const char *, const char *, const char *), void *arg,
+    char *err)
+{
+	struct lease l;
+	struct lease_config c = *cfg;
+	struct names ns = { NULL, 0, 0 };
+	struct resp_reply rep;
+	const struct resp_val *cur, *nb, *ob;
+	char req[REQMAX], cursor[32] = "0";
+	const char *args[3] = { cursor, PREFIX ":*", "100" };
+	struct redis *r;
+	size_t n, i;
+	int rc = LEASE_ERR;
+
+	c.node_id = "";
+	c.name = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(&l, 0, sizeof(l));
+	if (redis_open(&l, u, &c, err) != LEASE_OK)
+		return LEASE_ERR;
+	r = l.data;
+	do {
+		n = 0;
+		if (redis_eval(req, sizeof(req), &n, redis_lua_list, 0, 3, args,
+		    NULL) == -1) {
+			seterr(err, "redis request too long");
+			goto out;
+		}
+		if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1)
+			goto out;
+		cur = resp_elem(&rep, 0, 0);
+		nb = resp_elem(&rep, 0, 1);
+		ob = resp_elem(&rep, 0, 2);
+		if (cur == NULL || cur->type != RESP_BULK || cur->len == 0 ||
+		    cur->len >= sizeof(cursor) || nb == NULL ||
+		    nb->type != RESP_BULK || ob == NULL || ob->type != RESP_BULK) {
+			redis_reply_error(&r->srv, &rep.v[0], "list", err);
+			goto out;
+		}
+		if (list_step(&ns, nb, 0, fn, arg) == -1 ||
+		    list_step(&ns, ob, 1, fn, arg) == -1) {
+			seterr(err, "%s", strerror(errno));
+			goto out;
+		}
+		memcpy(cursor, cur->s, cur->len);
+		cursor[cur->len] = '\0';
+	} while (strcmp(cursor, "0") != 0);
+	/* SCAN may give a key twice, and a name has several keys. */
+	if (ns.n > 0)
+		qsort(ns.v, ns.n, sizeof(*ns.v), names_cmp);
+	redis_close(&l);	/* before FN reads each name on its own */
+	for (i = 0; i < ns.n; i++)
+		if (i == 0 || strcmp(ns.v[i], ns.v[i - 1]) != 0)
+			fn(arg, ns.v[i], NULL, NULL);
+	rc = LEASE_OK;
+out:
+	if (l.data != NULL)
+		redis_close(&l);
+	for (i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	return rc;
+}
+
 static const char *const redis_prefixes[] = { "redis://", "redis+unix://",
     NULL };
 
@@ -1193,4 +1319,5 @@ const struct lease_ops redis_ops = {
 	.place_farewell = redis_place_farewell,
 	.close = redis_close,
 	.status = redis_status,
+	.list = redis_list,
 };

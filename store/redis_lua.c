@@ -95,3 +95,14 @@ const char redis_lua_status[] =
     "return {v,redis.call('PTTL',k),"
     "tonumber(redis.pcall('GET',KEYS[2])) or 0,g,"
     "redis.call('ZCARD',KEYS[4]),w}";
+
+/* One SCAN step, the names picked out of the keys here, not in the reply:
+ * a reply holds at most RESP_MAXVALS values, a bulk string 64 kB. */
+const char redis_lua_list[] =
+    "local r=redis.call('SCAN',ARGV[1],'MATCH',ARGV[2],'COUNT',ARGV[3]) "
+    "local s,t,o={},{},{} "
+    "for _,k in ipairs(r[2]) do "
+    "local n=string.match(k,'^[^{]*{([^}]*)}:') "
+    "if n and not s[n] then s[n]=true t[#t+1]=n elseif not n then "
+    "o[#o+1]=string.sub(k,1,200) end end "
+    "return {r[1],table.concat(t,'\\0'),table.concat(o,'\\0')}";

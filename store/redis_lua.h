@@ -64,4 +64,9 @@ extern const char redis_lua_leave[];
  * the queue, {the values of the first live waiters}}. */
 extern const char redis_lua_status[];
 
+/* LIST: ARGV a SCAN cursor, the pattern, a COUNT.  {the next cursor, the
+ * lease names of the keys this step found, NUL-separated, no name twice;
+ * the keys matching the pattern that name no lease, NUL-separated}. */
+extern const char redis_lua_list[];
+
 #endif
