@@ -1465,8 +1465,10 @@ table() {
 echo
 echo "leaderrun benchmark, $(date '+%Y-%m-%d %H:%M:%S %z')"
 echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
-rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
-	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
+# The commit of the tree the binary was built in (another worktree's, too).
+src=$(cd "$(dirname "$LR_IN")" && pwd)
+rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$src" diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
 echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev})"
 [ -z "$LS" ] || echo "static:    $LS_IN ($("$LS" -V 2>/dev/null), $(file -b "$LS" 2>/dev/null |
     sed 's/, BuildID.*//; s/, with debug_info//; s/, not stripped//'))"
