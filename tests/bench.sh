@@ -876,9 +876,9 @@ rcli() { redis-cli -h 127.0.0.1 -p "$RPORT" "$@"; }
 # redis_start: a fresh redis-server on a free port; 0 once it answers with
 # its own process id.
 redis_start() {
-	local try i
+	local i
 	mkdir -p "$W/redis"
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		RPORT=$("$BC" freeport 1)
 		redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
 		    --appendonly no --dir "$W/redis" --maxclients 10000 \
@@ -1054,7 +1054,7 @@ rcount() {
 		read -r _ _ pid _ <<< "$line"
 		kill -USR1 "$pid"
 		line=$("$BC" await "$log" $((2 * k + 1)) 60000) || break
-		prev= still=0
+		prev='' still=0
 		for ((j = 0; j < 100 && still < 3; j++)); do
 			sleep 0.1
 			cur=$(rstats | rtotal)
