@@ -122,6 +122,8 @@ tests/faultshim.so: tests/faultshim.c
 
 # Contenders under random faults; proves no overlap, ordered terms, no leak.
 # STORE=etcd: on an etcd of its own, with etcd stopped and killed as well.
+# Waiters are killed too (kill-wait: the supervisor; kill-waitall: all its
+# processes, as when its host dies): by default on file and redis.
 chaos: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -s '$(or $(STORE),file)' \
 	    -T $(TERMS)
