@@ -122,6 +122,8 @@ tests/faultshim.so: tests/faultshim.c
 
 # Contenders under random faults; proves no overlap, ordered terms, no leak.
 # STORE=etcd: on an etcd of its own, with etcd stopped and killed as well.
+# Waiters are killed too (kill-wait: the supervisor; kill-waitall: all its
+# processes, as when its host dies): by default on file and redis.
 chaos: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -s '$(or $(STORE),file)' \
 	    -T $(TERMS)
@@ -302,12 +304,14 @@ test-race: tests/faultshim.so
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 
-# Benchmark against flock(1), and on etcd against etcdctl lock: two tables,
-# the default build beside the static one (if musl-gcc is there), about
-# eight minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
-# flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
-# case needs root, the etcd one etcd and etcdctl (Debian: etcd-server
-# etcd-client), and each is skipped otherwise.
+# Benchmark against flock(1), on etcd against etcdctl lock, and on Redis
+# against the file store: three tables, the default build beside the static
+# one (if musl-gcc is there; the Redis table: the default build), about
+# ten minutes (BENCH_ONLY="etcd", "redis"...: some sections alone).  Needs
+# bash, flock, setsid, unshare (util-linux) and a C compiler; the
+# frozen-leader case needs root, the etcd one etcd and etcdctl (Debian:
+# etcd-server etcd-client), the Redis one redis-server and redis-cli
+# (redis-server redis-tools), and each is skipped otherwise.
 HAVE_MUSL = $(shell command -v $(firstword $(MUSLCC)) 2>/dev/null)
 bench: leaderrun $(if $(HAVE_MUSL),static/leaderrun)
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun' \
