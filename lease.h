@@ -61,6 +61,8 @@ struct lease_config {
 					 * renewal (less than lease_ns) */
 	const char	*password;	/* the store user's password, or NULL;
 					 * a store copies it and never shows it */
+	int		 once;		/* one attempt (-n): a store that
+					 * queues waiters keeps no place */
 };
 
 /* What a reader learns about the current holder. */

@@ -92,6 +92,7 @@ struct redis {
 	struct host_self me;
 	int64_t		 lease_ns, retry_ns, stop_ns;
 	int64_t		 place_ns;	/* a waiter refreshes its key this often */
+	int		 once;		/* -n: one attempt, no place, no channel */
 	uint64_t	 rnd;		/* token generator state */
 
 	/* this acquisition (or attempt) */
@@ -504,6 +505,7 @@ redis_open(struct lease *l, const void *url,
 	r->lease_ns = cfg->lease_ns;
 	r->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
+	r->once = cfg->once;
 	r->srv.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	r->job = -1;
 	r->cfg_job = cfg->job;
@@ -683,7 +685,7 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 			redis_reply_error(&r->srv, &rep->v[0], "acquire", err);
 			return LEASE_ERR;
 		}
-	r->queued = 1;
+	r->queued = f[6]->num >= 0;
 	if (holder_parse(f[1]->s, f[1]->len, h, sys, sizeof(sys), &start) == -1)
 		sys[0] = '\0', start = 0;
 	/* why 3: free, and the first waiter takes it */
@@ -787,7 +789,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	if (r->sc.fd != -1 && strcmp(r->subbed, r->chan) != 0)
 		redis_conn_close(&r->sc);
 	/* Listen first, then look: a wake-up in between is not missed. */
-	if (r->sc.fd == -1 && !r->nosub && subscribe(r, err) == -1)
+	if (r->sc.fd == -1 && !r->nosub && !r->once && subscribe(r, err) == -1)
 		return LEASE_ERR;
 	if (r->maybe) {
 		/* The last attempt may have set our key, or may yet: delete it
@@ -802,11 +804,12 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		char term[24], stop[24], until[24];
 		const char *a[14] = { r->lock, r->fence, r->held, r->ended,
 		    r->queue, r->ticket, r->wkey, r->value, ms, r->value, r->tok,
-		    ms, r->seen_val, term };
+		    r->once ? "0" : ms, r->seen_val, term };
 		size_t al[14] = { strlen(r->lock), strlen(r->fence),
 		    strlen(r->held), strlen(r->ended), strlen(r->queue),
 		    strlen(r->ticket), strlen(r->wkey), r->vlen, strlen(ms),
-		    r->tlen, strlen(r->tok), strlen(ms), r->seen_len, 0 };
+		    r->tlen, strlen(r->tok), r->once ? 1 : strlen(ms), r->seen_len,
+		    0 };
 		const char *b[16];
 		size_t bl[16];
 
@@ -1142,8 +1145,8 @@ redis_status(const void *u, const struct lease_config *cfg,
 		goto out;
 	}
 	rc = LEASE_OK;
-	/* Places in the queue: a dead waiter's counts until a script meets
-	 * it first in line. */
+	/* The live waiters: a dead waiter's place stays until a script
+	 * meets it first in line, but its key is gone. */
 	h->waiters = (int)(count->num > 1000000 ? 1000000 : count->num);
 	/* The waiters named, first come first: the 6th value is an array. */
 	list = resp_elem(&rep, 0, 5);

@@ -42,10 +42,11 @@ const char redis_lua_acquire[] =
     "else why=3 end "
     "else v=redis.pcall('GET',KEYS[1]) if type(v)~='string' then v='' end "
     "p=redis.call('PTTL',KEYS[1]) if p>=0 then x=t+p end end "
+    "local r=-1 local a,av,ap='','',-2 if ARGV[5]~='0' then "
     "if not redis.call('ZSCORE',KEYS[5],me) then "
     "redis.call('ZADD',KEYS[5],redis.call('INCR',KEYS[6]),me) end "
     "redis.call('SET',KEYS[7],ARGV[1],'PX',ARGV[5]) "
-    "local r=redis.call('ZRANK',KEYS[5],me) local a,av,ap='','',-2 "
+    "r=redis.call('ZRANK',KEYS[5],me) end "
     "if r>0 then a=redis.call('ZRANGE',KEYS[5],r-1,r-1)[1] "
     "av=redis.pcall('GET',b..'w:'..a) ap=redis.call('PTTL',b..'w:'..a) "
     "if type(av)~='string' then av='' end end "
@@ -89,12 +90,13 @@ const char redis_lua_status[] =
     "local v=redis.pcall('GET',k) if type(v)~='string' then v=false "
     "else v=string.sub(v,1,4096) end "
     "local w={} local m=math.min(tonumber(ARGV[1]) or 0,48) "
-    "for _,e in ipairs(redis.call('ZRANGE',KEYS[4],0,m+63)) do "
-    "if #w>=m then break end local x=redis.pcall('GET',b..'w:'..e) "
-    "if type(x)=='string' then w[#w+1]=string.sub(x,1,1024) end end "
+    "local c=math.max(redis.call('ZCARD',KEYS[4])-10000,0) "
+    "for _,e in ipairs(redis.call('ZRANGE',KEYS[4],0,9999)) do "
+    "local x=redis.pcall('GET',b..'w:'..e) "
+    "if type(x)=='string' then c=c+1 "
+    "if #w<m then w[#w+1]=string.sub(x,1,1024) end end end "
     "return {v,redis.call('PTTL',k),"
-    "tonumber(redis.pcall('GET',KEYS[2])) or 0,g,"
-    "redis.call('ZCARD',KEYS[4]),w}";
+    "tonumber(redis.pcall('GET',KEYS[2])) or 0,g,c,w}";
 
 /* One SCAN step, the names picked out of the keys here, not in the reply:
  * a reply holds at most RESP_MAXVALS values, a bulk string 64 kB. */

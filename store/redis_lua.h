@@ -31,12 +31,14 @@
 
 /*
  * ACQUIRE: KEYS lock, fence, held, ended, queue, ticket, our waiter key;
- * ARGV value, lock ms, our token line, our token, waiter ms[, the value we
+ * ARGV value, lock ms, our token line, our token, waiter ms (0: try once,
+ * take no place)[, the value we
  * saw, its term, its stop ms, its expiry at the earliest (the server's
  * TIME, ms)].  The lock goes to the first live waiter, or to a newcomer
  * when none waits.
  * {1, term}, or {0, value, pttl, fence, why, expiry, rank, waiters, the
- * token ahead of us, its value, its pttl}, and we have a place: why 0 held
+ * token ahead of us, its value, its pttl}, and we have a place (rank -1:
+ * none, we try once): why 0 held
  * (expiry: when that lock runs out at the earliest, or -1), 1 its lock is
  * gone but its holder may still run (the held key's value and pttl), 2
  * both went without a clean end before the lock could have run out, and
@@ -60,8 +62,9 @@ extern const char redis_lua_end[];
 extern const char redis_lua_leave[];
 
 /* STATUS: KEYS lock, fence, held, queue; ARGV how many waiters to name.
- * {value or nil, pttl, fence, 1 if only the held key is left, places in
- * the queue, {the values of the first live waiters}}. */
+ * {value or nil, pttl, fence, 1 if only the held key is left, the live
+ * waiters (among the first 10,000 places, and every place after them),
+ * {the values of the first live waiters}}. */
 extern const char redis_lua_status[];
 
 /* LIST: ARGV a SCAN cursor, the pattern, a COUNT.  {the next cursor, the

@@ -282,12 +282,18 @@ handover() {
 	[ "$(order)" = 2 ]
 }
 
-@test "redis queue: -n not elected leaves no place behind, and does not move the line" {
+@test "redis queue: -n not elected takes no place: one script, no subscription, and the line does not move" {
 	redis_start
 	leader -t 1s -r 100ms
 	waiter 1 -t 1s -r 100ms
 	queued_is 1
+	# -r 100ms, but -t 1s: nobody else looks for 650ms, nor now
+	rcli config resetstat > /dev/null
 	run -75 lrr -l t -t 1s -n -i n -- touch "$OUT/ran"
+	evals=$(redis_calls eval) subs=$(redis_calls subscribe)
+	echo "-n: $evals EVAL, $subs SUBSCRIBE"
+	[ "$subs" = 0 ]
+	[ "$evals" -le 2 ]
 	queued_is 1
 	[ "$(wkeys)" = 1 ]
 	[ ! -e "$OUT/ran" ]
@@ -314,6 +320,16 @@ handover() {
 	[ "$(jq -c '[.waiters[].holder]' <<< "$output")" = '["w3","w1","w4","w2"]' ]
 	[ "$(jq -r '.waiters[0].pid' <<< "$output")" = "$(pid_of w3)" ]
 	[ "$(jq -r '.holder' <<< "$output")" = a ]
+	# A place whose key is gone (its waiter died elsewhere) is not a
+	# waiter, though it stays in the queue until it comes first.
+	kill -STOP "$(pid_of w4)"	# nor does it refresh its key again
+	rcli del "$(rcli --scan --pattern 'leaderrun:{t}:w:*' | while read -r k; do
+	    rcli get "$k" | grep -q '^holder=w4$' && echo "$k"; done)" > /dev/null
+	queued_is 4
+	run -0 lrr -l t --status
+	[[ "$output" == *"waiters:    3"* ]]
+	[[ "$output" != *"w4 on"* ]]
+	kill -CONT "$(pid_of w4)"
 }
 
 @test "redis queue: a newcomer does not jump the line while the lock is free and a waiter is first" {
