@@ -587,6 +587,23 @@ vanished(struct redis *r, const struct lease_holder *h, int64_t why)
 		    h->host[0] ? h->host : "?", d);
 }
 
+/* script: run LUA with ARGC keys and arguments A (lengths AL, or NULL for
+ * C strings), NKEYS of them keys, on R's request connection: 0 with its
+ * reply in *REP, or -1 with ERR. */
+static int
+script(struct redis *r, const char *lua, int nkeys, int argc,
+    const char *const *a, const size_t *al, struct resp_reply *rep, char *err)
+{
+	char req[REQMAX];
+	size_t n = 0;
+
+	if (redis_eval(req, sizeof(req), &n, lua, nkeys, argc, a, al) == -1) {
+		seterr(err, "redis request too long");
+		return -1;
+	}
+	return redis_call(&r->srv, &r->c, req, n, rep, 1, err);
+}
+
 /* leave_eval: append the LEAVE of the waiter TOK (its key KEY; only while
  * that holds VAL, LEN bytes, if LEN > 0) to BUF at *N.  -1 if it does not
  * fit. */
@@ -1108,10 +1125,9 @@ redis_status(const void *u, const struct lease_config *cfg,
 	struct resp_reply rep;
 	const struct resp_val *v, *pttl, *fence, *count, *list, *x;
 	const char *args[5];
-	char req[REQMAX], sys[80], mw[16];
+	char sys[80], mw[16];
 	struct redis *r;
 	unsigned long long start;
-	size_t n = 0;
 	int rc = LEASE_ERR, i;
 
 	*nw = 0;
@@ -1128,12 +1144,7 @@ redis_status(const void *u, const struct lease_config *cfg,
 	args[2] = r->held;
 	args[3] = r->queue;
 	args[4] = mw;
-	if (redis_eval(req, sizeof(req), &n, redis_lua_status, 4, 5, args,
-	    NULL) == -1) {
-		seterr(err, "redis request too long");
-		goto out;
-	}
-	if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1)
+	if (script(r, redis_lua_status, 4, 5, args, NULL, &rep, err) == -1)
 		goto out;
 	v = resp_elem(&rep, 0, 0);
 	pttl = resp_elem(&rep, 0, 1);
@@ -1178,14 +1189,14 @@ out:
 
 /* The names --list found, to be given in byte order. */
 struct names {
-	char		**v;
+	char		(*v)[LEASE_IDLEN];
 	size_t		 n, cap;
 };
 
 static int
 names_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(a, b);
 }
 
 /* list_step: the names (or odd keys, to FN) in BULK, NUL-separated. */
@@ -1211,16 +1222,15 @@ list_step(struct names *ns, const struct resp_val *bulk, int odd,
 		} else {
 			if (ns->n == ns->cap) {
 				size_t cap = ns->cap ? 2 * ns->cap : 64;
-				char **v = realloc(ns->v, cap * sizeof(*v));
+				char (*v)[LEASE_IDLEN] = realloc(ns->v,
+				    cap * sizeof(*v));
 
 				if (v == NULL)
 					return -1;
 				ns->v = v;
 				ns->cap = cap;
 			}
-			if ((ns->v[ns->n] = strdup(name)) == NULL)
-				return -1;
-			ns->n++;
+			memcpy(ns->v[ns->n++], name, len + 1);
 		}
 		if (q == NULL)
 			break;
@@ -1245,10 +1255,10 @@ redis_list(const void *u, const struct lease_config *cfg,
 	struct names ns = { NULL, 0, 0 };
 	struct resp_reply rep;
 	const struct resp_val *cur, *nb, *ob;
-	char req[REQMAX], cursor[32] = "0";
+	char cursor[32] = "0";
 	const char *args[3] = { cursor, PREFIX ":*", "100" };
 	struct redis *r;
-	size_t n, i;
+	size_t i;
 	int rc = LEASE_ERR;
 
 	c.node_id = "";
@@ -1260,13 +1270,7 @@ redis_list(const void *u, const struct lease_config *cfg,
 		return LEASE_ERR;
 	r = l.data;
 	do {
-		n = 0;
-		if (redis_eval(req, sizeof(req), &n, redis_lua_list, 0, 3, args,
-		    NULL) == -1) {
-			seterr(err, "redis request too long");
-			goto out;
-		}
-		if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1)
+		if (script(r, redis_lua_list, 0, 3, args, NULL, &rep, err) == -1)
 			goto out;
 		cur = resp_elem(&rep, 0, 0);
 		nb = resp_elem(&rep, 0, 1);
@@ -1296,8 +1300,6 @@ redis_list(const void *u, const struct lease_config *cfg,
 out:
 	if (l.data != NULL)
 		redis_close(&l);
-	for (i = 0; i < ns.n; i++)
-		free(ns.v[i]);
 	free(ns.v);
 	return rc;
 }
