@@ -110,8 +110,9 @@ struct lease_farewell {
 	size_t		 len;
 	int		 eof;		/* several requests: read until the
 					 * server closes (net_oneshot) */
-	char		 req[2048];	/* the request, sent as is (an etcd token
-					 * included: a JWT takes ~500 bytes) */
+	char		 req[2816];	/* the request, sent as is (an etcd token
+					 * included: a JWT takes ~500 bytes; a
+					 * Redis clean end's script ~1.3 kB) */
 };
 
 enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };

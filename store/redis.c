@@ -124,6 +124,9 @@ struct redis {
 	int		 queued;	/* we have one (as far as we know) */
 	int		 woken;		/* our channel said the lock is free */
 	int64_t		 next_look;	/* no need to ask before this */
+	int64_t		 asked;		/* when the last attempt was sent */
+	int64_t		 queued_at;	/* ... the last that left us waiting */
+	uint64_t	 handed;	/* the term a clean end handed us */
 	struct lease_holder shown;	/* what the last attempt showed */
 	/* the waiter right ahead of us, if it runs on this host: looked at
 	 * (without asking Redis) every retry period, and removed once dead */
@@ -532,15 +535,16 @@ cad_eval(const struct redis *r, char *buf, size_t cap, size_t *n,
     const char *pfx, size_t len)
 {
 	char ms[24];
-	const char *a[6] = { r->lock, r->held, r->ended, r->queue, pfx, ms };
-	size_t al[6] = { strlen(r->lock), strlen(r->held), strlen(r->ended),
-	    strlen(r->queue), len, 0 };
+	const char *a[7] = { r->lock, r->held, r->ended, r->queue, r->fence,
+	    pfx, ms };
+	size_t al[7] = { strlen(r->lock), strlen(r->held), strlen(r->ended),
+	    strlen(r->queue), strlen(r->fence), len, 0 };
 
 	/* The ended key outlives any lock it could vouch for. */
 	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
 	    1) / NS_PER_MS));
-	al[5] = strlen(ms);
-	return redis_eval(buf, cap, n, redis_lua_end, 4, 6, a, al);
+	al[6] = strlen(ms);
+	return redis_eval(buf, cap, n, redis_lua_end, 5, 7, a, al);
 }
 
 /* A holder on this host whose processes are all gone: its clean end, if
@@ -611,11 +615,16 @@ static int
 leave_eval(const struct redis *r, char *buf, size_t cap, size_t *n,
     const char *tok, const char *key, const char *val, size_t len)
 {
-	const char *a[5] = { r->lock, r->queue, key, tok, val };
-	size_t al[5] = { strlen(r->lock), strlen(r->queue), strlen(key),
-	    strlen(tok), len };
+	char ms[24];
+	const char *a[8] = { r->lock, r->queue, key, r->held, r->ended, tok, ms,
+	    val };
+	size_t al[8] = { strlen(r->lock), strlen(r->queue), strlen(key),
+	    strlen(r->held), strlen(r->ended), strlen(tok), 0, len };
 
-	return redis_eval(buf, cap, n, redis_lua_leave, 3, len > 0 ? 5 : 4, a, al);
+	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
+	    1) / NS_PER_MS));
+	al[6] = strlen(ms);
+	return redis_eval(buf, cap, n, redis_lua_leave, 5, len > 0 ? 8 : 7, a, al);
 }
 
 /* leave: give up the place of TOK (ours, or a dead waiter's whose key
@@ -702,7 +711,8 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 			redis_reply_error(&r->srv, &rep->v[0], "acquire", err);
 			return LEASE_ERR;
 		}
-	r->queued = f[6]->num >= 0;
+	if ((r->queued = f[6]->num >= 0))
+		r->queued_at = r->asked;
 	if (holder_parse(f[1]->s, f[1]->len, h, sys, sizeof(sys), &start) == -1)
 		sys[0] = '\0', start = 0;
 	/* why 3: free, and the first waiter takes it */
@@ -755,6 +765,32 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 	return LEASE_BUSY;
 }
 
+/* took: the lock is ours with TERM: lead, unless the fence went back. */
+static int
+took(struct redis *r, uint64_t term, struct lease_holder *h, int64_t *retry_ns)
+{
+	r->term = term;
+	r->seen_len = 0;
+	r->warned = 0;
+	r->queued = 0;
+	r->handed = 0;
+	if (saw_fence(r, r->term, "; waiting one lease duration before "
+	    "leading, as a leader from before may still run")) {
+		/* Its lock went with the data, but it learns that only at its
+		 * next renewal, and then stops its command: keep the lock,
+		 * unused, until that is surely done. */
+		int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
+		    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
+
+		redis_conn_close(&r->sc);
+		r->pending = 1;
+		r->pending_until = now_ns() + wait;
+		return hold_back(r, h, retry_ns);
+	}
+	lead(r, h);
+	return LEASE_OK;
+}
+
 static int
 redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
@@ -788,6 +824,24 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return hold_back(r, h, retry_ns);
 		r->pending = 0;	/* lost it meanwhile: start over */
 	}
+	/*
+	 * A clean end handed us the lock (redis_lua_end): it was set when that
+	 * script ran, after our last attempt that left us waiting, whose send
+	 * time therefore bounds its start; the first renewal follows at once.
+	 * Past half the renew deadline (io_ns) since then, ask instead: the
+	 * script finds our token on the lock, and its TTL starts anew.
+	 */
+	if (r->handed != 0 && r->queued &&
+	    now_ns() - r->queued_at < r->srv.io_ns) {
+		int rc = took(r, r->handed, h, retry_ns);
+
+		r->acquired_ms = wall_ms();
+		h->acquired_ms = h->renewed_ms = r->acquired_ms;
+		l->renewed_from = r->queued_at;
+		l->renew_now = rc == LEASE_OK;
+		return rc;
+	}
+	r->handed = 0;
 	/* Between two looks, the wake-up of our channel is what we wait
 	 * for: a waiter with nothing due asks nothing. */
 	if (r->queued && !r->woken && r->sc.fd != -1 && now_ns() < r->next_look &&
@@ -844,6 +898,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			goto toolong;
 	}
 	nrep++;
+	r->asked = now_ns();
 	if (redis_call(&r->srv, &r->c, req, n, rep, nrep, err) == -1) {
 		r->maybe = 1;	/* it may have run, or may yet */
 		return LEASE_ERR;
@@ -864,25 +919,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			redis_reply_error(&r->srv, v, "acquire: the fence", err);
 			return LEASE_ERR;
 		}
-		r->term = (uint64_t)v->num;
-		r->seen_len = 0;
-		r->warned = 0;
-		r->queued = 0;
-		if (saw_fence(r, r->term, "; waiting one lease duration before "
-		    "leading, as a leader from before may still run")) {
-			/* Its lock went with the data, but it learns that only
-			 * at its next renewal, and then stops its command: keep
-			 * the lock, unused, until that is surely done. */
-			int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
-			    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
-
-			redis_conn_close(&r->sc);
-			r->pending = 1;
-			r->pending_until = now_ns() + wait;
-			return hold_back(r, h, retry_ns);
-		}
-		lead(r, h);
-		return LEASE_OK;
+		return took(r, (uint64_t)v->num, h, retry_ns);
 	}
 	return waiting(r, &rep[nrep - 1], h, retry_ns, err);
 toolong:
@@ -989,6 +1026,23 @@ redis_watch_fd(struct lease *l)
 	return r->leader || r->pending ? -1 : r->sc.fd;
 }
 
+/* parse_term: the decimal term in S (LEN bytes), 0 if it is none. */
+static uint64_t
+parse_term(const char *s, size_t len)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	if (len == 0 || len > 19)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		t = t * 10 + (uint64_t)(s[i] - '0');
+	}
+	return t;
+}
+
 /* Read what the subscription sent: 1 if a release was announced, or the
  * subscription broke (look now, and subscribe again); 0 otherwise. */
 static int
@@ -1017,13 +1071,20 @@ redis_watch_clear(struct lease *l)
 	    perr)) == 1) {
 		const struct resp_val *kind = resp_elem(&rep, 0, 0);
 		const struct resp_val *chan = resp_elem(&rep, 0, 1);
+		const struct resp_val *term = resp_elem(&rep, 0, 2);
 
 		off += used;
 		if (kind && kind->type == RESP_BULK && kind->len == 7 &&
 		    !memcmp(kind->s, "message", 7) && chan &&
 		    chan->type == RESP_BULK && chan->len == cl &&
-		    !memcmp(chan->s, r->subbed, cl))
+		    !memcmp(chan->s, r->subbed, cl)) {
+			uint64_t t = term && term->type == RESP_BULK ?
+			    parse_term(term->s, term->len) : 0;
+
 			hit = r->woken = 1;
+			if (t != 0)	/* a lock handed to us, not a wake-up */
+				r->handed = t;
+		}
 	}
 	if (rc == -1) {
 		redis_conn_close(c);

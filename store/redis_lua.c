@@ -15,6 +15,22 @@
     "if not e or e==me or redis.call('EXISTS',b..'w:'..e)==1 then " \
     "return e end redis.call('ZREM'," queue ",e) end end "
 
+/* hand the lock to the first live waiter, if any: its value, with the
+ * server's time as acquired= and PX its own lease (KEYS lock, held, fence
+ * as K, H, F), and the term on its channel; plain wake-up if its value
+ * names no lease */
+#define HAND(K, H, F) \
+    "local n=first(false) if n then " \
+    "local w=redis.pcall('GET',b..'w:'..n) " \
+    "local d=type(w)=='string' and tonumber(string.match(w,'\\nlease_ms=(%d+)')) " \
+    "if d and d>0 then local c=redis.call('TIME') " \
+    "w=string.gsub(w,'\\nacquired=%d+','\\nacquired='..(c[1]*1000+math.floor(c[2]/1000)),1) " \
+    "redis.call('SET'," K ",w,'PX',d) redis.call('SET'," H ",w,'PX',d) " \
+    "local g=redis.call('INCR'," F ") " \
+    "redis.call('ZREM',b..'queue',n) redis.call('DEL',b..'w:'..n) " \
+    "redis.pcall('PUBLISH',b..'wake:'..n,g) " \
+    "else redis.pcall('PUBLISH',b..'wake:'..n,'') end end "
+
 /* wake the first live waiter, if any */
 #define WAKE \
     "local n=first(false) " \
@@ -27,7 +43,13 @@ const char redis_lua_acquire[] =
     "local h=redis.pcall('GET',KEYS[3]) if type(h)~='string' then h=false end "
     "local f=tonumber(redis.pcall('GET',KEYS[2])) or 0 "
     "local why,v,p,x=0,'',-2,-1 "
-    "if redis.call('EXISTS',KEYS[1])==0 then "
+    "local o=redis.pcall('GET',KEYS[1]) "
+    "if type(o)=='string' and string.sub(o,1,#ARGV[3])==ARGV[3] then "
+    "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) "
+    "redis.call('SET',KEYS[3],ARGV[1],'PX',ARGV[2]) "
+    "redis.call('ZREM',KEYS[5],me) redis.call('DEL',KEYS[7]) "
+    "return {1,f} end "
+    "if not o then "
     "if h and string.sub(h,1,#ARGV[3])~=ARGV[3] then "
     "why=1 v=h p=redis.call('PTTL',KEYS[3]) "
     "elseif ARGV[6] and not h and f<=tonumber(ARGV[7]) and t<tonumber(ARGV[9]) "
@@ -70,15 +92,22 @@ const char redis_lua_end[] =
     "if type(h)=='string' and string.sub(h,1,#t)==t then "
     "redis.call('DEL',KEYS[2]) h=false end "
     "redis.call('SET',KEYS[3],string.match(t,'^[^\\n]*'),'PX',ARGV[2]) "
-    "if r==1 or not h then " WAKE "end "
+    "if r==1 and not h then " HAND("KEYS[1]", "KEYS[2]", "KEYS[5]") "elseif r==1 or not h then " WAKE "end "
     "return r";
 
 const char redis_lua_leave[] =
     FIRST("KEYS[2]")
-    "if ARGV[2] then local v=redis.pcall('GET',KEYS[3]) "
-    "if v and v~=ARGV[2] then return 0 end end "
+    "if ARGV[3] then local v=redis.pcall('GET',KEYS[3]) "
+    "if v and v~=ARGV[3] then return 0 end end "
     "local e=first(ARGV[1]) "
     "redis.call('ZREM',KEYS[2],ARGV[1]) redis.call('DEL',KEYS[3]) "
+    "local t='token='..ARGV[1]..'\\n' local v=redis.pcall('GET',KEYS[1]) "
+    "if type(v)=='string' and string.sub(v,1,#t)==t then "
+    "redis.call('DEL',KEYS[1]) e=ARGV[1] "
+    "local h=redis.pcall('GET',KEYS[4]) "
+    "if type(h)=='string' and string.sub(h,1,#t)==t then "
+    "redis.call('DEL',KEYS[4]) end "
+    "redis.call('SET',KEYS[5],'token='..ARGV[1],'PX',ARGV[2]) end "
     "if e==ARGV[1] and redis.call('EXISTS',KEYS[1])==0 then " WAKE "end "
     "return 1";
 

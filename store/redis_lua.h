@@ -31,6 +31,8 @@
 
 /*
  * ACQUIRE: KEYS lock, fence, held, ended, queue, ticket, our waiter key;
+ * A lock that holds our token was handed to us: it is ours, and its TTL
+ * starts anew.
  * ARGV value, lock ms, our token line, our token, waiter ms (0: try once,
  * take no place)[, the value we
  * saw, its term, its stop ms, its expiry at the earliest (the server's
@@ -50,15 +52,20 @@ extern const char redis_lua_acquire[];
  * no key, -1 another's.  The held key follows the lock. */
 extern const char redis_lua_renew[];
 
-/* END: KEYS lock, held, ended, queue; ARGV a prefix of the value, ms: a
- * clean end, once its command is gone.  Delete the lock and the held key
- * where they are ours, say so in the ended key for ms, and wake the first
- * live waiter.  1 the lock was ours, 0 no lock, -1 another's. */
+/* END: KEYS lock, held, ended, queue, fence; ARGV a prefix of the value,
+ * ms: a clean end, once its command is gone.  Delete the lock and the held
+ * key where they are ours, say so in the ended key for ms, and hand the
+ * lock to the first live waiter: set to its value (PX its own lease), a
+ * new term, its place given up, and the term published on its channel, so
+ * that it leads without asking (when the lock was not ours, only wake
+ * it).  1 the lock was ours, 0 no lock, -1 another's. */
 extern const char redis_lua_end[];
 
-/* LEAVE: KEYS lock, queue, the waiter's key; ARGV its token[, the value
- * its key must still hold].  Give up its place; if it was first and the
- * lock is free, wake the next.  1, or 0 when its key holds another value. */
+/* LEAVE: KEYS lock, queue, the waiter's key, held, ended; ARGV its token,
+ * ms[, the value its key must still hold].  Give up its place, and the
+ * lock if it was handed to it (a clean end: it never ran its command;
+ * the ended key says so for ms); if it was first and the lock is free,
+ * wake the next.  1, or 0 when its key holds another value. */
 extern const char redis_lua_leave[];
 
 /* STATUS: KEYS lock, fence, held, queue; ARGV how many waiters to name.

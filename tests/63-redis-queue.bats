@@ -334,22 +334,44 @@ handover() {
 	kill -CONT "$(pid_of w4)"
 }
 
-@test "redis queue: a newcomer does not jump the line while the lock is free and a waiter is first" {
+@test "redis queue: a release hands the lock to the first waiter, even a stopped one: a newcomer cannot jump the line" {
 	redis_start
 	leader -t 4s -r 100ms
 	waiter 1 -t 4s -r 100ms
 	queued_is 1
-	kill -STOP "$(pid_of w1)"	# woken, it cannot take the lock
+	kill -STOP "$(pid_of w1)"	# handed the lock, it cannot use it yet
 	touch "$OUT/go"
 	wait_exit a 5
 	[ "$STATUS" = 0 ]
-	[ "$(rcli exists "$LOCK")" = 0 ]
+	[ "$(rcli get "$LOCK" | sed -n 's/^holder=//p')" = w1 ]
+	[ "$(rcli get 'leaderrun:{t}:fence')" = 2 ]
+	queued_is 0
 	run -75 lrr -l t -t 1s -n -i n -- touch "$OUT/ran"
 	[ ! -e "$OUT/ran" ]
-	queued_is 1
 	kill -CONT "$(pid_of w1)"
 	wait_until 5 has 1 "$OUT/order"
 	wait_exit w1 5
 	[ "$STATUS" = 0 ]
 	[ ! -e "$OUT/ran" ]
+	[ "$(rcli get 'leaderrun:{t}:fence')" = 2 ]
+}
+
+@test "redis queue: a waiter killed after the lock was handed to it gives it up through its watchdog: the next leads at once, not a lease later" {
+	redis_start
+	leader -t 4s -r 100ms
+	waiter 1 -t 4s -r 100ms
+	waiter 2 -t 4s -r 100ms
+	queued_is 2
+	kill -STOP "$(pid_of w1)"
+	touch "$OUT/go"
+	wait_exit a 5
+	[ "$(rcli get "$LOCK" | sed -n 's/^holder=//p')" = w1 ]
+	t0=$(now_ms)
+	kill -KILL "$(pid_of w1)"	# its watchdog gives the lock up
+	wait_until 5 has 2 "$OUT/order"
+	took=$(elapsed_ms "$t0")
+	echo "w2 led ${took}ms after w1 was killed (lease 4s)"
+	[ "$took" -lt 1000 ]
+	[ "$(order)" = 2 ]
+	[ "$(rcli get 'leaderrun:{t}:fence')" = 3 ]
 }
