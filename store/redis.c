@@ -126,6 +126,8 @@ struct redis {
 	int64_t		 next_look;	/* no need to ask before this */
 	int64_t		 asked;		/* when the last attempt was sent */
 	int64_t		 queued_at;	/* ... the last that left us waiting */
+	uint64_t	 wait_fence;	/* the fence that one saw (the largest
+					 * value if it went back) */
 	uint64_t	 handed;	/* the term a clean end handed us */
 	struct lease_holder shown;	/* what the last attempt showed */
 	/* the waiter right ahead of us, if it runs on this host: looked at
@@ -703,7 +705,7 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 	char sys[80];
 	unsigned long long start;
 	int64_t next = r->place_ns;
-	int i;
+	int i, back;
 
 	for (i = 0; i < 11; i++)
 		if ((f[i] = resp_elem(rep, 0, i)) == NULL ||
@@ -711,8 +713,7 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 			redis_reply_error(&r->srv, &rep->v[0], "acquire", err);
 			return LEASE_ERR;
 		}
-	if ((r->queued = f[6]->num >= 0))
-		r->queued_at = r->asked;
+	r->queued = f[6]->num >= 0;
 	if (holder_parse(f[1]->s, f[1]->len, h, sys, sizeof(sys), &start) == -1)
 		sys[0] = '\0', start = 0;
 	/* why 3: free, and the first waiter takes it */
@@ -720,7 +721,11 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 	h->term = f[3]->num > 0 ? (uint64_t)f[3]->num : 0;
 	h->ttl_ms = f[2]->num >= 0 ? f[2]->num : -1;
 	h->waiters = (int)(f[7]->num > 1000000 ? 1000000 : f[7]->num);
-	(void)saw_fence(r, h->term, "");
+	back = saw_fence(r, h->term, "");
+	if (r->queued) {
+		r->queued_at = r->asked;
+		r->wait_fence = back ? UINT64_MAX : h->term;
+	}
 	if (h->lease_ms > 0)
 		r->seen_lease_ms = h->lease_ms;
 	holder_judge(h, sys, start, &r->me);
@@ -828,10 +833,15 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	 * A clean end handed us the lock (redis_lua_end): it was set when that
 	 * script ran, after our last attempt that left us waiting, whose send
 	 * time therefore bounds its start; the first renewal follows at once.
-	 * Past half the renew deadline (io_ns) since then, ask instead: the
-	 * script finds our token on the lock, and its TTL starts anew.
+	 * That attempt ran before the hand-over if it saw a fence below the
+	 * handed term (one after it would have seen that term or a later one,
+	 * or our token on the lock, which makes us lead by it); if the fence
+	 * it saw went back (Redis lost its data), we cannot tell.  Then, or
+	 * past half the renew deadline (io_ns) since it was sent, ask
+	 * instead: the script finds our token on the lock if it is still
+	 * ours, and its TTL starts anew.
 	 */
-	if (r->handed != 0 && r->queued &&
+	if (r->handed != 0 && r->queued && r->handed > r->wait_fence &&
 	    now_ns() - r->queued_at < r->srv.io_ns) {
 		int rc = took(r, r->handed, h, retry_ns);
 
