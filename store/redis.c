@@ -1,6 +1,8 @@
 /*
  * redis.c - the Redis store behind lease.h (redis://[USER@]HOST:PORT
- * [/DB], redis+unix://[USER@]/PATH[?db=N]).
+ * [/DB], redis+unix://[USER@]/PATH[?db=N]): its URLs, and a contender's
+ * calls; --status and --list are in redis_read.c, the scripts in
+ * redis_lua.c.
  *
  * Spoken in RESP2 through redis_conn.c, every request with a
  * deadline; every change to the keys is one Lua script (redis_lua.h lists
@@ -65,78 +67,9 @@
 
 #include "wire/resp.h"
 #include "store/redis_conn.h"
+#include "store/redis.h"
 #include "store/redis_lua.h"
 #include "store/store.h"
-
-#define BASEMAX		(16 + LEASE_IDLEN + 4)	/* PREFIX:{NAME}: */
-#define KEYMAX		(BASEMAX + TOKMAX + 8)
-#define VALMAX		1024
-#define TOKMAX		48
-#define REQMAX		(4 * VALMAX + 2 * REDIS_PASSMAX + 6144)
-
-struct redis {
-	struct lease	*lease;
-	struct redis_server srv;
-	struct redis_conn c;		/* requests */
-	struct redis_conn sc;		/* the subscription of a waiter */
-	int		 nosub;		/* SUBSCRIBE refused: poll only */
-
-	char		 base[BASEMAX];	/* PREFIX:{NAME}: */
-	char		 lock[KEYMAX], fence[KEYMAX], held[KEYMAX];
-	char		 ended[KEYMAX], queue[KEYMAX], ticket[KEYMAX];
-	char		 tok[TOKMAX];	/* our token: PID:RANDOM64 */
-	char		 wkey[KEYMAX], chan[KEYMAX];	/* our waiter key, our
-					 * wake channel: by our token */
-	char		 subbed[KEYMAX];	/* the channel SC listens to */
-	char		 id[LEASE_IDLEN];
-	struct host_self me;
-	int64_t		 lease_ns, retry_ns, stop_ns;
-	int64_t		 place_ns;	/* a waiter refreshes its key this often */
-	int		 once;		/* -n: one attempt, no place, no channel */
-	uint64_t	 rnd;		/* token generator state */
-
-	/* this acquisition (or attempt) */
-	char		 value[VALMAX];	/* token line + holder value */
-	size_t		 vlen, tlen;	/* the value's length, its token line's */
-	int		 maybe;		/* an attempt with VALUE got no answer */
-	int		 leader;
-	long		 job;		/* the job VALUE names, -1: not yet */
-	long		 cfg_job;	/* the held command, named when acquiring */
-	int64_t		 acquired_ms;
-	uint64_t	 term;
-	int		 pending;	/* we hold the lock, but may not use it */
-	int64_t		 pending_until;	/* before this time */
-	uint64_t	 seen;		/* the last fence value seen */
-	int64_t		 seen_lease_ms;	/* the last holder's lease duration */
-
-	/* The lock as a waiter last saw it, and when it runs out at the
-	 * earliest (the server's TIME, ms): if it goes without a clean end
-	 * before that, the held key is put back for its holder (ACQUIRE). */
-	char		 seen_val[VALMAX];
-	size_t		 seen_len;
-	uint64_t	 seen_term;
-	int64_t		 seen_stop_ms;
-	int64_t		 seen_expiry;
-	int		 warned;	/* said so for this vanished lock */
-	int		 unended;	/* lost the lock; the held key is ours */
-
-	/* our place in the queue */
-	int		 queued;	/* we have one (as far as we know) */
-	int		 woken;		/* our channel said the lock is free */
-	int64_t		 next_look;	/* no need to ask before this */
-	int64_t		 asked;		/* when the last attempt was sent */
-	int64_t		 queued_at;	/* ... the last that left us waiting */
-	uint64_t	 wait_fence;	/* the fence that one saw (the largest
-					 * value if it went back) */
-	uint64_t	 handed;	/* the term a clean end handed us */
-	struct lease_holder shown;	/* what the last attempt showed */
-	/* the waiter right ahead of us, if it runs on this host: looked at
-	 * (without asking Redis) every retry period, and removed once dead */
-	int		 ahead_local;
-	struct lease_holder ahead;
-	char		 ahead_sys[80];
-	unsigned long long ahead_start;
-};
 
 /* splitmix64: 64 well-mixed bits per call from a random seed. */
 static uint64_t
@@ -351,15 +284,6 @@ subscribe(struct redis *r, char *err)
 
 /* ---- the URLs ------------------------------------------------------------ */
 
-/* Every key starts with this (an ACL user needs PREFIX:*). */
-#define PREFIX		"leaderrun"
-
-struct redis_url {
-	struct net_ep	 ep;		/* HOST:PORT, or the socket's path */
-	char		 user[LEASE_IDLEN];	/* an ACL user, "" for none */
-	int		 db;
-};
-
 /* A database number, at most five digits: DB[0..N-1].  0, or -1. */
 static int
 parse_db(const char *db, size_t n, int *out)
@@ -466,9 +390,9 @@ redis_where_lease(const void *url, const char *name, char *buf, size_t len)
 
 /* ---- the calls of lease.h ------------------------------------------------ */
 
-static void redis_close(struct lease *);
 
-static int
+
+int
 redis_open(struct lease *l, const void *url,
     const struct lease_config *cfg, char *err)
 {
@@ -593,11 +517,9 @@ vanished(struct redis *r, const struct lease_holder *h, int64_t why)
 		    h->host[0] ? h->host : "?", d);
 }
 
-/* script: run LUA with ARGC keys and arguments A (lengths AL, or NULL for
- * C strings), NKEYS of them keys, on R's request connection: 0 with its
- * reply in *REP, or -1 with ERR. */
-static int
-script(struct redis *r, const char *lua, int nkeys, int argc,
+/* redis_script: see redis.h. */
+int
+redis_script(struct redis *r, const char *lua, int nkeys, int argc,
     const char *const *a, const size_t *al, struct resp_reply *rep, char *err)
 {
 	char req[REQMAX];
@@ -1170,7 +1092,7 @@ redis_place_farewell(struct lease *l, struct lease_farewell *f)
 		last_words(r, f, 1);
 }
 
-static void
+void
 redis_close(struct lease *l)
 {
 	struct redis *r = l->data;
@@ -1182,197 +1104,6 @@ redis_close(struct lease *l)
 	wipe(r->srv.pass, sizeof(r->srv.pass));
 	free(r);
 	l->data = NULL;
-}
-
-/* Who holds the lease, for how much longer, and how many wait (the
- * subscribers of its channel, whatever their database). */
-static int
-redis_status(const void *u, const struct lease_config *cfg,
-    struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
-    char *err)
-{
-	struct lease l;
-	struct lease_config c = *cfg;
-	struct resp_reply rep;
-	const struct resp_val *v, *pttl, *fence, *count, *list, *x;
-	const char *args[5];
-	char sys[80], mw[16];
-	struct redis *r;
-	unsigned long long start;
-	int rc = LEASE_ERR, i;
-
-	*nw = 0;
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (redis_open(&l, u, &c, err) != LEASE_OK)
-		return LEASE_ERR;
-	r = l.data;
-	snprintf(mw, sizeof(mw), "%d", maxw);
-	args[0] = r->lock;
-	args[1] = r->fence;
-	args[2] = r->held;
-	args[3] = r->queue;
-	args[4] = mw;
-	if (script(r, redis_lua_status, 4, 5, args, NULL, &rep, err) == -1)
-		goto out;
-	v = resp_elem(&rep, 0, 0);
-	pttl = resp_elem(&rep, 0, 1);
-	fence = resp_elem(&rep, 0, 2);
-	count = resp_elem(&rep, 0, 4);
-	if (v == NULL || pttl == NULL || pttl->type != RESP_INT || fence == NULL ||
-	    fence->type != RESP_INT || count == NULL || count->type != RESP_INT) {
-		redis_reply_error(&r->srv, &rep.v[0], "status", err);
-		goto out;
-	}
-	rc = LEASE_OK;
-	/* The live waiters: a dead waiter's place stays until a script
-	 * meets it first in line, but its key is gone. */
-	h->waiters = (int)(count->num > 1000000 ? 1000000 : count->num);
-	/* The waiters named, first come first: the 6th value is an array. */
-	list = resp_elem(&rep, 0, 5);
-	for (i = 0; list && i < maxw && (x = resp_elem(&rep, (int)(list - rep.v),
-	    i)) && x->type == RESP_BULK; i++) {
-		memset(&w[*nw], 0, sizeof(w[*nw]));
-		if (holder_parse(x->s, x->len, &w[*nw], sys, sizeof(sys),
-		    &start) == 0) {
-			holder_judge(&w[*nw], sys, start, &r->me);
-			w[*nw].state = LEASE_HELD;
-			(*nw)++;
-		}
-	}
-	if (pttl->num == -2) {
-		h->state = LEASE_FREE;
-		goto out;
-	}
-	h->state = LEASE_HELD;
-	h->term = fence->num > 0 ? (uint64_t)fence->num : 0;
-	h->ttl_ms = pttl->num >= 0 ? pttl->num : -1;
-	if (v->type == RESP_BULK &&
-	    holder_parse(v->s, v->len, h, sys, sizeof(sys), &start) == 0)
-		holder_judge(h, sys, start, &r->me);
-	h->state = LEASE_HELD;
-out:
-	redis_close(&l);
-	return rc;
-}
-
-/* The names --list found, to be given in byte order. */
-struct names {
-	char		(*v)[LEASE_IDLEN];
-	size_t		 n, cap;
-};
-
-static int
-names_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* list_step: the names (or odd keys, to FN) in BULK, NUL-separated. */
-static int
-list_step(struct names *ns, const struct resp_val *bulk, int odd,
-    void (*fn)(void *, const char *, const char *, const char *), void *arg)
-{
-	const char *p = bulk->s, *end = bulk->s + bulk->len;
-	char name[LEASE_IDLEN + 1], raw[256];
-
-	while (bulk->len > 0 && p <= end) {
-		const char *q = memchr(p, '\0', (size_t)(end - p));
-		size_t len = (size_t)((q ? q : end) - p);
-
-		if (odd) {
-			snprintf(raw, sizeof(raw), "%.*s", (int)len, p);
-			fn(arg, NULL, raw, "not a key of a lease");
-		} else if (len >= sizeof(name) || (memcpy(name, p, len),
-		    name[len] = '\0', !lease_name_ok(name))) {
-			snprintf(raw, sizeof(raw), "%s{%.*s}:", PREFIX ":",
-			    (int)(len > 128 ? 128 : len), p);
-			fn(arg, NULL, raw, "not a lease name");
-		} else {
-			if (ns->n == ns->cap) {
-				size_t cap = ns->cap ? 2 * ns->cap : 64;
-				char (*v)[LEASE_IDLEN] = realloc(ns->v,
-				    cap * sizeof(*v));
-
-				if (v == NULL)
-					return -1;
-				ns->v = v;
-				ns->cap = cap;
-			}
-			memcpy(ns->v[ns->n++], name, len + 1);
-		}
-		if (q == NULL)
-			break;
-		p = q + 1;
-	}
-	return 0;
-}
-
-/*
- * redis_list: every lease with a key in this database, by SCAN (MATCH
- * PREFIX:*, a hundred keys a step: the database is never blocked for
- * long), then in byte order.  A key under PREFIX: that names no lease is
- * skipped, with a word.
- */
-static int
-redis_list(const void *u, const struct lease_config *cfg,
-    void (*fn)(void *, const char *, const char *, const char *), void *arg,
-    char *err)
-{
-	struct lease l;
-	struct lease_config c = *cfg;
-	struct names ns = { NULL, 0, 0 };
-	struct resp_reply rep;
-	const struct resp_val *cur, *nb, *ob;
-	char cursor[32] = "0";
-	const char *args[3] = { cursor, PREFIX ":*", "100" };
-	struct redis *r;
-	size_t i;
-	int rc = LEASE_ERR;
-
-	c.node_id = "";
-	c.name = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (redis_open(&l, u, &c, err) != LEASE_OK)
-		return LEASE_ERR;
-	r = l.data;
-	do {
-		if (script(r, redis_lua_list, 0, 3, args, NULL, &rep, err) == -1)
-			goto out;
-		cur = resp_elem(&rep, 0, 0);
-		nb = resp_elem(&rep, 0, 1);
-		ob = resp_elem(&rep, 0, 2);
-		if (cur == NULL || cur->type != RESP_BULK || cur->len == 0 ||
-		    cur->len >= sizeof(cursor) || nb == NULL ||
-		    nb->type != RESP_BULK || ob == NULL || ob->type != RESP_BULK) {
-			redis_reply_error(&r->srv, &rep.v[0], "list", err);
-			goto out;
-		}
-		if (list_step(&ns, nb, 0, fn, arg) == -1 ||
-		    list_step(&ns, ob, 1, fn, arg) == -1) {
-			seterr(err, "%s", strerror(errno));
-			goto out;
-		}
-		memcpy(cursor, cur->s, cur->len);
-		cursor[cur->len] = '\0';
-	} while (strcmp(cursor, "0") != 0);
-	/* SCAN may give a key twice, and a name has several keys. */
-	if (ns.n > 0)
-		qsort(ns.v, ns.n, sizeof(*ns.v), names_cmp);
-	redis_close(&l);	/* before FN reads each name on its own */
-	for (i = 0; i < ns.n; i++)
-		if (i == 0 || strcmp(ns.v[i], ns.v[i - 1]) != 0)
-			fn(arg, ns.v[i], NULL, NULL);
-	rc = LEASE_OK;
-out:
-	if (l.data != NULL)
-		redis_close(&l);
-	free(ns.v);
-	return rc;
 }
 
 static const char *const redis_prefixes[] = { "redis://", "redis+unix://",
