@@ -1035,6 +1035,33 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 		store_farewell_to(f, &e->api.ep[i]);
 }
 
+/*
+ * A waiter's last words: the revoke of its lease, which takes its key
+ * with it, so that a waiter whose supervisor was killed leaves the queue
+ * at once, not when its lease runs out (and is not taken for a dead first
+ * in line that never led, which the next must wait out, see reap_dead).
+ */
+static void
+etcd_place_farewell(struct lease *l, struct lease_farewell *f)
+{
+	struct etcd *e = l->data;
+	char revoke[64];
+	size_t n = 0;
+	int i;
+
+	f->n = 0;
+	f->eof = 0;
+	if (e->leader || !e->joined || e->lease_id == 0)
+		return;
+	snprintf(revoke, sizeof(revoke), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
+	if (last_post(e, f->req, sizeof(f->req), &n, "/v3/lease/revoke", revoke,
+	    1) == -1)
+		return;
+	f->len = n;
+	for (i = 0; i < e->api.neps; i++)
+		store_farewell_to(f, &e->api.ep[i]);
+}
+
 static void
 etcd_close(struct lease *l)
 {
@@ -1247,6 +1274,7 @@ const struct lease_ops etcd_ops = {
 	.watch_fd = etcd_watch_fd,
 	.watch_clear = etcd_watch_clear,
 	.farewell = etcd_farewell,
+	.place_farewell = etcd_place_farewell,
 	.close = etcd_close,
 	.status = etcd_status,
 	.list = etcd_list,
