@@ -11,6 +11,25 @@
 #include "store/redis.h"
 #include "store/redis_lua.h"
 
+/* reader: L opened on U with CFG (its password, its time budget) for
+ * lease NAME as a reader: no node id, never contending.  Its state, or
+ * NULL with ERR. */
+static struct redis *
+reader(struct lease *l, const void *u, const struct lease_config *cfg,
+    const char *name, char *err)
+{
+	struct lease_config c = *cfg;
+
+	c.name = name;
+	c.node_id = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(l, 0, sizeof(*l));
+	if (redis_open(l, u, &c, err) != LEASE_OK)
+		return NULL;
+	return l->data;
+}
+
 /* Who holds the lease, for how much longer, and how many wait (the
  * subscribers of its channel, whatever their database). */
 int
@@ -19,7 +38,6 @@ redis_status(const void *u, const struct lease_config *cfg,
     char *err)
 {
 	struct lease l;
-	struct lease_config c = *cfg;
 	struct resp_reply rep;
 	const struct resp_val *v, *pttl, *fence, *count, *list, *x;
 	const char *args[5];
@@ -29,13 +47,8 @@ redis_status(const void *u, const struct lease_config *cfg,
 	int rc = LEASE_ERR, i;
 
 	*nw = 0;
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (redis_open(&l, u, &c, err) != LEASE_OK)
+	if ((r = reader(&l, u, cfg, cfg->name, err)) == NULL)
 		return LEASE_ERR;
-	r = l.data;
 	snprintf(mw, sizeof(mw), "%d", maxw);
 	args[0] = r->lock;
 	args[1] = r->fence;
@@ -149,7 +162,6 @@ redis_list(const void *u, const struct lease_config *cfg,
     char *err)
 {
 	struct lease l;
-	struct lease_config c = *cfg;
 	struct names ns = { NULL, 0, 0 };
 	struct resp_reply rep;
 	const struct resp_val *cur, *nb, *ob;
@@ -159,14 +171,8 @@ redis_list(const void *u, const struct lease_config *cfg,
 	size_t i;
 	int rc = LEASE_ERR;
 
-	c.node_id = "";
-	c.name = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (redis_open(&l, u, &c, err) != LEASE_OK)
+	if ((r = reader(&l, u, cfg, "", err)) == NULL)
 		return LEASE_ERR;
-	r = l.data;
 	do {
 		if (redis_script(r, redis_lua_list, 0, 3, args, NULL, &rep, err) == -1)
 			goto out;
