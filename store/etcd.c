@@ -1000,6 +1000,17 @@ last_post(const struct etcd *e, char *buf, size_t cap, size_t *n,
 	return 0;
 }
 
+/* bye_to_members: F holds N bytes of last words, for every member. */
+static void
+bye_to_members(const struct etcd *e, struct lease_farewell *f, size_t n)
+{
+	int i;
+
+	f->len = n;
+	for (i = 0; i < e->api.neps; i++)
+		store_farewell_to(f, &e->api.ep[i]);
+}
+
 /*
  * Our last words, ready for the watchdog to send to each member: our clean
  * end (etcd_end), then the revoke of our lease, pipelined (it reads until
@@ -1012,7 +1023,6 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 	struct etcd *e = l->data;
 	char body[6 * B64MAX + 512], revoke[64];
 	size_t n = 0;
-	int i;
 
 	f->n = 0;
 	f->eof = 0;
@@ -1030,9 +1040,7 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 		    1) == -1)
 			return;
 	}
-	f->len = n;
-	for (i = 0; i < e->api.neps; i++)
-		store_farewell_to(f, &e->api.ep[i]);
+	bye_to_members(e, f, n);
 }
 
 /*
@@ -1047,7 +1055,6 @@ etcd_place_farewell(struct lease *l, struct lease_farewell *f)
 	struct etcd *e = l->data;
 	char revoke[64];
 	size_t n = 0;
-	int i;
 
 	f->n = 0;
 	f->eof = 0;
@@ -1057,9 +1064,7 @@ etcd_place_farewell(struct lease *l, struct lease_farewell *f)
 	if (last_post(e, f->req, sizeof(f->req), &n, "/v3/lease/revoke", revoke,
 	    1) == -1)
 		return;
-	f->len = n;
-	for (i = 0; i < e->api.neps; i++)
-		store_farewell_to(f, &e->api.ep[i]);
+	bye_to_members(e, f, n);
 }
 
 static void
