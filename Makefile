@@ -15,7 +15,7 @@ BATS	= bats
 RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/supervise.c run/worker.c run/gate.c run/job.c run/sig.c \
 	  run/watchdog.c run/metrics.c run/log.c
-LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/etcd_end.c store/redis.c store/redis_lua.c store/redis_read.c \
+LEASE_SRCS = lease.c store/slots.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/etcd_end.c store/redis.c store/redis_lua.c store/redis_read.c \
 	  store/redis_conn.c store/postgres.c store/postgres_sql.c \
 	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/pg_msg.c \
 	  wire/scram.c lib/base.c lib/host.c lib/digest.c

@@ -36,7 +36,9 @@ enum {
 	LEASE_OK = 0,	/* done */
 	LEASE_BUSY,	/* acquire: another contender holds the lease */
 	LEASE_LOST,	/* renew/release: the lease is no longer ours */
-	LEASE_ERR	/* I/O or configuration failure; see ERR */
+	LEASE_ERR,	/* I/O or configuration failure; see ERR */
+	LEASE_REFUSED	/* acquire: the lease is held with another --slots;
+			 * see ERR.  Trying again cannot help. */
 };
 
 #define LEASE_ERRLEN	ERRLEN
@@ -63,7 +65,18 @@ struct lease_config {
 					 * a store copies it and never shows it */
 	int		 once;		/* one attempt (-n): a store that
 					 * queues waiters keeps no place */
+	int		 slots;		/* at most this many hold at once (0 or 1:
+					 * one leader); see LEASE_SLOTS_MAX */
 };
+
+/*
+ * --slots N: N holders at most.  Slot 0 is the lease NAME itself, so that
+ * one slot is exactly one leader, records and keys included; slot I > 0 is
+ * the lease "NAME#I", a name no user can give ('#' is not in a name).
+ * store/slots.c holds one contender in N such leases: each keeps every
+ * rule of one leader, so no slot ever has two holders.
+ */
+#define LEASE_SLOTS_MAX	64
 
 /* What a reader learns about the current holder. */
 struct lease_holder {
@@ -85,6 +98,12 @@ struct lease_holder {
 	int		 waiters;	/* queued contenders, -1 if unknown */
 	int		 done;		/* 1: the holder's command has finished
 					 * and it holds on (--min-hold) */
+	int		 slot;		/* which slot this record is, 0..N-1 */
+	int		 slots;		/* the holder's N (0: a record without
+					 * one, written with one slot) */
+	int		 ahead;		/* a busy acquire: live waiters queued
+					 * before us, 0 if we are next; -1 if
+					 * unknown */
 };
 
 /*
@@ -205,6 +224,9 @@ void	lease_withdraw(struct lease *l);
  */
 int	lease_watch_fd(struct lease *l);
 int	lease_watch_clear(struct lease *l);
+/* lease_watch_fds: every descriptor to poll, up to MAX into FDS (with
+ * --slots, one for each queue this contender waits in); how many. */
+int	lease_watch_fds(struct lease *l, int *fds, int max);
 
 /*
  * lease_farewell: once we lead, fill *F with the request that frees our
@@ -225,12 +247,15 @@ void	lease_close(struct lease *l);
 
 /*
  * lease_status: read the record of CFG without joining the election (no file
- * is created).  Returns LEASE_OK with *H filled (H->state LEASE_FREE when
- * there is no record) and, where the store queues contenders, the first
- * MAXW of them in order in W[0..*NW-1]; or LEASE_ERR.
+ * is created).  Returns LEASE_OK with H[0..*NH-1] filled, one per slot
+ * (H->state LEASE_FREE when there is no record; H holds LEASE_SLOTS_MAX),
+ * and, where the store queues contenders, the first MAXW of them in order
+ * in W[0..*NW-1] (slot by slot, W->slot saying whose queue); or LEASE_ERR.
+ * The slots read are CFG->slots, or when that is 0 or 1, as many as the
+ * record of slot 0 names.
  */
 int	lease_status(const struct lease_config *cfg, struct lease_holder *h,
-	    struct lease_holder *w, int maxw, int *nw, char *err);
+	    int *nh, struct lease_holder *w, int maxw, int *nw, char *err);
 
 /* One entry of lease_list, valid during the call that gets it. */
 struct lease_item {
@@ -239,14 +264,17 @@ struct lease_item {
 				 * a key), raw bytes: escape before printing */
 	const char	*why;	/* NULL, or why NAME could not be read or ENTRY
 				 * was skipped (no raw bytes of ENTRY in it) */
-	struct lease_holder h;	/* NAME and no WHY: as lease_status gives it */
+	const struct lease_holder *h;	/* NAME and no WHY: as lease_status
+					 * gives them, one per slot */
+	int		 nh;
 	const struct lease_holder *w;
 	int		 nw;
 };
 
 /*
- * lease_list: every lease in the store of CFG (CFG->name is not used), in
- * byte order of the names: FN(ARG, ITEM) for each, with the first MAXW
+ * lease_list: every lease in the store of CFG (CFG->name is not used; the
+ * leases of slots above 0 are shown with their NAME), in byte order of the
+ * names: FN(ARG, ITEM) for each, with the first MAXW
  * waiters where the store queues them; also for what the store skips (a
  * file that fails the safety checks, a key that names no lease), with
  * ITEM->why set.  Returns LEASE_OK, or LEASE_ERR when the store cannot be

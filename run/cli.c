@@ -22,8 +22,9 @@ static const char usage_line[] =
     "usage: leaderrun [-nv] [-d dir | -S url] [-E code] [-i id] [-k dur] "
     "[-l name]\n"
     "                 [-r dur] [-s sig] [-t dur] [-w dur] [--metrics file]\n"
-    "                 [--min-hold dur] [--renew-deadline dur] [--] command [arg ...]\n"
-    "       leaderrun --status [--json] [-d dir | -S url] [-l name]\n"
+    "                 [--min-hold dur] [--renew-deadline dur] [--slots n]\n"
+    "                 [--] command [arg ...]\n"
+    "       leaderrun --status [--json] [-d dir | -S url] [-l name] [--slots n]\n"
     "       leaderrun --list [--json] [-d dir | -S url]\n";
 
 _Noreturn static void
@@ -69,6 +70,9 @@ help(void)
 "  -E, --conflict-exit-code N exit code when not elected (default: 75)\n"
 "      --min-hold DUR         keep the lease until DUR after the election,\n"
 "                             also when the command ends sooner\n"
+"      --slots N              at most N instances run the command at once\n"
+"                             (1-64, default 1: one leader); each gets\n"
+"                             LEADERRUN_SLOT, 0 to N-1\n"
 "      --metrics FILE         keep Prometheus metrics in FILE (for\n"
 "                             node_exporter's textfile collector)\n"
 "  -v, --verbose              report leadership changes on stderr\n"
@@ -91,7 +95,8 @@ help(void)
 "\n"
 "Long options take two dashes: --node-id=ID, not -node-id=ID.\n"
 "\n"
-"The command gets LEADERRUN_NAME, LEADERRUN_NODE_ID and LEADERRUN_TERM.\n"
+"The command gets LEADERRUN_NAME, LEADERRUN_NODE_ID, LEADERRUN_TERM and\n"
+"LEADERRUN_SLOT.\n"
 "\n"
 "Exit status:\n"
 "  the command's status, or 128+N if it was killed by signal N\n"
@@ -268,7 +273,7 @@ parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_RENEW_DEADLINE = CHAR_MAX + 1, OPT_STATUS, OPT_HEARTBEAT,
 	    OPT_NO_EMOJI, OPT_MIN_HOLD, OPT_JSON, OPT_LIST, OPT_METRICS,
-	    OPT_PASSWORD_FILE };
+	    OPT_PASSWORD_FILE, OPT_SLOTS };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "heartbeat", optional_argument, NULL, OPT_HEARTBEAT },
@@ -287,6 +292,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "renew-deadline", required_argument, NULL, OPT_RENEW_DEADLINE },
 		{ "retry-period", required_argument, NULL, 'r' },
 		{ "signal", required_argument, NULL, 's' },
+		{ "slots", required_argument, NULL, OPT_SLOTS },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "store", required_argument, NULL, 'S' },
 		{ "store-password-file", required_argument, NULL,
@@ -403,6 +409,18 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PASSWORD_FILE:
 			o->password_file = arg;
 			break;
+		case OPT_SLOTS: {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(arg, &end, 10);
+			if (errno || *end || end == arg || n < 1 ||
+			    n > LEASE_SLOTS_MAX)
+				bad_value("slots", arg, "must be 1-64");
+			o->slots = (int)n;
+			break;
+		}
 		case ':':
 			/* Only the last word can lack its argument; musl's
 			 * getopt leaves optind past argc, glibc's at it. */
@@ -439,6 +457,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		warnx("--list shows every lease; -l names one (use --status)");
 		try_help();
 	}
+	if (o->slots > 1 && strlen(o->name) > LEASE_IDLEN - 4)
+		bad_value("lock name", o->name, "at most 125 characters with "
+		    "--slots");
 	store_arg(o);
 	o->password = store_password(o->password_file);
 	if (o->status || o->list) {
@@ -503,6 +524,7 @@ opts_lease_config(const struct opts *o, struct lease_config *cfg)
 	cfg->store = o->store;
 	cfg->password = o->password;
 	cfg->node_id = reader ? "" : o->node_id;
+	cfg->slots = o->slots;
 	if (reader) {
 		cfg->io_ns = 2 * NS_PER_S;
 		return;

@@ -24,6 +24,7 @@ struct opts {
 	const char	*metrics;	/* --metrics FILE, or NULL */
 	int		 sig;
 	int		 nonblock;
+	int		 slots;		/* --slots N; 0 when not given (one) */
 	int		 conflict_code;
 	int		 verbose;
 	int		 status;

@@ -21,8 +21,10 @@ gate_init(struct gate *g, int go, int wdfd, int64_t deadline_ns)
 }
 
 int
-gate_start(struct gate *g, struct lease *l, uint64_t term, int64_t started)
+gate_start(struct gate *g, struct lease *l, uint64_t term, int slot,
+    int64_t started)
 {
+	uint64_t msg[2] = { term, (uint64_t)slot };
 	struct lease_farewell bye;
 	int held = GATE_HELD;
 
@@ -33,7 +35,7 @@ gate_start(struct gate *g, struct lease *l, uint64_t term, int64_t started)
 	/* The watchdog stops the command from its first instruction on. */
 	lease_farewell(l, &bye);
 	wd_arm(g->wdfd, started + g->deadline_ns, &bye);
-	if (write(g->go, &term, sizeof(term)) != (ssize_t)sizeof(term))
+	if (write(g->go, msg, sizeof(msg)) != (ssize_t)sizeof(msg))
 		return -errno;
 	return 1;
 }

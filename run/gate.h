@@ -35,9 +35,9 @@ void	gate_init(struct gate *g, int go, int wdfd, int64_t deadline_ns);
  * STARTED (the lease runs from there at best): if that is within the renew
  * deadline and the loop has not given up, arm the watchdog with the
  * deadline and the store's last words (from L), then let the command exec
- * with TERM.  Returns 1 if started, 0 if not, -errno on failure.
+ * with TERM and SLOT.  Returns 1 if started, 0 if not, -errno on failure.
  */
-int	gate_start(struct gate *g, struct lease *l, uint64_t term,
+int	gate_start(struct gate *g, struct lease *l, uint64_t term, int slot,
 	    int64_t started);
 
 /* gate_cancel: from the loop: give up on the held command.  Returns 1 if

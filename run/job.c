@@ -120,7 +120,7 @@ spawn(struct job *j, const char *path, char **argv, int fg, const int wdp[2],
 	if (j->pid == -1)
 		die(EXIT_FAIL, "fork: %s", strerror(errno));
 	if (j->pid == 0) {
-		uint64_t term;
+		uint64_t go_msg[2];	/* term, slot */
 		char num[32];
 		int e;
 
@@ -135,10 +135,13 @@ spawn(struct job *j, const char *path, char **argv, int fg, const int wdp[2],
 #endif
 		close(go[1]);
 		close(ee[0]);
-		if (read(go[0], &term, sizeof(term)) != (ssize_t)sizeof(term))
+		if (read(go[0], go_msg, sizeof(go_msg)) != (ssize_t)sizeof(go_msg))
 			_exit(EXIT_FAIL);	/* leaderrun gave up */
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)term);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)go_msg[0]);
 		if (setenv("LEADERRUN_TERM", num, 1) == -1)
+			_exit(EXIT_FAIL);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)go_msg[1]);
+		if (setenv("LEADERRUN_SLOT", num, 1) == -1)
 			_exit(EXIT_FAIL);
 		/* Signals are blocked, so taking the terminal cannot stop us. */
 		if (fg)

@@ -67,6 +67,10 @@ metrics_text(FILE *f, const struct metrics *m, int64_t now)
 	family(f, m, "leaderrun_term", "gauge",
 	    "Term (fencing token) of this instance's current or last "
 	    "leadership; 0 before the first.", v);
+	snprintf(v, sizeof(v), "%d", m->slot);
+	family(f, m, "leaderrun_slot", "gauge",
+	    "Slot (--slots, 0 to N-1) of this instance's current or last "
+	    "leadership; 0 before the first.", v);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)m->elections);
 	family(f, m, "leaderrun_elections_total", "counter",
 	    "Times this instance was elected.", v);

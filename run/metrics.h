@@ -18,6 +18,7 @@ struct metrics {
 	const char	*node_id;	/* a label */
 	int		 leader;	/* we hold the lease */
 	uint64_t	 term;		/* of the current or last leadership */
+	int		 slot;		/* its slot (--slots), 0 with one */
 	uint64_t	 elections;
 	uint64_t	 losses_deadline;	/* reason="renew_deadline" */
 	uint64_t	 losses_store;	/* reason="lost" */

@@ -70,25 +70,14 @@ json_time(FILE *f, int64_t ms)
 	fprintf(f, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }
 
-/*
- * status_json: the lease NAME of store STORE (WHERE: where it lives) as one
- * JSON object on F, no newline.  The field names are documented (man page,
- * Status) and stable: add fields, never rename or drop them.
- */
+/* holder_json: the fields of one slot's holder H, from "state" to
+ * "command", each after a comma. */
 static void
-status_json(FILE *f, const char *name, const char *store, const char *where,
-    const struct lease_holder *h, const struct lease_holder *w, int nw,
-    int64_t now_ms)
+holder_json(FILE *f, const struct lease_holder *h, int64_t now_ms)
 {
 	static const char *const states[] = { "free", "held", "released" };
-	int known = h->state != LEASE_FREE, held = h->state == LEASE_HELD, i;
+	int known = h->state != LEASE_FREE, held = h->state == LEASE_HELD;
 
-	fputs("{\"name\":", f);
-	json_str(f, name);
-	fputs(",\"lease\":", f);
-	json_str(f, where);
-	fputs(",\"store\":", f);
-	json_str(f, store);
 	fprintf(f, ",\"state\":\"%s\",\"holder\":", states[held ? 1 :
 	    h->state == LEASE_RELEASED ? 2 : 0]);
 	json_str(f, known ? h->id : NULL);
@@ -120,83 +109,175 @@ status_json(FILE *f, const char *name, const char *store, const char *where,
 		fputs(",\"alive\":null", f);
 	fprintf(f, ",\"command\":%s", !held ? "null" : h->done ? "\"done\"" :
 	    h->job > 0 ? "\"running\"" : "\"starting\"");
-	if (h->waiters < 0) {
-		fputs(",\"waiters\":null}", f);
-		return;
+}
+
+/*
+ * status_json: the lease NAME of store STORE (WHERE: where it lives) as one
+ * JSON object on F, no newline: slot 0 at the top level, as with one slot,
+ * and every slot in "holders".  The field names are documented (man page,
+ * Status) and stable: add fields, never rename or drop them.
+ */
+static void
+status_json(FILE *f, const char *name, const char *store, const char *where,
+    const struct lease_holder *h, int nh, const struct lease_holder *w, int nw,
+    int64_t now_ms)
+{
+	int i;
+
+	fputs("{\"name\":", f);
+	json_str(f, name);
+	fputs(",\"lease\":", f);
+	json_str(f, where);
+	fputs(",\"store\":", f);
+	json_str(f, store);
+	holder_json(f, h, now_ms);
+	if (h->waiters < 0)
+		fputs(",\"waiters\":null", f);
+	else {
+		fputs(",\"waiters\":[", f);
+		for (i = 0; i < nw; i++) {
+			fputs(i ? ",{\"holder\":" : "{\"holder\":", f);
+			json_str(f, w[i].id);
+			fputs(",\"host\":", f);
+			json_str(f, w[i].host);
+			if (w[i].pid > 0)
+				fprintf(f, ",\"pid\":%ld", w[i].pid);
+			else
+				fputs(",\"pid\":null", f);
+			fprintf(f, ",\"slot\":%d}", w[i].slot);
+		}
+		fputc(']', f);
 	}
-	fputs(",\"waiters\":[", f);
-	for (i = 0; i < nw; i++) {
-		fputs(i ? ",{\"holder\":" : "{\"holder\":", f);
-		json_str(f, w[i].id);
-		fputs(",\"host\":", f);
-		json_str(f, w[i].host);
-		if (w[i].pid > 0)
-			fprintf(f, ",\"pid\":%ld}", w[i].pid);
-		else
-			fputs(",\"pid\":null}", f);
+	fprintf(f, ",\"slots\":%d,\"holders\":[", nh);
+	for (i = 0; i < nh; i++) {
+		fprintf(f, "%s{\"slot\":%d", i ? "," : "", i);
+		holder_json(f, &h[i], now_ms);
+		fputc('}', f);
 	}
 	fputs("]}", f);
+}
+
+/* waiting_count: the waiters of all slots, -1 if a store cannot count. */
+static int
+waiting_count(const struct lease_holder *h, int nh)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nh; i++) {
+		if (h[i].waiters < 0)
+			return -1;
+		n += h[i].waiters;
+	}
+	return n;
+}
+
+/* any_held: --status says 0 when a slot is held. */
+static int
+any_held(const struct lease_holder *h, int nh)
+{
+	int i;
+
+	for (i = 0; i < nh; i++)
+		if (h[i].state == LEASE_HELD)
+			return 1;
+	return 0;
+}
+
+/* slot_line: one slot of several, on one line of --status. */
+static void
+slot_line(const struct lease_holder *h, int64_t now_ms)
+{
+	char age[32], label[16];
+
+	snprintf(label, sizeof(label), "slot %d:", h->slot);
+	printf("%-12s", label);
+	if (h->state == LEASE_FREE) {
+		printf("free\n");
+		return;
+	}
+	if (h->state == LEASE_RELEASED) {
+		printf("released (last %s, term %llu)\n", h->id,
+		    (unsigned long long)h->term);
+		return;
+	}
+	fmt_age(age, sizeof(age), now_ms - h->acquired_ms);
+	printf("held by %s on %s (pid %ld, term %llu, age %s%s)\n", h->id,
+	    h->host, h->pid, (unsigned long long)h->term, age,
+	    h->local && !h->alive ? ", not alive" : h->done ? ", done" : "");
 }
 
 int
 show_status(const struct opts *o)
 {
 	struct lease_config cfg;
-	struct lease_holder h, w[MAXWAITERS];
+	struct lease_holder hs[LEASE_SLOTS_MAX], w[MAXWAITERS], *h = hs;
 	char err[LEASE_ERRLEN], age[32], left[32], where[PATH_MAX + 300];
 	int64_t now_ms;
-	int nw, i;
+	int nw, nh, i;
 
 	opts_lease_config(o, &cfg);
-	if (lease_status(&cfg, &h, w, MAXWAITERS, &nw, err) != LEASE_OK)
+	if (lease_status(&cfg, hs, &nh, w, MAXWAITERS, &nw, err) != LEASE_OK)
 		die(EXIT_FAIL, "status: %s", err);
 	now_ms = wall_ms();
 	lease_store_where(o->store, o->name, where, sizeof(where));
 	if (o->json) {
-		status_json(stdout, o->name, o->store, where, &h, w, nw, now_ms);
+		status_json(stdout, o->name, o->store, where, hs, nh, w, nw,
+		    now_ms);
 		putchar('\n');
 		if (fflush(stdout) == EOF || ferror(stdout))
 			die(EXIT_FAIL, "write error: %s", strerror(errno));
-		return h.state == LEASE_HELD ? 0 : 1;
+		return any_held(hs, nh) ? 0 : 1;
 	}
 	printf("lease:      %s\n", where);
-	if (h.state == LEASE_FREE) {
+	if (nh > 1) {
+		int held = 0;
+
+		for (i = 0; i < nh; i++)
+			held += hs[i].state == LEASE_HELD;
+		printf("slots:      %d (%d held)\n", nh, held);
+		for (i = 0; i < nh; i++)
+			slot_line(&hs[i], now_ms);
+	} else if (h->state == LEASE_FREE) {
 		printf("state:      free\n");
-	} else if (h.state == LEASE_RELEASED) {
+	} else if (h->state == LEASE_RELEASED) {
 		printf("state:      released\nlast:       %s\nterm:       %llu\n",
-		    h.id, (unsigned long long)h.term);
+		    h->id, (unsigned long long)h->term);
 	} else {
-		fmt_age(age, sizeof(age), now_ms - h.acquired_ms);
-		if (h.ttl_ms >= 0)	/* the server's count, not our guess */
-			fmt_age(left, sizeof(left), h.ttl_ms);
+		fmt_age(age, sizeof(age), now_ms - h->acquired_ms);
+		if (h->ttl_ms >= 0)	/* the server's count, not our guess */
+			fmt_age(left, sizeof(left), h->ttl_ms);
 		else
-			fmt_age(left, sizeof(left), h.renewed_ms + h.lease_ms - now_ms);
+			fmt_age(left, sizeof(left), h->renewed_ms + h->lease_ms - now_ms);
 		printf("state:      held\nholder:     %s\nhost:       %s\n"
 		    "pid:        %ld\nterm:       %llu\nage:        %s\n"
-		    "expires-in: %s\n", h.id, h.host, h.pid,
-		    (unsigned long long)h.term, age, left);
-		if (h.local)
-			printf("alive:      %s\n", h.alive ? "yes" : "no");
-		if (h.done)
+		    "expires-in: %s\n", h->id, h->host, h->pid,
+		    (unsigned long long)h->term, age, left);
+		if (h->local)
+			printf("alive:      %s\n", h->alive ? "yes" : "no");
+		if (h->done)
 			printf("command:    done (holding until min-hold ends)\n");
-		else if (h.job > 0)
-			printf("command:    running (process group %ld)\n", h.job);
+		else if (h->job > 0)
+			printf("command:    running (process group %ld)\n", h->job);
 		else
 			printf("command:    starting\n");
 	}
-	if (h.waiters >= 0)
-		printf("waiters:    %d\n", h.waiters);
+	if (waiting_count(hs, nh) >= 0)
+		printf("waiters:    %d\n", waiting_count(hs, nh));
 	for (i = 0; i < nw; i++)
-		printf("waiting:    %d. %s on %s (pid %ld)\n", i + 1, w[i].id,
-		    w[i].host, w[i].pid);
+		if (nh > 1)
+			printf("waiting:    %d. %s on %s (pid %ld, for slot %d)\n",
+			    i + 1, w[i].id, w[i].host, w[i].pid, w[i].slot);
+		else
+			printf("waiting:    %d. %s on %s (pid %ld)\n", i + 1,
+			    w[i].id, w[i].host, w[i].pid);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EXIT_FAIL, "write error: %s", strerror(errno));
-	return h.state == LEASE_HELD ? 0 : 1;
+	return any_held(hs, nh) ? 0 : 1;
 }
 
 /* One line of the --list table, escaped: no spaces, printable ASCII. */
 struct row {
-	char		 name[LEASE_IDLEN];
+	char		 name[LEASE_IDLEN + 16];	/* NAME[SLOT] */
 	char		 state[12];
 	char		 holder[LEASE_IDLEN * 4 + 8];
 	char		 host[LEASE_HOSTLEN * 4 + 8];
@@ -213,15 +294,16 @@ struct listing {
 	FILE		*json;		/* --json: the array so far */
 };
 
+static void	list_row(struct listing *, const char *, int,
+		    const struct lease_holder *);
+
 /* list_item: one entry of lease_list: a warning, a JSON object, or a row. */
 static void
 list_item(void *arg, const struct lease_item *it)
 {
 	struct listing *ls = arg;
-	const struct lease_holder *h = &it->h;
 	char where[PATH_MAX + 300], ebuf[256 * 4 + 8];
-	struct row *r;
-	int64_t since;
+	int i;
 
 	if (it->why && it->name) {
 		warnx("warning: skipped lease %s: %s", it->name, it->why);
@@ -235,11 +317,24 @@ list_item(void *arg, const struct lease_item *it)
 	if (ls->json) {
 		lease_store_where(ls->o->store, it->name, where, sizeof(where));
 		fputs(ls->n ? ",\n" : "\n", ls->json);
-		status_json(ls->json, it->name, ls->o->store, where, h, it->w,
-		    it->nw, ls->now_ms);
+		status_json(ls->json, it->name, ls->o->store, where, it->h,
+		    it->nh, it->w, it->nw, ls->now_ms);
 		ls->n++;
 		return;
 	}
+	/* A row per slot: NAME, or NAME[I] for slot I of several. */
+	for (i = 0; i < it->nh; i++)
+		list_row(ls, it->name, it->nh > 1 ? i : -1, &it->h[i]);
+}
+
+/* list_row: the table row of lease NAME's slot SLOT (-1: the only one). */
+static void
+list_row(struct listing *ls, const char *name, int slot,
+    const struct lease_holder *h)
+{
+	struct row *r;
+	int64_t since;
+
 	if ((size_t)ls->n == ls->cap) {
 		struct row *more;
 
@@ -249,7 +344,10 @@ list_item(void *arg, const struct lease_item *it)
 		ls->rows = more;
 	}
 	r = &ls->rows[ls->n++];
-	snprintf(r->name, sizeof(r->name), "%s", it->name);
+	if (slot < 0)
+		snprintf(r->name, sizeof(r->name), "%s", name);
+	else
+		snprintf(r->name, sizeof(r->name), "%s[%d]", name, slot);
 	snprintf(r->state, sizeof(r->state), "%s", h->state == LEASE_HELD ?
 	    "held" : h->state == LEASE_RELEASED ? "released" : "free");
 	strcpy(r->holder, "-");

@@ -591,7 +591,7 @@ got_error(struct sup *s, const struct reply *r, int64_t now)
 	(void)now;
 	if (s->state == ST_ABORTING)
 		return;
-	if (!s->contacted || s->o->nonblock)
+	if (!s->contacted || s->o->nonblock || r->rc == LEASE_REFUSED)
 		die(EXIT_FAIL, "%s", r->msg);
 	if (strcmp(r->msg, s->last_err)) {
 		warnx("%s (retrying)", r->msg);
@@ -634,6 +634,7 @@ got_acquired(struct sup *s, const struct reply *r, int64_t now)
 	s->term = r->h.term;
 	s->m.elections++;
 	s->m.term = s->term;
+	s->m.slot = r->h.slot;
 	metrics_lead(&s->m, 1, r->started);
 	metrics_write(&s->m, now);
 	logv("elected (term %llu, node %s)", (unsigned long long)s->term,

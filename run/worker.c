@@ -65,7 +65,8 @@ static void
 elected(struct worker *w, const struct lease_holder *h, int64_t started)
 {
 	struct reply *r = reply_new(R_ACQUIRED, LEASE_OK, started, h, NULL);
-	int st = gate_start(w->gate, w->lease, h->term, started);
+	int st = gate_start(w->gate, w->lease, h->term, h->slot,
+	    started);
 
 	r->ran = st > 0;
 	r->start_err = st < 0 ? -st : 0;
@@ -108,14 +109,17 @@ worker_main(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct pollfd pfd[2];
-		int nfd = 1, timeout = -1;
+		/* The requests, and the store's watches (one per slot's
+		 * queue we wait in, with --slots). */
+		struct pollfd pfd[1 + LEASE_SLOTS_MAX];
+		int fds[LEASE_SLOTS_MAX];
+		int nfd = 1, timeout = -1, i, seen = 0;
 		int64_t now = now_ns();
 
 		pfd[0].fd = w->req[0];
 		pfd[0].events = POLLIN;
 		if (contending || leading) {
-			int fd = lease_watch_fd(w->lease);
+			int n = lease_watch_fds(w->lease, fds, LEASE_SLOTS_MAX);
 
 			if (contending) {
 				int64_t ms = next_try > now ? (next_try - now +
@@ -123,16 +127,17 @@ worker_main(void *arg)
 
 				timeout = ms > INT_MAX ? INT_MAX : (int)ms;
 			}
-			if (fd != -1) {
-				pfd[1].fd = fd;
-				pfd[1].events = POLLIN;
-				nfd = 2;
+			for (i = 0; i < n; i++) {
+				pfd[nfd].fd = fds[i];
+				pfd[nfd++].events = POLLIN;
 			}
 		}
 		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
 			continue;
-		if (nfd == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    lease_watch_clear(w->lease)) {
+		for (i = 1; i < nfd; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				seen = 1;
+		if (seen && lease_watch_clear(w->lease)) {
 			if (contending)
 				next_try = 0;
 			else if (leading) {

@@ -84,6 +84,7 @@ struct etcd {
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
 	int64_t		 lease_ns, retry_ns, stop_ns, ttl;
+	int		 slots;		/* --slots, written in our value */
 
 	/* our place in the queue */
 	int		 joined;
@@ -234,7 +235,7 @@ put_value(struct etcd *e, long job, int create, char *err)
 	struct kv kv;
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
 	    e->lease_ns / 1000000, e->stop_ns / 1000000,
-	    e->acquired_ms);
+	    e->acquired_ms, e->slots);
 	int rc;
 
 	if (n == 0 || b64_encode(val, n, val64, sizeof(val64)) == 0) {
@@ -571,6 +572,7 @@ etcd_open(struct lease *l, const void *url,
 	snprintf(e->id, sizeof(e->id), "%s", cfg->node_id);
 	host_self(&e->me);
 	e->lease_ns = cfg->lease_ns;
+	e->slots = cfg->slots;
 	e->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	e->retry_ns = cfg->retry_ns;
 	e->api.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
@@ -772,7 +774,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	*retry_ns = e->retry_ns;
 	memset(h, 0, sizeof(*h));
 	h->ttl_ms = -1;
-	h->waiters = -1;
+	h->waiters = h->ahead = -1;
 	if (e->leader) {
 		seterr(err, "already leading");
 		return LEASE_ERR;
@@ -833,6 +835,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	known_set(e, &e->ahead_k, &ahead);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
+	h->ahead = ahead.rev == lead.rev ? 0 : 1;	/* 1: one or more */
 	holder_judge(h, lead.sys, lead.start, &e->me);
 	if (reap_dead(e, &lead, 1) | reap_dead(e, &ahead, ahead.rev == lead.rev)) {
 		*retry_ns = 0;
@@ -1230,7 +1233,7 @@ etcd_list(const void *url, const struct lease_config *cfg,
 			 * NAME is listed by its queue keys. */
 			memcpy(name, rest, nlen);
 			name[nlen] = '\0';
-			if (lease_name_ok(name)) {
+			if (slot_name_ok(name)) {
 				memcpy(cur, key, (size_t)n);
 				cur[n] = '\0';	/* past this one key */
 				clen = (size_t)n + 1;
@@ -1238,7 +1241,7 @@ etcd_list(const void *url, const struct lease_config *cfg,
 			}
 			name[0] = '\0';
 		}
-		if (name[0] && lease_name_ok(name)) {
+		if (name[0] && slot_name_ok(name)) {
 			fn(arg, name, NULL, NULL);
 			/* Past every key of NAME: PREFIX/NAME0. */
 			memcpy(cur + plen, name, nlen);

@@ -85,6 +85,7 @@ etcd_known_set(struct etcd_known *k, int64_t rev, int64_t lease,
 	    h->lease_ms > 0 ? h->lease_ms * NS_PER_MS : lease_ns;
 	snprintf(k->id, sizeof(k->id), "%s", h->id);
 	snprintf(k->host, sizeof(k->host), "%s", h->host);
+	k->slots = h->slots;
 }
 
 void
@@ -147,6 +148,7 @@ etcd_known_wait(struct lease *l, struct etcd_known *k, int64_t ended,
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", k->id);
 	snprintf(h->host, sizeof(h->host), "%s", k->host);
+	h->slots = k->slots;
 	h->term = (uint64_t)k->rev;
 	h->ttl_ms = left / NS_PER_MS;
 	if (*retry_out > retry_ns / 4)

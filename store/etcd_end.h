@@ -29,6 +29,7 @@ struct etcd_known {
 	int64_t		 gone;		/* seen gone without a clean end */
 	int64_t		 until;		/* ... and wait until then */
 	char		 id[LEASE_IDLEN], host[LEASE_HOSTLEN];
+	int		 slots;		/* its --slots, as its value said */
 };
 
 /* etcd_ended_read: the term in the ended key at PATH (a kvs element) of

@@ -66,6 +66,7 @@ struct flease {
 	char		 lock_file[LEASE_IDLEN + 8];
 	char		 dir[PATH_MAX];
 	int64_t		 lease_ns;
+	int		 slots;		/* --slots, written in our record */
 	int64_t		 retry_ns;
 	long		 job;		/* held command, named when we acquire */
 	int		 dirfd;
@@ -99,6 +100,9 @@ struct flease {
 	pthread_t	 thread;
 	int		 thread_started;
 	int		 armed;
+	int		 blocked;	/* the thread waits in F_SETLKW */
+	int		 abandon;	/* ... for a place withdrawn: what it
+					 * gets, it lets go at once */
 	int		 have_presence;
 	int		 watch_failed;
 	int		 notify[2];
@@ -308,6 +312,7 @@ write_record(struct flease *l, int state, long job, char *err)
 	r.h.renewed_ms = wall_ms();
 	r.h.renewals = l->renewals;
 	r.h.lease_ms = l->lease_ns / 1000000;
+	r.h.slots = l->slots;
 	if (record_format(&r, buf) == -1) {
 		seterr(err, "%s/%s: record too long", l->dir, l->lease_file);
 		return -1;
@@ -364,15 +369,19 @@ presence_waiter(void *arg)
 
 		while (!l->armed)
 			pthread_cond_wait(&l->cv, &l->mu);
+		l->blocked = 1;
 		pthread_mutex_unlock(&l->mu);
 		r = lock_byte(l, 1, F_WRLCK, PRESENCE_BYTE);
 		pthread_mutex_lock(&l->mu);
-		l->armed = 0;
-		if (r == 0) {
+		l->armed = l->blocked = 0;
+		if (r == 0 && l->abandon)
+			lock_byte(l, 0, F_UNLCK, PRESENCE_BYTE);
+		else if (r == 0) {
 			l->have_presence = 1;
 			(void)!write(l->notify[1], "", 1);
 		} else
 			l->watch_failed = 1;	/* the contender falls back to polling */
+		l->abandon = 0;
 	}
 	return NULL;
 }
@@ -462,6 +471,7 @@ file_open(struct lease *lease, const void *url,
 	snprintf(l->lease_file, sizeof(l->lease_file), "%s.lease", cfg->name);
 	snprintf(l->lock_file, sizeof(l->lock_file), "%s.lock", cfg->name);
 	l->lease_ns = cfg->lease_ns;
+	l->slots = cfg->slots;
 	l->job = cfg->job;
 	l->retry_ns = cfg->retry_ns;
 	pthread_mutex_init(&l->mu, NULL);
@@ -769,14 +779,21 @@ file_release(struct lease *lease, char *err)
 	return r;
 }
 
-/* Not leading: let PRESENCE go, if we took it, for the next waiter. */
+/* Not leading: let PRESENCE go, if we took it, for the next waiter, and
+ * if we wait for it, let it go as soon as we get it (--slots withdraws
+ * from one queue and goes on in another). */
 static void
 file_withdraw(struct lease *lease)
 {
 	struct flease *l = lease->data;
 
-	if (!l->leader)
-		drop_presence(l);
+	if (l->leader)
+		return;
+	pthread_mutex_lock(&l->mu);
+	if (l->blocked)
+		l->abandon = 1;
+	pthread_mutex_unlock(&l->mu);
+	drop_presence(l);
 }
 
 static int
@@ -811,7 +828,9 @@ file_watch_fd(struct lease *lease)
 		}
 		l->thread_started = 1;
 	}
-	if (!l->have_presence && !l->armed) {
+	if (l->abandon)
+		l->abandon = 0;	/* still in the queue: a place again */
+	else if (!l->have_presence && !l->armed) {
 		l->armed = 1;
 		pthread_cond_signal(&l->cv);
 	}
@@ -911,7 +930,7 @@ file_status(const void *url, const struct lease_config *cfg,
 		return LEASE_ERR;
 	}
 	*h = r.h;
-	h->ttl_ms = h->waiters = -1;
+	h->ttl_ms = h->waiters = h->ahead = -1;
 	host_self(&me);
 	h->local = r.sys[0] && !strcmp(r.sys, me.sys);
 	h->alive = h->local && r.h.state == LEASE_HELD &&
@@ -991,7 +1010,7 @@ file_list(const void *url, const struct lease_config *cfg,
 		len = strlen(names[i]);
 		if (rc == LEASE_OK) {
 			names[i][len - 6] = '\0';
-			if (lease_name_ok(names[i]))
+			if (slot_name_ok(names[i]))
 				fn(arg, names[i], NULL, NULL);
 			else {
 				names[i][len - 6] = '.';

@@ -40,6 +40,10 @@ record_format(const struct record *r, char *buf)
 	    (long long)r->h.acquired_ms, (long long)r->h.renewed_ms,
 	    (unsigned long long)r->h.renewals, (long long)r->h.lease_ms,
 	    r->h.done ? "done=1\n" : "");
+	/* One slot writes what it always wrote. */
+	if (n >= 0 && n < RECORD_SLOT && r->h.slots > 1)
+		n += snprintf(buf + n, RECORD_SLOT - (size_t)n, "slots=%d\n",
+		    r->h.slots);
 	/* The sum line (21 bytes) and the final newline must fit too. */
 	if (n < 0 || n > RECORD_SLOT - 22)
 		return -1;
@@ -140,6 +144,9 @@ record_parse(const char *buf, size_t len, struct record *r, int *ok)
 			r->h.lease_ms = decimal(v, INT64_MAX / 1000000);
 		else if (!strcmp(line, "done"))
 			r->h.done = !strcmp(v, "1");
+		else if (!strcmp(line, "slots"))
+			r->h.slots = (int)(decimal(v, LEASE_SLOTS_MAX) < 0 ? 0 :
+			    decimal(v, LEASE_SLOTS_MAX));
 		/* unknown keys: a newer writer; ignore */
 	}
 }

@@ -12,7 +12,7 @@
 size_t
 holder_format(char *buf, size_t len, const struct host_self *me,
     const char *id, long job, int64_t lease_ms, int64_t stop_ms,
-    int64_t acquired_ms)
+    int64_t acquired_ms, int slots)
 {
 	int done = job == LEASE_JOB_DONE;
 	int n = snprintf(buf, len, "holder=%s\nhost=%s\nsys=%s\npid=%ld\n"
@@ -21,6 +21,9 @@ holder_format(char *buf, size_t len, const struct host_self *me,
 	    (long long)lease_ms, (long long)stop_ms, (long long)acquired_ms,
 	    done ? "done=1\n" : "");
 
+	/* One slot writes what it always wrote. */
+	if (n >= 0 && (size_t)n < len && slots > 1)
+		n += snprintf(buf + n, len - (size_t)n, "slots=%d\n", slots);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
 
@@ -69,6 +72,9 @@ holder_parse(const char *buf, size_t len, struct lease_holder *h, char *sys,
 			h->acquired_ms = (x = decimal(v, INT64_MAX)) < 0 ? 0 : x;
 		else if (!strcmp(line, "done"))
 			h->done = !strcmp(v, "1");
+		else if (!strcmp(line, "slots"))
+			h->slots = (x = decimal(v, LEASE_SLOTS_MAX)) < 0 ? 0 :
+			    (int)x;
 		/* unknown keys: a newer writer; ignore */
 	}
 	return 0;

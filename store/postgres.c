@@ -64,6 +64,7 @@ struct pgs {
 	char		 token[TOKLEN];
 	struct host_self me;
 	int64_t		 lease_ns, retry_ns, stop_ns, io_ns;
+	int		 slots;		/* --slots, written in our value */
 	long		 cfg_job, job;
 	int64_t		 acquired_ms;
 	char		 value[PGS_VALMAX];
@@ -432,6 +433,7 @@ describe(const struct row *r, const struct host_self *me,
 	unsigned long long start;
 
 	h->waiters = r->waiters;
+	h->ahead = r->ahead;
 	h->term = r->epoch;
 	if (!r->exists)
 		return;		/* LEASE_FREE */
@@ -509,6 +511,7 @@ pgs_open(struct lease *l, const void *url, const struct lease_config *cfg,
 	host_self(&s->me);
 	new_token(s);
 	s->lease_ns = cfg->lease_ns;
+	s->slots = cfg->slots;
 	s->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	s->retry_ns = cfg->retry_ns > 0 ? cfg->retry_ns : cfg->lease_ns / 5;
 	s->io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
@@ -576,7 +579,7 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	*retry_ns = s->retry_ns;
 	memset(h, 0, sizeof(*h));
 	h->ttl_ms = -1;
-	h->waiters = -1;
+	h->waiters = h->ahead = -1;
 	if (s->leader) {
 		seterr(err, "already leading");
 		return LEASE_ERR;
@@ -601,7 +604,7 @@ pgs_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	s->acquired_ms = wall_ms();
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, s->cfg_job,
 	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
-	    s->acquired_ms) == 0) {
+	    s->acquired_ms, s->slots) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}
@@ -713,7 +716,7 @@ pgs_renew(struct lease *l, long job, char *err)
 	}
 	if (holder_format(s->value, sizeof(s->value), &s->me, s->id, job,
 	    s->lease_ns / NS_PER_MS, s->stop_ns / NS_PER_MS,
-	    s->acquired_ms) == 0) {
+	    s->acquired_ms, s->slots) == 0) {
 		seterr(err, "holder value too long");
 		return LEASE_ERR;
 	}
@@ -938,7 +941,7 @@ list_fn(void *arg, int n, const struct pg_val *v, char *err)
 	}
 	memcpy(name, v[0].s, v[0].len);
 	name[v[0].len] = '\0';
-	if (lease_name_ok(name) && strlen(name) == v[0].len)
+	if (slot_name_ok(name) && strlen(name) == v[0].len)
 		a->fn(a->arg, name, NULL, NULL);
 	else
 		a->fn(a->arg, NULL, name, "not a lease name");

@@ -120,7 +120,7 @@ make_value(struct redis *r, long job, int keep, char *err)
 	}
 	n = holder_format(r->value + r->tlen, sizeof(r->value) - r->tlen,
 	    &r->me, r->id, job, r->lease_ns / NS_PER_MS, r->stop_ns / NS_PER_MS,
-	    r->acquired_ms);
+	    r->acquired_ms, r->slots);
 	if (r->tlen == 0 || n == 0) {
 		seterr(err, "holder value too long");
 		return -1;
@@ -432,6 +432,7 @@ redis_open(struct lease *l, const void *url,
 	host_self(&r->me);
 	seed(r);
 	r->lease_ns = cfg->lease_ns;
+	r->slots = cfg->slots;
 	r->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
 	r->once = cfg->once;
@@ -643,6 +644,7 @@ waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
 	h->term = f[3]->num > 0 ? (uint64_t)f[3]->num : 0;
 	h->ttl_ms = f[2]->num >= 0 ? f[2]->num : -1;
 	h->waiters = (int)(f[7]->num > 1000000 ? 1000000 : f[7]->num);
+	h->ahead = f[6]->num >= 0 && f[6]->num < 1000000 ? (int)f[6]->num : -1;
 	back = saw_fence(r, h->term, "");
 	if (r->queued) {
 		r->queued_at = r->asked;
@@ -733,7 +735,7 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	*retry_ns = r->retry_ns;
 	memset(h, 0, sizeof(*h));
 	h->ttl_ms = -1;
-	h->waiters = -1;
+	h->waiters = h->ahead = -1;
 	if (r->leader) {
 		seterr(err, "already leading");
 		return LEASE_ERR;

@@ -43,6 +43,7 @@ struct redis {
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
 	int64_t		 lease_ns, retry_ns, stop_ns;
+	int		 slots;		/* --slots, written in our value */
 	int64_t		 place_ns;	/* a waiter refreshes its key this often */
 	int		 once;		/* -n: one attempt, no place, no channel */
 	uint64_t	 rnd;		/* token generator state */

@@ -126,7 +126,7 @@ list_step(struct names *ns, const struct resp_val *bulk, int odd,
 			snprintf(raw, sizeof(raw), "%.*s", (int)len, p);
 			fn(arg, NULL, raw, "not a key of a lease");
 		} else if (len >= sizeof(name) || (memcpy(name, p, len),
-		    name[len] = '\0', !lease_name_ok(name))) {
+		    name[len] = '\0', !slot_name_ok(name))) {
 			snprintf(raw, sizeof(raw), "%s{%.*s}:", PREFIX ":",
 			    (int)(len > 128 ? 128 : len), p);
 			fn(arg, NULL, raw, "not a lease name");

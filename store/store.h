@@ -23,6 +23,10 @@ struct lease {
 	int		 nwarn, took;
 	int64_t		 renewed_from;	/* see lease_renewed_from; 0 by default */
 	int		 renew_now;	/* see lease_renew_now; 0 by default */
+	char		 name[LEASE_IDLEN];	/* the lease, for messages */
+	int		 slots;		/* its N, 1 for one leader: an acquire
+					 * that finds a holder with another N
+					 * is refused (lease.c) */
 };
 
 /*
@@ -47,6 +51,8 @@ struct lease_ops {
 	int	(*release)(struct lease *, char *err);
 	void	(*withdraw)(struct lease *);
 	int	(*watch_fd)(struct lease *);
+	/* watch_fds: NULL, or every descriptor to poll (slots.c). */
+	int	(*watch_fds)(struct lease *, int *fds, int max);
 	int	(*watch_clear)(struct lease *);
 	void	(*farewell)(struct lease *, struct lease_farewell *);
 	void	(*place_farewell)(struct lease *, struct lease_farewell *);
@@ -68,6 +74,26 @@ struct lease_ops {
 
 extern const struct lease_ops file_ops, etcd_ops, redis_ops;
 extern const struct lease_ops postgres_ops;
+/*
+ * store_open: lease_open for the store OPS, its URL parsed into U, without
+ * the name check: slots.c opens the leases of its slots ("NAME#I") through
+ * it.  slots_open: lease_open of CFG->slots slots of that store (slots.c).
+ */
+int	store_open(struct lease **lp, const struct lease_ops *ops,
+	    const void *u, const struct lease_config *cfg, char *err);
+int	slots_open(struct lease **lp, const struct lease_ops *ops,
+	    const void *u, const struct lease_config *cfg, char *err);
+
+/*
+ * slot_name: the lease of slot I of NAME ("NAME", "NAME#I") into BUF (LEN,
+ * at least LEASE_IDLEN + 4).  slot_of: for a store's list, NAME's slot
+ * (0 for a lease name, I for "BASE#I" with 0 < I < LEASE_SLOTS_MAX),
+ * with BASE into BUF (LEASE_IDLEN); -1 if NAME is neither.
+ */
+void	slot_name(const char *name, int i, char *buf, size_t len);
+int	slot_of(const char *name, char *base);
+/* slot_name_ok: NAME is a lease's or a slot's (for a store's list). */
+int	slot_name_ok(const char *name);
 
 /*
  * store_url_user: the user of URL, the bytes from P up to AT (the last '@'
@@ -99,14 +125,14 @@ void	lease_warn(struct lease *l, const char *fmt, ...)
 
 /*
  * The holder value of a network store: "key=value" lines (holder, host,
- * sys, pid, start, job, lease_ms, stop_ms, acquired, and done=1 when JOB is
- * LEASE_JOB_DONE), so that --status can name the holder and a contender on
+ * sys, pid, start, job, lease_ms, stop_ms, acquired, done=1 when JOB is
+ * LEASE_JOB_DONE, and slots=N when SLOTS is above 1), so that --status can name the holder and a contender on
  * the same host can judge it.  holder_format
  * returns the length, holder_parse 0 (fields it lacks stay zero) or -1.
  */
 size_t	holder_format(char *buf, size_t len, const struct host_self *me,
 	    const char *id, long job, int64_t lease_ms, int64_t stop_ms,
-	    int64_t acquired_ms);
+	    int64_t acquired_ms, int slots);
 int	holder_parse(const char *buf, size_t len, struct lease_holder *h,
 	    char *sys, size_t syslen, unsigned long long *start);
 /* holder_judge: H->local and H->alive from the fields holder_parse gave. */

@@ -115,6 +115,25 @@ bad_duration() {
 	refused "'7x'" -l t --conflict-exit-code=7x -- touch "$OUT/ran"
 }
 
+# ---- --slots -----------------------------------------------------------------
+
+@test "--slots outside 1-64, or not a number, is refused" {
+	refused "slots '0': must be 1-64" -l t --slots 0 -- touch "$OUT/ran"
+	refused "'65'" -l t --slots 65 -- touch "$OUT/ran"
+	refused "'-1'" -l t --slots=-1 -- touch "$OUT/ran"
+	refused "'3x'" -l t --slots 3x -- touch "$OUT/ran"
+	refused "'3x'" -l t --status --slots 3x
+}
+
+@test "--slots above 1 takes a lease name of at most 125 bytes" {
+	refused "at most 125 characters with --slots" -l "$(printf 'n%.0s' {1..126})" --slots 2 -- touch "$OUT/ran"
+	run lr -l "$(printf 'n%.0s' {1..125})" --slots 2 -- touch "$OUT/ran"
+	[ "$status" = 0 ] && [ -e "$OUT/ran" ]
+	rm -f "$OUT/ran"
+	run lr -l "$(printf 'n%.0s' {1..128})" --slots 1 -- touch "$OUT/ran"
+	[ "$status" = 0 ] && [ -e "$OUT/ran" ]
+}
+
 # ---- timing rules ------------------------------------------------------------
 
 @test "renew-deadline equal to the lease duration is refused" {

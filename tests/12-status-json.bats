@@ -8,7 +8,7 @@ setup() { lr_setup; }
 teardown() { lr_teardown; }
 
 # The documented fields, in order.
-FIELDS='["name","lease","store","state","holder","host","pid","term","acquired","renewed","expires_in_ms","alive","command","waiters"]'
+FIELDS='["name","lease","store","state","holder","host","pid","term","acquired","renewed","expires_in_ms","alive","command","waiters","slots","holders"]'
 
 # pyjson EXPR: evaluate the python expression EXPR with d = the JSON
 # object in $output (strict: raw control bytes in strings are refused),
@@ -55,6 +55,10 @@ one_object() {
 	one_object
 	[ "$(jqr .state)" = held ]
 	[ "$(jqr .holder)" = node-j ]
+	# One slot: "holders" is the top level again, as slot 0.
+	[ "$(jqr .slots)" = 1 ]
+	[ "$(jq -c '.holders[0] | del(.slot)' <<< "$output")" = \
+	    "$(jq -c '{state,holder,host,pid,term,acquired,renewed,expires_in_ms,alive,command}' <<< "$output")" ]
 	[ "$(jqr .host)" = "$(hostname | cut -c1-64)" ]
 	[ "$(jqr .pid)" = "$(pid_of a)" ]
 	[ "$(jqr .term)" = 1 ]
