@@ -126,7 +126,7 @@ tests/faultshim.so: tests/faultshim.c
 # processes, as when its host dies): by default on file and redis.
 chaos: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -s '$(or $(STORE),file)' \
-	    -T $(TERMS)
+	    -T $(TERMS) $(if $(SLOTS),-N $(SLOTS))
 
 # Network faults between hosts (network + PID namespaces) and their store:
 # cuts, lost replies, flapping and slow links, etcd member faults; proves no

@@ -68,6 +68,48 @@ teardown() {
 	[ "${lines[0]}" = "chaos: 2 terms, 0 faults, 0 overlaps, 0 leaks" ]
 }
 
+@test "chaos: with --slots the checker counts jobs at once and holds each slot to one" {
+	# Three at once in three slots, each slot's terms growing: clean.
+	cat > "$OUT/log" <<-'EOF'
+	B 1000000 start
+	S 1000100 n1 5 11 aaaa job -- 0
+	S 1000200 n2 3 22 bbbb job -- 1
+	S 1000300 n3 9 33 cccc job -- 2
+	D 1050000 n1 5 11 aaaa job
+	D 1050000 n2 3 22 bbbb job
+	D 1050000 n3 9 33 cccc job
+	S 1060000 n4 4 44 dddd job -- 1
+	D 1070000 n4 4 44 dddd job
+	EOF
+	run -0 env SLOTS=3 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	printf '%s\n' "${lines[@]}" >&2
+	[ "${lines[0]}" = "chaos: 4 terms, 0 faults, 0 overlaps, 0 leaks" ]
+	[[ "$output" == *"--slots 3: at most 3 jobs at once; 0 times more than 3"* ]]
+	# A fourth at once, a slot twice, a slot's term going back.
+	cat > "$OUT/log" <<-'EOF'
+	B 1000000 start
+	S 1000100 n1 5 11 aaaa job -- 0
+	S 1000200 n2 3 22 bbbb job -- 1
+	S 1000300 n3 9 33 cccc job -- 2
+	S 1000400 n4 6 44 dddd job -- 0
+	D 1050000 n1 5 11 aaaa job
+	D 1050000 n2 3 22 bbbb job
+	D 1050000 n3 9 33 cccc job
+	D 1050000 n4 6 44 dddd job
+	S 1060000 n5 2 55 eeee job -- 1
+	D 1070000 n5 2 55 eeee job
+	EOF
+	run -1 env SLOTS=3 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	printf '%s\n' "${lines[@]}" >&2
+	[[ "$output" == *"CONCURRENCY: n4 slot 0 term 6 pid 44"*"while 3 others run"* ]]
+	[[ "$output" == *"OVERLAP: n1 slot 0 term 5 pid 11"*"and n4 slot 0 term 6 pid 44"* ]]
+	[[ "$output" == *"TERM ORDER: n5 slot 1 term 2 pid 55"*"started after n2 slot 1 term 3 pid 22"* ]]
+	[[ "$output" == *"at most 4 jobs at once; 1 times more than 3"* ]]
+	# Without slots, any two at once are an overlap.
+	run -1 "$BATS_TEST_DIRNAME/chaos.sh" -C "$OUT/log"
+	[[ "${lines[0]}" == *", 3 overlaps, "* ]]
+}
+
 @test "chaos: a death the monitor stamps late is bounded by the end of its leaderrun, unless that was killed" {
 	# A loaded machine once stamped a SIGKILLed job's death 10 ms after
 	# its leaderrun had exited and the next job had started: that is no

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # chaos.sh - prove that leaderrun never runs two leaders, under faults.
 #
-#   tests/chaos.sh [-s file|etcd|redis|postgres] [-n contenders] [-H hosts] [-T terms]
-#                  [-S seconds] [-t lease-ms] [-k] [-q] [-- extra options]
+#   tests/chaos.sh [-s file|etcd|redis|postgres] [-n contenders] [-N slots]
+#                  [-H hosts] [-T terms] [-S seconds] [-t lease-ms] [-k] [-q]
+#                  [-- extra options]
 #
 # N contenders (-n, default 5) compete for one lease with short timings (-t,
 # default 300 ms; the other timings scale).  Each one runs leaderrun in a loop;
@@ -84,6 +85,11 @@
 # kill counts as a leak (the helper watches them through pidfds), and so
 # does anything of the run left at the end; the killed supervisor's job,
 # if it had just been elected, is bounded by its death, as after kill-sup.
+#
+# -N SLOTS (or SLOTS in the environment): the contenders run with --slots
+# SLOTS, SLOTS + 3 of them unless -n says; every job logs its
+# LEADERRUN_SLOT, and the checks below hold per slot, with one more: never
+# more than SLOTS jobs at once (the checker counts them as each starts).
 #
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
@@ -346,6 +352,7 @@ static int
 job(const char *log, const char *sock)
 {
 	const char *node = getenv("CHAOS_NODE"), *term = getenv("LEADERRUN_TERM");
+	const char *slot = getenv("LEADERRUN_SLOT");
 	struct sigaction sa;
 	sigset_t set, old;
 	char token[17], flags[32];
@@ -379,8 +386,8 @@ job(const char *log, const char *sock)
 	register_self(sock, "job");
 	{
 		char line[400];
-		int n = snprintf(line, sizeof(line), "S %lld %s job %s\n", t,
-		    job_rest, flags);
+		int n = snprintf(line, sizeof(line), "S %lld %s job %s %s\n", t,
+		    job_rest, flags, slot ? slot : "0");
 		(void)!write(job_logfd, line, (size_t)n);
 	}
 	if (strag && (g = fork()) == 0) {
@@ -392,8 +399,8 @@ job(const char *log, const char *sock)
 		snprintf(job_rest, sizeof(job_rest), "%s %s %ld %s", node ? node : "?",
 		    term ? term : "0", (long)getpid(), token);
 		register_self(sock, "straggler");
-		n = snprintf(line, sizeof(line), "S %lld %s straggler %s\n", t,
-		    job_rest, flags);
+		n = snprintf(line, sizeof(line), "S %lld %s straggler %s %s\n", t,
+		    job_rest, flags, slot ? slot : "0");
 		(void)!write(job_logfd, line, (size_t)n);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		sleep_us(work + 100000);
@@ -846,6 +853,7 @@ $1 == "S" {
 	ms[m] = $2; kind[m] = $7; members[$6] = members[$6] " " $5
 	if ($7 == "job") {
 		jn[$6] = $3; jt[$6] = $4; jp[$6] = $5; jf[$6] = $8; njobs++
+		js[$6] = $9 == "" ? 0 : $9
 		if ($8 ~ /i/) nign++
 		if ($8 ~ /s/) nstrag++
 		run[$3] = run[$3] " " $6
@@ -889,7 +897,7 @@ END {
 			}
 			if (e == "" || x + 0 > e + 0) e = x
 		}
-		print "J", s, e, jn[tok], jt[tok], jp[tok], tok, jf[tok], un
+		print "J", s, e, jn[tok], jt[tok], jp[tok], tok, jf[tok], un, js[tok]
 	}
 	printf "t0 %s\nnf %d\nnign %d\nnstrag %d\nnwk %d\n", t0, nf, nign, nstrag, nwk > stats
 	for (k in fk) printf "fault %s %d\n", k, fk[k] > stats
@@ -898,39 +906,59 @@ END {
 	# Pass 2: overlaps and term order, in start order.
 	T0US=$(sed -n 's/^t0 //p' "$C/stats")
 awk -v t0="$T0US" -v hostmap="${HOSTMAP:-}" -v lease="${LEASE_MS:-0}" \
-    -v logf="$1" -v out="$C/violations" '
+    -v logf="$1" -v out="$C/violations" -v slots="${SLOTS:-1}" '
 function rel(t) { return sprintf("%.3f", (t - t0) / 1000) }
 function desc(i) {
-	return sprintf("%s term %s pid %s [%s ms, %s ms]%s", node[i], term[i],
-	    pid[i], rel(st[i]), rel(en[i]), flags[i] ~ /i/ ? " (ignores SIGTERM)" : "")
+	return sprintf("%s %sterm %s pid %s [%s ms, %s ms]%s", node[i],
+	    slots > 1 ? "slot " slot[i] " " : "", term[i], pid[i], rel(st[i]),
+	    rel(en[i]), flags[i] ~ /i/ ? " (ignores SIGTERM)" : "")
 }
 BEGIN {
 	n = split(hostmap, hm, " ")
 	for (i = 1; i <= n; i++) { split(hm[i], kv, "="); host[kv[1]] = kv[2] }
 }
+# Each slot (one, without --slots) is a lease: no overlap, terms grow.
+# With slots, also never more than SLOTS at once.
 {
 	i = NR
 	st[i] = $2 + 0; en[i] = $3 + 0; node[i] = $4; term[i] = $5 + 0
-	pid[i] = $6; flags[i] = $8
-	if (i > 1) {
-		if (st[i] < maxend) {
-			if (++ov <= 10) printf "OVERLAP: %s and %s overlap by %.3f ms\n", desc(maxi), desc(i), ((en[i] < maxend ? en[i] : maxend) - st[i]) / 1000 > out
-			lo[ov] = st[maxi]; hi[ov] = maxend
+	# One slot: every job in it, whatever a log says.
+	pid[i] = $6; flags[i] = $8; slot[i] = slots > 1 ? $10 + 0 : 0; k = slot[i]
+	if (k in prev) {
+		p = prev[k]
+		if (st[i] < maxend[k]) {
+			if (++ov <= 10) printf "OVERLAP: %s and %s overlap by %.3f ms\n", desc(maxi[k]), desc(i), ((en[i] < maxend[k] ? en[i] : maxend[k]) - st[i]) / 1000 > out
+			lo[ov] = st[maxi[k]]; hi[ov] = maxend[k]
 		}
-		if (term[i] <= term[i - 1]) {
-			if (++tv <= 10) printf "TERM ORDER: %s started after %s\n", desc(i), desc(i - 1) > out
+		if (term[i] <= term[p]) {
+			if (++tv <= 10) printf "TERM ORDER: %s started after %s\n", desc(i), desc(p) > out
 		}
-		if (host[node[i]] != host[node[i - 1]]) cross++
+		if (host[node[i]] != host[node[p]]) cross++
 		# A successor that waited most of a lease after the end of
 		# its predecessor: a takeover by expiry (or of an unknown holder).
-		if (lease > 0 && st[i] - en[i - 1] >= lease * 900) slow++
+		if (lease > 0 && st[i] - en[p] >= lease * 900) slow++
+	}
+	if (i > 1) {
 		g = st[i] - st[i - 1]
 		if (g > maxgap) { maxgap = g; gapat = st[i - 1] }
 	}
-	if (i == 1 || en[i] > maxend) { maxend = en[i]; maxi = i }
+	if (!(k in prev) || en[i] > maxend[k]) { maxend[k] = en[i]; maxi[k] = i }
+	prev[k] = i
+	# How many run at once as this one starts (the others still running).
+	run = 1
+	for (j in act) {
+		if (en[j] <= st[i]) delete act[j]
+		else run++
+	}
+	act[i] = 1
+	if (run > most) most = run
+	if (slots > 1 && run > slots) {
+		if (++cv <= 10) printf "CONCURRENCY: %s starts while %d others run\n", desc(i), run - 1 > out
+		if (++ov <= 10) { lo[ov] = st[i]; hi[ov] = st[i] + 1 }
+	}
 }
 END {
-	printf "overlaps %d\ntermviol %d\ncross %d\nslow %d\nmaxgap %.0f\ngapat %s\n", ov, tv, cross, slow, maxgap / 1000, rel(gapat)
+	printf "overlaps %d\ntermviol %d\ncross %d\nslow %d\nmaxgap %.0f\ngapat %s\nmost %d\nconcviol %d\n", ov, tv, cross, slow, maxgap / 1000, rel(gapat), most, cv
 	# Faults near each overlap (the first five), to start the analysis.
 	for (k = 1; k <= ov && k <= 5; k++) {
 		while ((getline line < logf) > 0) {
@@ -972,6 +1000,7 @@ report() {
 	[ -n "${N:-}" ] && [ "$terms" -gt 1 ] && echo "chaos: $N contenders on $((HOSTS + 1)) host(s), lease ${LEASE_MS}ms on ${STORE:-file}${EXTRA:+ $EXTRA}; $(get cross) handoffs across hosts, $(get slow) after waiting out most of a lease; longest gap between two job starts $(get maxgap) ms (at $(get gapat) ms)"
 	echo "chaos: leaderrun exit statuses: ${exits:-none}"
 	echo "chaos: unended processes $unended, term order violations $termviol${WALL:+, wall time ${WALL}s}"
+	[ "${SLOTS:-1}" -le 1 ] || echo "chaos: --slots $SLOTS: at most $(get most) jobs at once; $(get concviol) times more than $SLOTS (counted in the overlaps, as is a slot held twice)"
 	local kw kwa
 	kw=$(get "fault kill-wait") kwa=$(get "fault kill-waitall")
 	[ -z "$kw$kwa" ] || echo "chaos: waiters killed: ${kw:-0} supervisors alone," \
@@ -1011,11 +1040,13 @@ usage() {
 	exit 2
 }
 
-N=5 HOSTS=auto TERMS=300 MAXSEC=0 LEASE_MS="" KEEP=0 QUIET=0 STORE=file
-while getopts "s:n:H:T:S:t:kqh" opt; do
+N="" HOSTS=auto TERMS=300 MAXSEC=0 LEASE_MS="" KEEP=0 QUIET=0 STORE=file
+SLOTS=${SLOTS:-1}
+while getopts "s:n:N:H:T:S:t:kqh" opt; do
 	case $opt in
 	s) STORE=$OPTARG ;;
 	n) N=$OPTARG ;;
+	N) SLOTS=$OPTARG ;;
 	H) HOSTS=$OPTARG ;;
 	T) TERMS=$OPTARG ;;
 	S) MAXSEC=$OPTARG ;;
@@ -1026,7 +1057,11 @@ while getopts "s:n:H:T:S:t:kqh" opt; do
 	esac
 done
 shift $((OPTIND - 1))
+case $SLOTS in ''|*[!0-9]*|0) die "-N: not a number of slots: '$SLOTS'" ;; esac
+# With slots, three contenders more than slots, so that some always wait.
+: "${N:=$((SLOTS > 1 ? SLOTS + 3 : 5))}"
 EXTRA="$*"
+[ "$SLOTS" = 1 ] || EXTRA="--slots $SLOTS${EXTRA:+ $EXTRA}"
 # Per store: the lease, the pause between two faults (PACE_MIN plus up to
 # PACE_SPAN ms), the contender loop's pause after a 125, the time limit.
 case $STORE in
