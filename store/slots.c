@@ -37,6 +37,9 @@ struct slots {
 	int		 place[LEASE_SLOTS_MAX];  /* 1: we keep a place there */
 	int		 woken[LEASE_SLOTS_MAX];  /* its watch says: try now */
 	int64_t		 due[LEASE_SLOTS_MAX];    /* its next try (now_ns) */
+	int		 ahead[LEASE_SLOTS_MAX];  /* waiters before us there, as
+						  * its last try said (-1: ?) */
+	struct lease_holder shown;	/* the holder of our home, last seen */
 	int64_t		 retry_ns;
 	int64_t		 next_round;	/* a try of the queues we are not in */
 };
@@ -77,6 +80,7 @@ try_slot(struct lease *l, struct slots *s, int i, struct lease_holder *h,
 	s->woken[i] = 0;
 	s->due[i] = now_ns() + retry;
 	s->place[i] = rc == LEASE_BUSY;
+	s->ahead[i] = rc == LEASE_BUSY ? h->ahead : -1;
 	if (rc == LEASE_OK) {
 		s->held = i;
 		s->home = -1;
@@ -154,7 +158,7 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	struct slots *s = l->data;
 	struct lease_holder x;
 	int64_t now, next;
-	int i, rc, shown = 0, first = 0;
+	int i, rc, first;
 
 	*retry_ns = s->retry_ns;
 	if (s->held >= 0) {
@@ -176,25 +180,27 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		}
 		if (rc == LEASE_BUSY && i != s->home && x.ahead > 0)
 			leave(s, i);	/* no longer first there */
-		if (rc == LEASE_BUSY && (i == s->home || !shown))
-			*h = x, shown = 1;
+		if (rc == LEASE_BUSY && i == s->home)
+			s->shown = x;
 	}
-	/* Where we are first in line (or cannot tell), the others too. */
-	if (s->home >= 0 && s->place[s->home] && shown && h->slot == s->home)
-		first = h->ahead <= 0;
+	/* First in our home queue (or we cannot tell): the others too, now
+	 * and then. */
+	first = s->home >= 0 && s->place[s->home] && s->ahead[s->home] <= 0;
 	if (s->home < 0 || !s->place[s->home] || (first &&
 	    now_ns() >= s->next_round)) {
 		s->next_round = now_ns() + s->retry_ns;
 		rc = round_of_tries(l, s, &x, err);
-		if (rc != LEASE_BUSY || !shown)
+		if (rc != LEASE_BUSY || s->once) {
 			*h = x;
-		if (rc != LEASE_BUSY)
 			return rc;
+		}
+		if (s->home >= 0 && x.slot == s->home)
+			s->shown = x;
+		first = s->home >= 0 && s->ahead[s->home] <= 0;
 	}
-	if (s->once)
-		return LEASE_BUSY;
+	*h = s->shown;
 	now = now_ns();
-	next = s->next_round;
+	next = first ? s->next_round : now + s->retry_ns;
 	for (i = 0; i < s->n; i++)
 		if (s->place[i] && s->due[i] < next)
 			next = s->due[i];

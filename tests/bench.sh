@@ -67,7 +67,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
 LS_IN=${2:-}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd redis postgres}
+ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd redis slots postgres}
 [ "${BENCH_ETCD_ONLY:-0}" = 1 ] && ONLY=etcd
 T_START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -119,6 +119,7 @@ if [ "$QUICK" = 1 ]; then
 	W_EIDLE=5
 	N_RUNC=40 N_RH2=10 B_RH2=1 N_RH100=6 B_RH100=1 N_RCRASH=10
 	N_RC100=2 N_RC1000=1 N_RIDLE=100 W_RIDLE=10
+	N_SH=6 B_SH=1
 else
 	N_UNC=300 N_H2=25 B_H2=4 N_H100=25 B_H100=2 N_CRASH=50 N_FROZEN=6
 	W_IDLE100=10 W_IDLE1000=20 N_FOLLOW=(100 1000)
@@ -126,6 +127,7 @@ else
 	N_ECRASH_CTL=6 W_EIDLE=10
 	N_RUNC=150 N_RH2=25 B_RH2=2 N_RH100=15 B_RH100=2 N_RCRASH=30
 	N_RC100=3 N_RC1000=2 N_RIDLE=100 W_RIDLE=20
+	N_SH=12 B_SH=2
 fi
 SETTLE=0.02		# quiet time before each trial
 ESETTLE=0.05		# etcd: after the last scrape of /metrics
@@ -915,15 +917,21 @@ redis_stop() {
 
 # rsubs NAME: "<subscriptions> <queued>": the subscribers of the channels
 # of lease NAME, and the members of its queue (0 without one).
+# With RSLOTS=N, of the leases of its N slots together (NAME, NAME#1...).
 rsubs() {
-	local ch s=0 q
-	ch=$(rcli --raw pubsub channels "leaderrun:{$1}:*" 2>/dev/null | tr '\n' ' ')
-	# shellcheck disable=SC2086 # one word per channel
-	[ -z "${ch// /}" ] || s=$(rcli --raw pubsub numsub $ch 2>/dev/null |
-	    awk 'NR % 2 == 0 { s += $1 } END { print s + 0 }')
-	q=$(rcli --raw zcard "leaderrun:{$1}:queue" 2>/dev/null)
-	case $q in ''|*[!0-9]*) q=0 ;; esac
-	echo "$s $q"
+	local ch s=0 q t=0 k n
+	for ((k = 0; k < ${RSLOTS:-1}; k++)); do
+		n=$1
+		[ $k = 0 ] || n="$1#$k"
+		ch=$(rcli --raw pubsub channels "leaderrun:{$n}:*" 2>/dev/null | tr '\n' ' ')
+		# shellcheck disable=SC2086 # one word per channel
+		[ -z "${ch// /}" ] || s=$((s + $(rcli --raw pubsub numsub $ch 2>/dev/null |
+		    awk 'NR % 2 == 0 { s += $1 } END { print s + 0 }')))
+		q=$(rcli --raw zcard "leaderrun:{$n}:queue" 2>/dev/null)
+		case $q in ''|*[!0-9]*) q=0 ;; esac
+		t=$((t + q))
+	done
+	echo "$s $t"
 }
 
 # rwait NAME N TIMEOUT_MS: wait until N contenders of lease NAME wait (N
@@ -1030,18 +1038,24 @@ rbench_crash() {
 # stood still for 300 ms after the successor started (at most 10 s); a new
 # waiter replaces the successor before the next.  R[KEY]: "<top-level>
 # <all> <detail>" per handover (rsplit); R[KEY_n]: the handovers counted.
+# RSLOTS=N: with --slots N, N commands run; the oldest is told to exit.
 rcount() {
 	local nw=$1 trials=$2 key=$3 i n k j line pid prev cur still t0
+	local ns=${RSLOTS:-1} opts=-t,10m run=()
+	[ "$ns" = 1 ] || opts+=",--slots,$ns"
 	newdir
 	local d=$D log=$D/log name=${D##*/}
 	: > "$W/$key.cmds"
-	echo "redis commands per handover: $nw waiters, $trials handovers" >&2
+	echo "redis commands per handover: $nw waiters, $trials handovers${RSLOTS:+, --slots $ns}" >&2
 	t0=$("$BC" now)
-	spawn rx "$d" -t,10m "$BC" relay "$log"
-	line=$("$BC" await "$log" 1 20000) || { endchain "$d"; return 1; }
+	for ((i = 1; i <= ns; i++)); do
+		spawn rx "$d" "$opts" "$BC" relay "$log"
+		"$BC" await "$log" $i 20000 > /dev/null || { endchain "$d"; return 1; }
+	done
+	while read -r _ _ pid _; do run+=("$pid"); done < <(head -n "$ns" "$log")
 	for ((n = 0; n < nw; n += 100)); do
 		for ((i = n; i < nw && i < n + 100; i++)); do
-			spawn rx "$d" -t,10m "$BC" relay "$log"
+			spawn rx "$d" "$opts" "$BC" relay "$log"
 		done
 		rwait "$name" "$i" 120000 ||
 			{ note "WARNING: only $(rsubs "$name") of $i waiting after 120 s"; break; }
@@ -1051,9 +1065,11 @@ rcount() {
 		rwait "$name" "$nw" 120000 || break
 		sleep 0.5
 		rstats > "$d/st0"
-		read -r _ _ pid _ <<< "$line"
-		kill -USR1 "$pid"
-		line=$("$BC" await "$log" $((2 * k + 1)) 60000) || break
+		kill -USR1 "${run[0]}"
+		run=("${run[@]:1}")
+		"$BC" await "$log" $((ns + 2 * k)) 60000 > /dev/null || break
+		read -r _ _ pid _ <<< "$(grep '^S' "$log" | tail -n 1)"
+		run+=("$pid")
 		prev='' still=0
 		for ((j = 0; j < 100 && still < 3; j++)); do
 			sleep 0.1
@@ -1064,7 +1080,7 @@ rcount() {
 		rstats > "$d/st1"
 		rdelta "$d/st0" "$d/st1" >> "$W/$key.cmds"
 		note "handover $k: $(rdelta "$d/st0" "$d/st1" | tr '\n' ' ')"
-		spawn rx "$d" -t,10m "$BC" relay "$log"
+		spawn rx "$d" "$opts" "$BC" relay "$log"
 	done
 	[ "$k" -gt "$trials" ] ||
 		note "WARNING: $nw waiters: ended early" \
@@ -1156,6 +1172,82 @@ bench_redis() {
 	redis_stop
 }
 
+# ---- slots (--slots N) ------------------------------------------------
+
+# schain TOOL SLOTS NWAIT TRIALS OUT: as chain, with --slots SLOTS: SLOTS
+# commands run, NWAIT contenders wait; each trial tells the oldest running
+# command to exit and times the next start.  Latencies (ns) to OUT; more
+# than SLOTS at once, or an exit of a command not running, to OUT.bad.
+schain() {
+	local tool=$1 ns=$2 nw=$3 trials=$4 out=$5 i line pid
+	local opts="-r,2s,--slots,$ns" run=()
+	newdir
+	local d=$D log=$D/log
+	for ((i = 0; i < ns; i++)); do
+		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+	done
+	# await prints the last line once there are enough: read them here.
+	"$BC" await "$log" "$ns" 10000 > /dev/null || { endchain "$d"; return 1; }
+	while read -r _ _ pid _; do run+=("$pid"); done < <(head -n "$ns" "$log")
+	for ((i = 0; i < nw; i++)); do
+		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+	done
+	for ((i = 1; i <= trials; i++)); do
+		RSLOTS=$ns waitq "$tool" "$d" "$nw" 30000 || break
+		sleep $SETTLE
+		kill -USR1 "${run[0]}"
+		run=("${run[@]:1}")
+		"$BC" await "$log" $((ns + 2 * i)) 10000 > /dev/null || break
+		read -r _ _ pid _ <<< "$(grep '^S' "$log" | tail -n 1)"
+		run+=("$pid")
+		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
+	done
+	head -n $((ns + 2 * i - 2)) "$log" > "$log.measured"
+	endchain "$d"
+	awk -v bad="$out.bad" -v ns="$ns" '
+	$1 == "S" { if (++run > ns) print "more than " ns >> bad
+		    if (have_e) printf "%.0f\n", $2 - te; up[$3] = 1; have_e = 0 }
+	$1 == "E" { if (!up[$3]) print "foreign exit" >> bad
+		    delete up[$3]; run--; te = $2; have_e = 1 }' "$log.measured" >> "$out"
+	[ "$i" -gt "$trials" ] ||
+		note "WARNING: $tool --slots $ns, $nw waiters: chain ended early" \
+		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
+}
+
+# bench_slots: with 100 waiters, --slots 3 against one slot in the same
+# blocks: handover p50 on the file store and on Redis, and Redis commands
+# per handover.
+bench_slots() {
+	local b tool n k
+	RURL=
+	if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+		redis_start || note "slots: redis-server did not start: the file store only"
+	else
+		note "slots: no redis-server: the file store only"
+	fi
+	echo "slots: 100 waiters, $B_SH x $N_SH handovers each, --slots 3 and 1" >&2
+	for ((b = 0; b < B_SH; b++)); do
+		for tool in lr ${RURL:+rx}; do
+			for n in 3 1; do
+				schain "$tool" $n 100 "$N_SH" "$W/sh.$tool.$n"
+			done
+		done
+	done
+	for tool in lr ${RURL:+rx}; do
+		for n in 3 1; do
+			k=sh_${tool}_$n
+			R[$k]=$(stats "$W/sh.$tool.$n")
+			R[${k}_bad]=$(cat "$W/sh.$tool.$n.bad" 2>/dev/null | wc -l)
+			note "$tool --slots $n: n p50 p99 min max (ms) = ${R[$k]}," \
+			    "violations ${R[${k}_bad]}"
+		done
+	done
+	[ -n "${RURL:-}" ] || return 0
+	RSLOTS=3 rcount 100 "$N_RC100" rcs3
+	rcount 100 "$N_RC100" rcs1
+	redis_stop
+}
+
 # ---- run ---------------------------------------------------------------
 
 want uncontended && bench_uncontended
@@ -1164,7 +1256,7 @@ want crash && bench_crash
 want frozen && bench_frozen
 want idle && bench_idle
 want etcd && bench_etcd
-want redis && bench_redis
+want slots && bench_slots
 
 # ---- the table ---------------------------------------------------------
 
@@ -1437,6 +1529,31 @@ if want redis && [ -z "${R[redis_skip]:-}" ]; then
 	    "$(ratio "${a% MiB}" "${b% MiB}")" "-" "info"
 fi
 
+# The slots rows: --slots 3 against one slot, 100 waiters, same blocks.
+SROWS=()
+rrow0() { SROWS+=("$1|$2||$3|$4||$5|$6"); }
+if want slots; then
+	for tool in lr rx; do
+		[ -n "${R[sh_${tool}_3]:-}" ] || continue
+		case $tool in lr) st="file store" ;; rx) st=Redis ;; esac
+		a=$(f sh_${tool}_3 2) b=$(f sh_${tool}_1 2) r=$(ratio "$a" "$b")
+		rrow0 "$st: handover p50, 100 waiters, -r 2s" "$(ms "$a")" "$(ms "$b")" \
+		    "$r" "<= 1.2x" "$(verdict "${r%x}" 1.2)"
+		a=$(f sh_${tool}_3 3) b=$(f sh_${tool}_1 3)
+		rrow0 "$st: handover p99 (n=$(f sh_${tool}_3 1), $(f sh_${tool}_1 1))" \
+		    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+		bad=${R[sh_${tool}_3_bad]:-0}
+		rrow0 "$st: more than 3 at once, or a slot twice" "$bad" \
+		    "${R[sh_${tool}_1_bad]:-0}" "" "0" "$(okif [ "$bad" = 0 ])"
+	done
+	if [ -n "${R[rcs3]:-}" ]; then
+		a=$(f rcs3 1) b=$(f rcs1 1) r=$(ratio "$a" "$b")
+		rrow0 "Redis commands per handover, 100 waiters (n=${R[rcs3_n]:-0}, ${R[rcs1_n]:-0})" \
+		    "$a (all: $(f rcs3 2))" "$b (all: $(f rcs1 2))" "$r" "<= 1.2x" \
+		    "$(verdict "${r%x}" 1.2)"
+	fi
+fi
+
 # table COL4 ROW...: one aligned table (without a static build, its two
 # columns are left out).
 table() {
@@ -1504,6 +1621,15 @@ if [ ${#RROWS[@]} -gt 0 ]; then
 elif want redis; then
 	echo
 	echo "redis section skipped: ${R[redis_skip]:-}"
+fi
+if [ ${#SROWS[@]} -gt 0 ]; then
+	echo
+	echo "leaderrun --slots 3 against one slot (the same binary, in the same" \
+	    "blocks; the oldest of the 3 running commands exits each time):"
+	( LS=; table "--slots 1" "${SROWS[@]}" )
+	for k in rcs3 rcs1; do
+		[ -n "${R[$k]:-}" ] && echo "  Redis per handover, ${k#rcs} slot(s): ${R[$k]#* * }"
+	done
 fi
 echo
 if [ ${#ROWS[@]} -gt 0 ]; then
