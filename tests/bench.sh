@@ -1061,7 +1061,13 @@ rcount() {
 			{ note "WARNING: only $(rsubs "$name") of $i waiting after 120 s"; break; }
 	done
 	note "$nw waiting after $(( ($("$BC" now) - t0) / 1000000 )) ms"
-	for ((k = 1; k <= trials; k++)); do
+	# With slots, N handovers first, not counted: the waiters that came to
+	# empty queues are first in several, and the one that wins leaves the
+	# others (R[KEY_first]: their commands).  After them, each queue has a
+	# first of its own.
+	local warm=0 first=0
+	[ "$ns" = 1 ] || warm=$ns
+	for ((k = 1; k <= trials + warm; k++)); do
 		rwait "$name" "$nw" 120000 || break
 		sleep 0.5
 		rstats > "$d/st0"
@@ -1078,14 +1084,20 @@ rcount() {
 			prev=$cur
 		done
 		rstats > "$d/st1"
-		rdelta "$d/st0" "$d/st1" >> "$W/$key.cmds"
+		if [ "$k" -le "$warm" ]; then
+			first=$((first + $(rdelta "$d/st0" "$d/st1" | rtotal)))
+			R[${key}_first]=$first
+		else
+			rdelta "$d/st0" "$d/st1" >> "$W/$key.cmds"
+		fi
 		note "handover $k: $(rdelta "$d/st0" "$d/st1" | tr '\n' ' ')"
 		spawn rx "$d" "$opts" "$BC" relay "$log"
 	done
-	[ "$k" -gt "$trials" ] ||
+	[ "$k" -gt $((trials + warm)) ] ||
 		note "WARNING: $nw waiters: ended early" \
 		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
 	endchain "$d"
+	k=$((k - warm))
 	R[${key}_n]=$((k - 1))
 	[ "$k" -gt 1 ] && R[$key]=$(rsplit "$W/$key.cmds" $((k - 1)))
 }
@@ -1630,6 +1642,9 @@ if [ ${#SROWS[@]} -gt 0 ]; then
 	for k in rcs3 rcs1; do
 		[ -n "${R[$k]:-}" ] && echo "  Redis per handover, ${k#rcs} slot(s): ${R[$k]#* * }"
 	done
+	[ -z "${R[rcs3_first]:-}" ] || echo "  the first 3 handovers with 3 slots, not" \
+	    "counted: ${R[rcs3_first]} commands in all (their winners came to empty" \
+	    "queues, were first in several, and left the others)"
 fi
 echo
 if [ ${#ROWS[@]} -gt 0 ]; then
