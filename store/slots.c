@@ -66,20 +66,22 @@ leave(struct slots *s, int i)
 }
 
 /* try_slot: one acquire of slot I.  On LEASE_OK we lead it, and keep no
- * place anywhere else; else our place there is kept (the caller decides). */
+ * place anywhere else; else our place there is kept (the caller decides),
+ * also through an error, as with one slot.  A try that took no place
+ * before and got no answer is withdrawn: it may have taken one. */
 static int
 try_slot(struct lease *l, struct slots *s, int i, struct lease_holder *h,
     char *err)
 {
 	int64_t retry;
-	int rc, j;
+	int rc, j, had = s->place[i];
 
 	rc = lease_acquire(s->s[i], h, &retry, err);
 	h->slot = i;
 	take_warnings(l, s, i);
 	s->woken[i] = 0;
 	s->due[i] = now_ns() + retry;
-	s->place[i] = rc == LEASE_BUSY;
+	s->place[i] = rc == LEASE_BUSY || (rc == LEASE_ERR && had);
 	s->ahead[i] = rc == LEASE_BUSY ? h->ahead : -1;
 	if (rc == LEASE_OK) {
 		s->held = i;
@@ -90,8 +92,8 @@ try_slot(struct lease *l, struct slots *s, int i, struct lease_holder *h,
 				leave(s, j);
 		l->renewed_from = lease_renewed_from(s->s[i]);
 		l->renew_now = lease_renew_now(s->s[i]);
-	} else if (rc != LEASE_BUSY)
-		lease_withdraw(s->s[i]);	/* a try without an answer */
+	} else if (rc != LEASE_BUSY && !s->place[i])
+		lease_withdraw(s->s[i]);
 	return rc;
 }
 
@@ -110,6 +112,10 @@ round_of_tries(struct lease *l, struct slots *s, struct lease_holder *h,
 	char e[LEASE_ERRLEN];
 	int i, rc, tried = 0, failed = 0, b = -1, ahead[LEASE_SLOTS_MAX] = { 0 };
 
+	memset(h, 0, sizeof(*h));
+	h->slot = -1;		/* none tried */
+	h->ttl_ms = -1;
+	h->waiters = h->ahead = -1;
 	for (i = 0; i < s->n; i++) {
 		ahead[i] = -2;		/* not tried now */
 		if (s->place[i])
@@ -158,7 +164,7 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	struct slots *s = l->data;
 	struct lease_holder x;
 	int64_t now, next;
-	int i, rc, first;
+	int i, rc, first, busy = 0, failed = 0;
 
 	*retry_ns = s->retry_ns;
 	if (s->held >= 0) {
@@ -178,6 +184,8 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 					leave(s, i);
 			return rc;
 		}
+		busy |= rc == LEASE_BUSY;
+		failed |= rc == LEASE_ERR;
 		if (rc == LEASE_BUSY && i != s->home && x.ahead > 0)
 			leave(s, i);	/* no longer first there */
 		if (rc == LEASE_BUSY && i == s->home)
@@ -194,11 +202,15 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			*h = x;
 			return rc;
 		}
+		busy = 1;
 		if (s->home >= 0 && x.slot == s->home)
 			s->shown = x;
 		first = s->home >= 0 && s->ahead[s->home] <= 0;
 	}
 	*h = s->shown;
+	/* Every queue we asked failed to answer: say so (ERR holds why). */
+	if (failed && !busy)
+		return LEASE_ERR;
 	now = now_ns();
 	next = first ? s->next_round : now + s->retry_ns;
 	for (i = 0; i < s->n; i++)
