@@ -86,6 +86,10 @@ struct etcd {
 	int		 watching;
 	int		 watch_ep;	/* the member it is on (api.ep index) */
 	int64_t		 watch_rev;	/* create_revision of the watched key */
+	int		 span;		/* it spans the ended key to ours (below) */
+	char		 wkey64[B64MAX];	/* the watched key */
+	int64_t		 handed;	/* the revision of the leader's clean end,
+					 * seen on the watch: lead without a look */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
@@ -492,20 +496,29 @@ leave(struct etcd *e)
 /*
  * watch: wait for the DELETE of the key KEY64 (base64) created at REV, from
  * revision FROM on: the key ahead of a waiter, or the leader's own.  A PUT
- * of the key ahead says that it leads now.
+ * of the key ahead says that it leads now.  With END64, the watch spans
+ * from the ended key to END64 (past both the key ahead, which leads, and
+ * ours), so that the leader's clean end shows whole on it: its key's
+ * DELETE and the ended key's PUT in one revision, with no DELETE of ours
+ * before.  The waiter then leads without a look (the look's round trip is
+ * a good part of a handover); keys of other waiters in the span are
+ * ignored.
  */
 static void
-watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
+watch(struct etcd *e, const char *key64, const char *end64, int64_t rev,
+    int64_t from)
 {
-	char body[B64MAX + 256], err[LEASE_ERRLEN], hdr[ETCD_TOKENMAX + 32];
+	char body[3 * B64MAX + 256], err[LEASE_ERRLEN], hdr[ETCD_TOKENMAX + 32];
 
-	if (e->watching && e->watch_rev == rev)
+	if (e->watching && e->watch_rev == rev && e->span == (end64 != NULL))
 		return;
 	unwatch(e);
 	/* PUTs too: the key ahead rewrites its value when it starts to lead
 	 * (its first renewal), which a waiter wants to know. */
 	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
-	    "\"start_revision\":\"%" PRId64 "\"}}", key64, from);
+	    "%s%s%s\"start_revision\":\"%" PRId64 "\"}}", end64 ? e->ended64 :
+	    key64, end64 ? "\"range_end\":\"" : "", end64 ? end64 : "",
+	    end64 ? "\"," : "", from);
 	/* A refused token cancels the watch at once: the look that follows
 	 * logs in again. */
 	etcd_auth_header(&e->api, hdr, sizeof(hdr));
@@ -518,6 +531,8 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	e->watching = 1;
 	e->watch_ep = e->api.cur;
 	e->watch_rev = rev;
+	e->span = end64 != NULL;
+	snprintf(e->wkey64, sizeof(e->wkey64), "%s", key64);
 }
 
 /* ---- the URL: etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] ---------- */
@@ -755,6 +770,7 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	 * connection is a good part of a handover); from FROM on, it misses
 	 * nothing. */
 	unwatch(e);
+	e->handed = 0;
 	e->own_from = from;
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
@@ -809,6 +825,28 @@ may_skip_look(struct etcd *e)
 			return 0;
 	}
 	return 1;
+}
+
+/* span_end: the end of a watch from the ended key past both the key LEAD
+ * and ours: the greater of the two, with a NUL byte after it, in base64
+ * into OUT.  OUT, or NULL if it does not fit. */
+static const char *
+span_end(const struct etcd *e, const char *lead, char *out, size_t len)
+{
+	char ours[KEYMAX + 24], end[KEYMAX + 26];
+	ssize_t n = b64_decode(e->key64, strlen(e->key64), ours, sizeof(ours) - 1);
+	const char *top;
+	size_t k;
+
+	if (n < 0)
+		return NULL;
+	ours[n] = '\0';
+	top = strcmp(lead, ours) > 0 ? lead : ours;
+	if ((k = strlen(top)) + 1 >= sizeof(end))
+		return NULL;
+	memcpy(end, top, k);
+	end[k] = '\0';		/* past that key alone */
+	return b64_encode(end, k + 1, out, len) == 0 ? NULL : out;
 }
 
 /* known_set: *K from the key KV, anew if it is another key. */
@@ -957,6 +995,17 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return lead_now(e, h, e->count, e->rev + 1);
 		}
 	}
+	/* The leader we watched ended cleanly (seen whole on our watch, with
+	 * nothing of ours deleted before it): we are first, as no key can be
+	 * created ahead of ours, and our key is there while our lease runs. */
+	if (e->handed && e->joined && now_ns() - e->last_ka < e->ttl *
+	    NS_PER_S / 2 && (e->mark_lease == 0 || e->mark_lease == e->kl.lease)) {
+		int64_t from = e->handed + 1;
+
+		memset(&e->kl, 0, sizeof(e->kl));
+		return lead_now(e, h, e->count, from);
+	}
+	e->handed = 0;
 	if (may_skip_look(e)) {
 		*h = e->shown;
 		poll_ttl(e);
@@ -999,13 +1048,15 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		return LEASE_BUSY;
 	}
 	if (ahead.found) {
-		char key64[B64MAX];
+		char key64[B64MAX], end64[B64MAX];
 
 		/* A watch on another member than our keepalives: anew. */
 		if (e->watching && e->watch_ep != e->api.cur)
 			unwatch(e);
 		if (b64(ahead.key, key64, sizeof(key64)) == 0)
-			watch(e, key64, ahead.rev, rev + 1);
+			watch(e, key64, ahead.rev == lead.rev ? span_end(e,
+			    ahead.key, end64, sizeof(end64)) : NULL, ahead.rev,
+			    rev + 1);
 	}
 	e->looked = now_ns();
 	e->shown = *h;
@@ -1027,7 +1078,7 @@ etcd_renew(struct lease *l, long job, char *err)
 		return LEASE_LOST;
 	}
 	if (e->own_from) {	/* once: a broken watch is not reopened */
-		watch(e, e->key64, e->rev, e->own_from);
+		watch(e, e->key64, NULL, e->rev, e->own_from);
 		e->own_from = 0;
 	}
 	/* A keepalive sent less than half a period ago still counts:
@@ -1108,19 +1159,55 @@ etcd_watch_clear(struct lease *l)
 	int rc;
 
 	while ((rc = http_stream_next(&e->wc, &msg, &len, 0, err)) == 1) {
-		int64_t x;
+		int64_t gone = 0, clean = 0, x;
+		char p[64], k64[B64MAX], v64[64], v[32];
+		ssize_t n;
+		int i, del;
 
-		if (json_get(msg, len, "result.events.0.type", type,
-		    sizeof(type)) == 1 && !strcmp(type, "DELETE")) {
+		/* The events of one revision come in one message. */
+		for (i = 0; i < 64; i++) {
+			snprintf(p, sizeof(p), "result.events.%d.kv.key", i);
+			if (json_get(msg, len, p, k64, sizeof(k64)) != 1)
+				break;
+			snprintf(p, sizeof(p), "result.events.%d.type", i);
+			del = json_get(msg, len, p, type, sizeof(type)) == 1 &&
+			    !strcmp(type, "DELETE");
+			if (e->span && !strcmp(k64, e->key64)) {
+				if (del) {	/* ours: look */
+					unwatch(e);
+					return 1;
+				}
+			} else if (!e->span || !strcmp(k64, e->wkey64)) {
+				snprintf(p, sizeof(p), "result.events.%d.kv.%s",
+				    i, del ? "mod_revision" : "create_revision");
+				if (json_get_int(msg, len, p, &x) != 1)
+					x = 0;
+				if (del)
+					gone = x > 0 ? x : 1;
+				/* A PUT (its type is left out, as the
+				 * default) of the key ahead: it rewrote its
+				 * value, so it leads now. */
+				else if (!e->leader && x == e->ahead_k.rev &&
+				    e->kl.rev != x)
+					e->kl = e->ahead_k;
+			} else if (!del && !strcmp(k64, e->ended64)) {
+				snprintf(p, sizeof(p), "result.events.%d.kv.value", i);
+				if (json_get(msg, len, p, v64, sizeof(v64)) == 1 &&
+				    (n = b64_decode(v64, strlen(v64), v,
+				    sizeof(v) - 1)) > 0) {
+					v[n] = '\0';
+					clean = decimal(v, INT64_MAX);
+				}
+			}
+		}
+		if (gone) {
+			/* The leader's clean end, whole: lead without a look. */
+			if (e->span && e->kl.rev == e->watch_rev &&
+			    clean == e->kl.rev)
+				e->handed = gone;
 			unwatch(e);
 			return 1;
 		}
-		/* A PUT (its type is left out, as the default) of the key
-		 * ahead: it rewrote its value, so it leads now. */
-		if (!e->leader && json_get_int(msg, len,
-		    "result.events.0.kv.create_revision", &x) == 1 &&
-		    x == e->ahead_k.rev && e->kl.rev != x)
-			e->kl = e->ahead_k;
 		if (json_get_bool(msg, len, "result.canceled") == 1)
 			break;
 	}
