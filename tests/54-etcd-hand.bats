@@ -110,8 +110,8 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 	wait_for "$OUT/log.b" 10
 	took=$(elapsed_ms "$t0")
 	echo "b started ${took}ms after a stopped (TTL 3s)"
-	! grep -q "without a clean end" "$OUT/b.err"
-	! grep -q OVERLAP "$OUT/log"
+	run ! grep -q "without a clean end" "$OUT/b.err"
+	run ! grep -q OVERLAP "$OUT/log"
 	[ "$took" -lt 4200 ]
 	kill -KILL "$(pid_of a)"
 	finish

@@ -165,8 +165,8 @@ leader_and_waiter() {
 	took=$(elapsed_ms "$t0")
 	echo "b started ${took}ms after a stopped (lease 2s)"
 	[ "$took" -lt 2600 ]
-	! grep -q "without a clean end\|deleted (by hand?)" "$OUT/b.err"
-	! grep -q OVERLAP "$OUT/log"
+	run ! grep -q "without a clean end\|deleted (by hand?)" "$OUT/b.err"
+	run ! grep -q OVERLAP "$OUT/log"
 	kill -KILL "$(pid_of a)"
 	kill -TERM "$(pid_of b)"
 	wait_exit b 5

@@ -23,7 +23,7 @@ EOF
 # no_overlap: b ran after a stopped, never beside it.
 no_overlap() {
 	cat "$OUT/log" "$OUT/a.err" "$OUT/b.err"
-	! grep -q OVERLAP "$OUT/log"
+	run ! grep -q OVERLAP "$OUT/log"
 	[ "$(sed -n 1p "$OUT/log")" = "start a" ]
 	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
 	[ "$(sed -n 3p "$OUT/log")" = "start b" ]
