@@ -90,6 +90,9 @@ struct etcd {
 	char		 wkey64[B64MAX];	/* the watched key */
 	int64_t		 handed;	/* the revision of the leader's clean end,
 					 * seen on the watch: lead without a look */
+	int64_t		 respan;	/* the key ahead leads now: watch the span
+					 * from this revision */
+	char		 ahead_key[KEYMAX + 24];	/* its name */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
@@ -770,7 +773,7 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	 * connection is a good part of a handover); from FROM on, it misses
 	 * nothing. */
 	unwatch(e);
-	e->handed = 0;
+	e->handed = e->respan = 0;
 	e->own_from = from;
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
@@ -997,15 +1000,36 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	/* The leader we watched ended cleanly (seen whole on our watch, with
 	 * nothing of ours deleted before it): we are first, as no key can be
-	 * created ahead of ours, and our key is there while our lease runs. */
+	 * created ahead of ours, and our key is there while our lease runs.
+	 * No other mark stands: the leader could not have led beside one,
+	 * and its clean end deleted its own. */
 	if (e->handed && e->joined && now_ns() - e->last_ka < e->ttl *
-	    NS_PER_S / 2 && (e->mark_lease == 0 || e->mark_lease == e->kl.lease)) {
+	    NS_PER_S / 2) {
 		int64_t from = e->handed + 1;
 
 		memset(&e->kl, 0, sizeof(e->kl));
 		return lead_now(e, h, e->count, from);
 	}
 	e->handed = 0;
+	if (e->respan) {
+		char end64[B64MAX];
+		int64_t from = e->respan;
+
+		/* The key ahead leads now: from the revision of its first
+		 * renewal on, watch the span (see watch), with no look. */
+		e->respan = 0;
+		if (e->watching && span_end(e, e->ahead_key, end64,
+		    sizeof(end64)) != NULL) {
+			char key64[B64MAX];
+
+			snprintf(key64, sizeof(key64), "%s", e->wkey64);
+			watch(e, key64, end64, e->watch_rev, from);
+			if (e->watching) {
+				*h = e->shown;
+				return LEASE_BUSY;
+			}
+		}
+	}
 	if (may_skip_look(e)) {
 		*h = e->shown;
 		poll_ttl(e);
@@ -1040,6 +1064,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	known_set(e, &e->kl, &lead);
 	known_set(e, &e->ahead_k, &ahead);
+	snprintf(e->ahead_key, sizeof(e->ahead_key), "%s", ahead.key);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
@@ -1186,10 +1211,16 @@ etcd_watch_clear(struct lease *l)
 					gone = x > 0 ? x : 1;
 				/* A PUT (its type is left out, as the
 				 * default) of the key ahead: it rewrote its
-				 * value, so it leads now. */
+				 * value, so it leads now; watch the span. */
 				else if (!e->leader && x == e->ahead_k.rev &&
-				    e->kl.rev != x)
+				    e->kl.rev != x) {
 					e->kl = e->ahead_k;
+					snprintf(p, sizeof(p),
+					    "result.events.%d.kv.mod_revision", i);
+					if (!e->span && json_get_int(msg, len, p,
+					    &x) == 1)
+						e->respan = x + 1;
+				}
 			} else if (!del && !strcmp(k64, e->ended64)) {
 				snprintf(p, sizeof(p), "result.events.%d.kv.value", i);
 				if (json_get(msg, len, p, v64, sizeof(v64)) == 1 &&
@@ -1210,6 +1241,8 @@ etcd_watch_clear(struct lease *l)
 		}
 		if (json_get_bool(msg, len, "result.canceled") == 1)
 			break;
+		if (e->respan)
+			return 1;	/* the worker calls acquire now */
 	}
 	if (rc == 1 || rc == -1) {
 		/* The watch broke.  A waiter looks again now; a leader's

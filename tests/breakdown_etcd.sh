@@ -10,10 +10,12 @@
 # leader's command (tests/bench_clock relay) exits on SIGUSR1; the next
 # leader's command is the next relay.  Per handover, the times of:
 #   exit     the old command's exit_group
-#   revoke   the old supervisor's worker sends the revoke of its etcd lease
+#   revoke   the old supervisor's worker sends its release (the clean-end
+#            txn that deletes its key; its lease is revoked after)
 #   revoked  ... and has its reply (etcd's raft proposal: the key goes)
 #   event    the next waiter receives its watch's DELETE
-#   look     ... sends its look (a read-only txn)
+#   look     ... sends its look (a read-only txn; none, +0, when its watch
+#            showed the old leader's clean end whole)
 #   looked   ... and has its reply: it leads
 #   exec     its held command execs the new relay
 #   started  the new relay stamps its start (its first write)
@@ -107,7 +109,8 @@ while i < len(ev):
         got = 'recvfrom' in s2 and 'HTTP/1.1 200' in s2
         if state == 0 and f2 == old and pid2 == pid and s2.startswith('exit_group'):
             r["exit"] = t2; state = 1
-        elif state == 1 and f2 == old and 'POST /v3/lease/revoke' in s2:
+        elif state == 1 and f2 == old and ('POST /v3/lease/revoke' in s2 or
+                                           'POST /v3/kv/txn' in s2):
             r["revoke"] = t2; otid = pid2; state = 2
         elif state >= 2 and f2 == old and pid2 == otid and got and "revoked" not in r:
             r["revoked"] = t2; state = max(state, 3)
@@ -116,6 +119,9 @@ while i < len(ev):
             # A chunk of a watch stream; it may come before the revoke's
             # own reply.
             r["event"] = t2; nxt = f2; tid = pid2; state = 4
+        elif state == 4 and f2 == nxt and s2.startswith('execve(') and '"relay"' in s2:
+            # No look: the watch showed the clean end whole.
+            r["look"] = r["looked"] = r["event"]; r["exec"] = t2; state = 7
         elif state == 4 and f2 == nxt and pid2 == tid and 'POST /v3/kv/txn' in s2:
             r["look"] = t2; state = 5
         elif state == 5 and f2 == nxt and pid2 == tid and got:
