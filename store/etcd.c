@@ -90,6 +90,7 @@ struct etcd {
 	char		 wkey64[B64MAX];	/* the watched key */
 	int64_t		 handed;	/* the revision of the leader's clean end,
 					 * seen on the watch: lead without a look */
+	int64_t		 handed_to;	/* ... by our key of this revision */
 	int64_t		 respan;	/* the key ahead leads now: watch the span
 					 * from this revision */
 	char		 ahead_key[KEYMAX + 24];	/* its name */
@@ -494,6 +495,7 @@ leave(struct etcd *e)
 	if (e->joined)
 		(void)etcd_revoke(&e->api, e->lease_id, err);
 	e->joined = e->leader = 0;
+	e->handed = e->respan = 0;	/* they were for the place we left */
 }
 
 /*
@@ -1003,8 +1005,8 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	 * created ahead of ours, and our key is there while our lease runs.
 	 * No other mark stands: the leader could not have led beside one,
 	 * and its clean end deleted its own. */
-	if (e->handed && e->joined && now_ns() - e->last_ka < e->ttl *
-	    NS_PER_S / 2) {
+	if (e->handed && e->joined && e->handed_to == e->rev &&
+	    now_ns() - e->last_ka < e->ttl * NS_PER_S / 2) {
 		int64_t from = e->handed + 1;
 
 		memset(&e->kl, 0, sizeof(e->kl));
@@ -1234,8 +1236,10 @@ etcd_watch_clear(struct lease *l)
 		if (gone) {
 			/* The leader's clean end, whole: lead without a look. */
 			if (e->span && e->kl.rev == e->watch_rev &&
-			    clean == e->kl.rev)
+			    clean == e->kl.rev) {
 				e->handed = gone;
+				e->handed_to = e->rev;
+			}
 			unwatch(e);
 			return 1;
 		}
