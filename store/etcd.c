@@ -49,6 +49,7 @@
 #include "wire/http.h"
 #include "wire/json.h"
 #include "store/etcd_api.h"
+#include "store/etcd_end.h"
 #include "store/store.h"
 
 #define KEYMAX		(256 + LEASE_IDLEN + 24)
@@ -64,19 +65,6 @@ struct seen {
 	struct lease_holder h;
 	char		 sys[80];
 	unsigned long long start;
-};
-
-/* A holder's key as a waiter knows it. */
-struct known {
-	int64_t		 rev, lease;	/* 0: none */
-	int64_t		 stop_ns;	/* its renew-deadline + kill-after */
-	int64_t		 not_before;	/* its lease runs at least until then
-					 * (our clock, from its TTL), 0: unknown */
-	int64_t		 polled;	/* when that TTL was last asked */
-	int64_t		 granted_ns;	/* the TTL it was granted */
-	int64_t		 gone;		/* seen gone without a clean end */
-	int64_t		 until;		/* ... and wait until then */
-	char		 id[LEASE_IDLEN], host[LEASE_HOSTLEN];
 };
 
 struct etcd {
@@ -98,9 +86,9 @@ struct etcd {
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
 	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
-	int64_t		 mark_lease;	/* its lease as last read, 0: none */
 	char		 ended64[B64MAX];	/* PREFIX/NAME.ended */
-	int64_t		 ended;		/* its revision as last read, 0: none */
+	int64_t		 mark_lease;	/* the mark's lease as last read, 0: none */
+	int64_t		 ended;		/* the term in the ended key, as last read */
 	char		 id[LEASE_IDLEN];
 	struct host_self me;
 	int64_t		 lease_ns, retry_ns, stop_ns, ttl;
@@ -127,8 +115,8 @@ struct etcd {
 
 	/* The leader we know of (the last look's, or the key ahead once it
 	 * rewrote its value at its first renewal), to judge how it went. */
-	struct known	 kl;
-	struct known	 ahead_k;	/* the key ahead, as the last look saw it */
+	struct etcd_known kl;
+	struct etcd_known ahead_k;	/* the key ahead, as the last look saw it */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -244,80 +232,6 @@ mark_read(struct etcd *e, const struct http_resp *r, const char *path)
 	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
 }
 
-/*
- * The ended key, PREFIX/NAME.ended, holds the revision (create_revision,
- * the term) of the last leader that ended cleanly: a release, the
- * watchdog's farewell, a same-host reaper, or the release after a loss,
- * each once the command was gone, in the same txn that deletes its key
- * and mark (clean_end).  A leader's key that went otherwise (a lease
- * revoked or a key deleted by hand) may leave its command running: the
- * next leader waits for it (wait_unclean).
- */
-static void
-ended_read(struct etcd *e, const struct http_resp *r, const char *path)
-{
-	char p[160], raw[64], val[32];
-	ssize_t n;
-	int64_t x;
-
-	e->ended = 0;
-	snprintf(p, sizeof(p), "%s.value", path);
-	if (json_get(r->body, r->len, p, raw, sizeof(raw)) == 1 &&
-	    (n = b64_decode(raw, strlen(raw), val, sizeof(val) - 1)) > 0) {
-		val[n] = '\0';
-		if ((x = decimal(val, INT64_MAX)) > 0)
-			e->ended = x;
-	}
-}
-
-/*
- * clean_end: the txn that ends the term REV of the key KEY64 (base64)
- * cleanly: delete the key, and the leader's mark if it names that key,
- * and write REV to the ended key.  After a loss the key is gone already;
- * the rest still holds.  BODY gets it; -1 if it does not fit.
- */
-static int
-clean_end_body(const struct etcd *e, char *body, size_t len,
-    const char *key64, int64_t rev)
-{
-	char dec[24], rev64[48];
-	int n;
-
-	snprintf(dec, sizeof(dec), "%" PRId64, rev);
-	if (b64(dec, rev64, sizeof(rev64)) == -1)
-		return -1;
-	n = snprintf(body, len, "{\"compare\":[{\"target\":\"CREATE\","
-	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
-	    "\"success\":[{\"request_delete_range\":{\"key\":\"%s\"}},"
-	    "{\"request_txn\":{\"compare\":[{\"target\":\"VALUE\",\"key\":"
-	    "\"%s\",\"value\":\"%s\"}],\"success\":[{\"request_delete_range\":"
-	    "{\"key\":\"%s\"}}]}},{\"request_put\":{\"key\":\"%s\",\"value\":"
-	    "\"%s\"}}],\"failure\":[{\"request_txn\":{\"compare\":[{\"target\":"
-	    "\"VALUE\",\"key\":\"%s\",\"value\":\"%s\"}],\"success\":["
-	    "{\"request_delete_range\":{\"key\":\"%s\"}}]}},{\"request_put\":"
-	    "{\"key\":\"%s\",\"value\":\"%s\"}}]}", key64, rev, key64,
-	    e->mark64, key64, e->mark64, e->ended64, rev64, e->mark64, key64,
-	    e->mark64, e->ended64, rev64);
-	return n < 0 || (size_t)n >= len ? -1 : n;
-}
-
-/* clean_end: send it.  0, or -1 with ERR. */
-static int
-clean_end(struct etcd *e, const char *key64, int64_t rev, char *err)
-{
-	char body[6 * B64MAX + 512];
-	struct http_resp r;
-	int rc;
-
-	if (clean_end_body(e, body, sizeof(body), key64, rev) == -1) {
-		seterr(err, "etcd key too long");
-		return -1;
-	}
-	rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err);
-	free(r.body);
-	return rc == 0 ? 0 : -1;
-}
-
 /* put_value: (re)write our key's value naming JOB, if the key is still
  * ours.  1 done, 0 the key is gone, -1 with ERR. */
 static int
@@ -379,7 +293,7 @@ put_value(struct etcd *e, long job, int create, char *err)
 			    "responses.1.response_range.count", &e->count) != 1)
 				e->count = 1;
 			mark_read(e, &r, "responses.2.response_range.kvs.0");
-			ended_read(e, &r, "responses.3.response_range.kvs.0");
+			e->ended = etcd_ended_read(&r, "responses.3.response_range.kvs.0");
 		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
@@ -737,7 +651,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
 	mark_read(e, &r, "responses.3.response_range.kvs.0");
-	ended_read(e, &r, "responses.4.response_range.kvs.0");
+	e->ended = etcd_ended_read(&r, "responses.4.response_range.kvs.0");
 	if (json_get_int(r.body, r.len, "header.revision", rev) != 1) {
 		seterr(err, "etcd: txn reply without a revision");
 		rc = -1;
@@ -761,7 +675,7 @@ reap_dead(struct etcd *e, struct kv *kv, int leads)
 	/* A leader's: its clean end, at once (its lease, holding no key
 	 * then, runs out with its TTL). */
 	if (leads && b64(kv->key, key64, sizeof(key64)) == 0 &&
-	    clean_end(e, key64, kv->rev, err) == 0)
+	    etcd_end(&e->api, key64, kv->rev, e->mark64, e->ended64, err) == 0)
 		return 1;
 	return etcd_revoke(&e->api, kv->lease, err) == 0;
 }
@@ -856,111 +770,30 @@ span_end(const struct etcd *e, const char *lead, char *out, size_t len)
 
 /* known_set: *K from the key KV, anew if it is another key. */
 static void
-known_set(struct etcd *e, struct known *k, const struct kv *kv)
+known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
 {
-	if (!kv->found) {
+	if (!kv->found)
 		memset(k, 0, sizeof(*k));
-		return;
-	}
-	if (k->rev == kv->rev)
-		return;
-	memset(k, 0, sizeof(*k));
-	k->rev = kv->rev;
-	k->lease = kv->lease;
-	k->stop_ns = kv->h.stop_ms > 0 ? kv->h.stop_ms * NS_PER_MS :
-	    kv->h.lease_ms > 0 ? kv->h.lease_ms * NS_PER_MS : e->lease_ns;
-	snprintf(k->id, sizeof(k->id), "%s", kv->h.id);
-	snprintf(k->host, sizeof(k->host), "%s", kv->h.host);
+	else
+		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns);
 }
 
-/*
- * poll_ttl: the waiter right behind the leader asks, twice a retry period,
- * how long the leader's lease has left (etcd rounds down to whole seconds),
- * so that when its key goes, it can tell a lease that may have run out
- * (its holder stopped before that) from one revoked or deleted by hand.
- */
+/* poll_ttl: the waiter right behind the leader asks its TTL (see
+ * etcd_known_poll). */
 static void
 poll_ttl(struct etcd *e)
 {
-	struct known *k = &e->kl;
-	char body[64], err[LEASE_ERRLEN];
-	struct http_resp r;
-	int64_t t0 = now_ns(), ttl;
-
-	if (k->rev == 0 || k->lease == 0 || k->rev != e->ahead_k.rev ||
-	    k->gone || (k->polled && t0 - k->polled < e->retry_ns / 2))
-		return;
-	k->polled = t0;
-	snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", k->lease);
-	if (etcd_call(&e->api, "/v3/lease/timetolive", body, &r, err) == 0 &&
-	    json_get_int(r.body, r.len, "TTL", &ttl) == 1 && ttl > 0) {
-		if (t0 + ttl * NS_PER_S > k->not_before)
-			k->not_before = t0 + ttl * NS_PER_S;
-		if (json_get_int(r.body, r.len, "grantedTTL", &ttl) == 1 && ttl > 0)
-			k->granted_ns = ttl * NS_PER_S;
-	}
-	free(r.body);
+	if (e->kl.rev != 0 && e->kl.rev == e->ahead_k.rev)
+		etcd_known_poll(&e->api, &e->kl, e->retry_ns);
 }
 
-/*
- * wait_unclean: we are first in line.  If the leader we knew of went
- * without a clean end, its command may still run: wait until it has
- * stopped, then lead.  Judged once, when we first see it gone:
- *  - before its lease could have run out (the last TTL we asked for): its
- *    lease was revoked or its keys deleted by hand, so wait its stop time
- *    (renew-deadline + kill-after) from now;
- *  - else it may have run out (a leader that stopped renewing), and then
- *    its holder stopped before; but its TTL is known to a second and half
- *    a retry period at best, so wait what of its stop time that blur could
- *    hide (0 at the defaults: TTL 10s, retry 2s, stop time 8s);
- *  - never having asked: as if revoked.
- * A clean end seen meanwhile (the ended key names it) ends the wait.
- * 1: wait (*H and *RETRY_NS say so), 0: lead now.
- */
+/* wait_unclean: we are first in line; wait out the leader we knew of if
+ * it went without a clean end (etcd_known_wait).  1: wait, 0: lead. */
 static int
 wait_unclean(struct etcd *e, struct lease_holder *h, int64_t *retry_ns)
 {
-	struct known *k = &e->kl;
-	int64_t now = now_ns(), left;
-
-	if (k->rev == 0 || k->rev == e->rev || e->ended == k->rev) {
-		memset(k, 0, sizeof(*k));
-		return 0;
-	}
-	if (k->gone == 0) {
-		int ran_out = k->not_before && now >= k->not_before;
-
-		k->gone = now;
-		if (ran_out) {
-			int64_t blur = k->stop_ns - (k->granted_ns - NS_PER_S -
-			    e->retry_ns / 2);
-
-			k->until = now + (blur > 0 ? blur : 0);
-		} else {
-			k->until = now + k->stop_ns;
-			lease_warn(e->lease, "etcd: the key of %s on %s, term %"
-			    PRId64 ", went without a clean end (its lease revoked, "
-			    "or keys deleted by hand?) while its lease still ran: "
-			    "waiting %lld ms, its renew-deadline + kill-after, "
-			    "before leading", k->id[0] ? k->id : "the leader",
-			    k->host[0] ? k->host : "?", k->rev,
-			    (long long)(k->stop_ns / NS_PER_MS));
-		}
-	}
-	if ((left = k->until - now) <= 0) {
-		memset(k, 0, sizeof(*k));
-		return 0;
-	}
-	h->state = LEASE_HELD;
-	snprintf(h->id, sizeof(h->id), "%s", k->id);
-	snprintf(h->host, sizeof(h->host), "%s", k->host);
-	h->term = (uint64_t)k->rev;
-	h->ttl_ms = left / NS_PER_MS;
-	if (*retry_ns > e->retry_ns / 4)
-		*retry_ns = e->retry_ns / 4;
-	if (left < *retry_ns)
-		*retry_ns = left;
-	return 1;
+	return etcd_known_wait(e->lease, &e->kl, e->ended, e->rev, e->retry_ns,
+	    h, retry_ns);
 }
 
 static int
@@ -1143,7 +976,7 @@ etcd_release(struct lease *l, char *err)
 	 * failure leaves the next leader waiting for our stop time).  After
 	 * a loss too, and a deleted key may leave our lease behind. */
 	if (e->lease_id != 0 && e->rev > 0)
-		(void)clean_end(e, e->key64, e->rev, scratch);
+		(void)etcd_end(&e->api, e->key64, e->rev, e->mark64, e->ended64, scratch);
 	if (e->lease_id == 0 || etcd_revoke(&e->api, e->lease_id, err) == -1) {
 		if (!was)
 			seterr(err, "not leading");
@@ -1286,7 +1119,7 @@ last_post(const struct etcd *e, char *buf, size_t cap, size_t *n,
 
 /*
  * Our last words, ready for the watchdog to send to each member: our clean
- * end (clean_end), then the revoke of our lease, pipelined (it reads until
+ * end (etcd_end), then the revoke of our lease, pipelined (it reads until
  * etcd closes, so that both run).  Should both not fit (a long JWT), the
  * clean end alone, and our lease, holding no key, runs out with its TTL.
  */
@@ -1300,7 +1133,8 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 
 	f->n = 0;
 	f->eof = 0;
-	if (clean_end_body(e, body, sizeof(body), e->key64, e->rev) == -1)
+	if (etcd_end_body(body, sizeof(body), e->key64, e->rev, e->mark64,
+	    e->ended64) == -1)
 		return;
 	snprintf(revoke, sizeof(revoke), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
 	if (last_post(e, f->req, sizeof(f->req), &n, "/v3/kv/txn", body, 0) == 0 &&

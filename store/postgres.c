@@ -345,8 +345,11 @@ exec(struct pgs *s, const char *what, const char *sql, int n,
 		rc = pg_exec(&s->c, NULL, sql, n, params, fn, arg, deadline, why);
 		if (rc == PG_ESERVER && !strcmp(s->c.sqlstate, "42P01")) {
 			rc = pg_query(&s->c, s->sql.create, NULL, NULL, deadline, why);
+			/* Two creations at once collide on the table (42P07),
+			 * its row type (42710) or the catalog's index (23505). */
 			if (rc == PG_OK || !strcmp(s->c.sqlstate, "23505") ||
-			    !strcmp(s->c.sqlstate, "42P07"))
+			    !strcmp(s->c.sqlstate, "42P07") ||
+			    !strcmp(s->c.sqlstate, "42710"))
 				continue;	/* made, by us or another */
 		}
 		if (rc == PG_ESERVER && !strcmp(s->c.sqlstate, "25006")) {

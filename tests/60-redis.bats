@@ -23,14 +23,6 @@ FENCE='leaderrun:{t}:fence'
 # lrr ARG...: leaderrun on this test's Redis.
 lrr() { "$LEADERRUN" -S "$REDIS_URL" "$@"; }
 
-# bgr NAME ARG...: bg (helpers.bash) on this test's Redis.
-bgr() {
-	local n=$1
-	shift
-	env --default-signal=INT,QUIT "$LEADERRUN" -S "$REDIS_URL" "$@" \
-	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
-	echo $! > "$OUT/$n.pid"
-}
 
 # lead_hold NAME ARG...: contender NAME on lease t running HOLD with
 # READY=$OUT/NAME.ready GO=$OUT/NAME.go; returns once its command runs.

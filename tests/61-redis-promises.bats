@@ -18,13 +18,6 @@ LOCK='leaderrun:{t}:lock'
 
 lrr() { "$LEADERRUN" -S "$REDIS_URL" "$@"; }
 
-bgr() {
-	local n=$1
-	shift
-	env --default-signal=INT,QUIT "$LEADERRUN" -S "$REDIS_URL" "$@" \
-	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
-	echo $! > "$OUT/$n.pid"
-}
 
 rfield() { rcli get "$LOCK" | sed -n "s/^$1=//p"; }
 gone() { [ "$(rcli exists "$LOCK")" = 0 ]; }

@@ -22,18 +22,10 @@ HELD='leaderrun:{t}:held'
 contend() {
 	local n=$1
 	shift
-	bgr_v "$n" -l t -t 2s -r 100ms -k 600ms -i "$n" -v "$@" -- \
+	bgr "$n" -l t -t 2s -r 100ms -k 600ms -i "$n" -v "$@" -- \
 	    "$OUT/job.sh" "$OUT/log" "$OUT/wit" "$n"
 }
 
-# bgr_v NAME ARG...: leaderrun in the background on this test's Redis.
-bgr_v() {
-	local n=$1
-	shift
-	env --default-signal=INT,QUIT "$LEADERRUN" -S "$REDIS_URL" "$@" \
-	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
-	echo $! > "$OUT/$n.pid"
-}
 
 # leader_and_waiter: a leads, b waits (b has looked at a's lock).
 leader_and_waiter() {

@@ -116,6 +116,27 @@ row() { psql_ "SELECT $2 FROM leaderrun_lease WHERE name = '$1'"; }
 	psql_ "SELECT count(*) FROM mylease_waiter" > /dev/null
 }
 
+@test "postgres: contenders that create the missing tables at the same instant all go on (the race on the table's row type)" {
+	live
+	# Each round: a new table name, 8 contenders started together; every
+	# one of them leads in turn or is told "busy" (75), none fails (125).
+	# Two creations at once collide on the table (42P07), its row type
+	# (42710) or the catalog (23505): each means "made by another".
+	for r in 1 2 3 4 5; do
+		psql_ "DROP TABLE IF EXISTS race$r, race${r}_waiter"
+		for i in 1 2 3 4 5 6 7 8; do
+			"$LEADERRUN" -S "$URL?table=race$r" -l t -n -- true \
+			    > /dev/null 2> "$OUT/race$r.$i.err" &
+			echo $! > "$OUT/race$r.$i.pid"
+		done
+		for i in 1 2 3 4 5 6 7 8; do
+			wait_exit "race$r.$i" 10
+			echo "round $r contender $i: $STATUS $(cat "$OUT/race$r.$i.err")"
+			[ "$STATUS" = 0 ] || [ "$STATUS" = 75 ]
+		done
+	done
+}
+
 # ---- acquire, renew, release ------------------------------------------------------
 
 @test "postgres: a 300ms lease is renewed while the command runs 1s; the row names the holder; release frees it" {

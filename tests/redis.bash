@@ -144,6 +144,15 @@ redis_calls() {
 	    sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
 }
 
+# bgr NAME ARG...: bg (helpers.bash) on this test's Redis.
+bgr() {
+	local n=$1
+	shift
+	env --default-signal=INT,QUIT "$LEADERRUN" -S "$REDIS_URL" "$@" \
+	    > "$OUT/$n.out" 2> "$OUT/$n.err" &
+	echo $! > "$OUT/$n.pid"
+}
+
 # fake_redis_start MODE: tests/fake_redis.py MODE on a free port.
 fake_redis_start() {
 	command -v python3 > /dev/null 2>&1 ||
