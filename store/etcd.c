@@ -74,14 +74,13 @@ struct etcd {
 	int		 watching;
 	int		 watch_ep;	/* the member it is on (api.ep index) */
 	int64_t		 watch_rev;	/* create_revision of the watched key */
-	int		 span;		/* it spans the ended key to ours (below) */
-	char		 wkey64[B64MAX];	/* the watched key */
 	int64_t		 handed;	/* the revision of the leader's clean end,
 					 * seen on the watch: lead without a look */
 	int64_t		 handed_to;	/* ... by our key of this revision */
-	int64_t		 respan;	/* the key ahead leads now: watch the span
-					 * from this revision */
-	char		 ahead_key[KEYMAX + 24];	/* its name */
+	int		 span;		/* it spans the ended key to ours (below) */
+	int		 respan;	/* the key ahead leads now: look, and so
+					 * watch the span */
+	char		 wkey64[B64MAX];	/* the watched key */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
@@ -419,9 +418,10 @@ leave(struct etcd *e)
  * from the ended key to END64 (past both the key ahead, which leads, and
  * ours), so that the leader's clean end shows whole on it: its key's
  * DELETE and the ended key's PUT in one revision, with no DELETE of ours
- * before.  The waiter then leads without a look (the look's round trip is
- * a good part of a handover); keys of other waiters in the span are
- * ignored.
+ * since FROM, the revision right after the look that saw our key (see
+ * etcd_acquire).  The waiter then leads without a look (the look's round
+ * trip is a good part of a handover); keys of other waiters in the span
+ * are ignored.
  */
 static void
 watch(struct etcd *e, const char *key64, const char *end64, int64_t rev,
@@ -833,11 +833,28 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return lead_now(e, h, e->count, e->rev + 1);
 		}
 	}
-	/* The leader we watched ended cleanly (seen whole on our watch, with
-	 * nothing of ours deleted before it): we are first, as no key can be
-	 * created ahead of ours, and our key is there while our lease runs.
-	 * No other mark stands: the leader could not have led beside one,
-	 * and its clean end deleted its own. */
+	/*
+	 * A handover without a look.  The watch alone may make a waiter lead
+	 * only if it proves that at the revision H of the last leader's clean
+	 * end, every key below ours is gone, ours is there, and that leader's
+	 * command has stopped:
+	 *  - a look at revision R saw our key, and the key A ahead of it as
+	 *    the highest below ours; no key is ever created below an existing
+	 *    one, so after R only A and keys below A can stand below ours;
+	 *  - the span watch, from R + 1 on, showed A's DELETE and the ended
+	 *    key's PUT of A's term in the one revision H: A's clean end, sent
+	 *    only once A's command was gone, by A, which led, or by a reaper
+	 *    of it as the lowest key.  So no key below A stood since before
+	 *    H, and A's went at H, with its mark; no other mark stands, as no
+	 *    leader leads beside one;
+	 *  - that watch spans our key too, and showed no DELETE of it in
+	 *    R + 1 .. H (it sends revisions in order): our key is there at H.
+	 *    A lease revoked or a key deleted by hand does not fail our
+	 *    keepalives at once: a recent one says nothing of our key.
+	 * So a span watch starts only right after a look (see respan below),
+	 * and a new place (handed_to) or a place left (leave) forgets what an
+	 * old one saw.
+	 */
 	if (e->handed && e->joined && e->handed_to == e->rev &&
 	    now_ns() - e->last_ka < e->ttl * NS_PER_S / 2) {
 		int64_t from = e->handed + 1;
@@ -847,23 +864,16 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	e->handed = 0;
 	if (e->respan) {
-		char end64[B64MAX];
-		int64_t from = e->respan;
-
-		/* The key ahead leads now: from the revision of its first
-		 * renewal on, watch the span (see watch), with no look. */
+		/* The key ahead leads now (its first renewal showed on our
+		 * watch of it): look now, during its term, and so watch the
+		 * span from right after that look.  Not from that renewal on,
+		 * without a look: the watch of the key ahead alone cannot have
+		 * shown a DELETE of our key (by hand) before it.  Nor from
+		 * the start of that watch: a watch from a revision etcd has
+		 * passed joins in only at its next sync of such watchers, up
+		 * to 100 ms later, which is late for a short term. */
 		e->respan = 0;
-		if (e->watching && span_end(e, e->ahead_key, end64,
-		    sizeof(end64)) != NULL) {
-			char key64[B64MAX];
-
-			snprintf(key64, sizeof(key64), "%s", e->wkey64);
-			watch(e, key64, end64, e->watch_rev, from);
-			if (e->watching) {
-				*h = e->shown;
-				return LEASE_BUSY;
-			}
-		}
+		e->looked = 0;
 	}
 	if (may_skip_look(e)) {
 		*h = e->shown;
@@ -899,7 +909,6 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	known_set(e, &e->kl, &lead);
 	known_set(e, &e->ahead_k, &ahead);
-	snprintf(e->ahead_key, sizeof(e->ahead_key), "%s", ahead.key);
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
@@ -1024,8 +1033,10 @@ etcd_watch_clear(struct lease *l)
 		ssize_t n;
 		int i, del;
 
-		/* The events of one revision come in one message. */
-		for (i = 0; i < 64; i++) {
+		/* The events of one revision come in one message, and one
+		 * message may bring several revisions (a watch that catches
+		 * up), in order. */
+		for (i = 0; ; i++) {
 			snprintf(p, sizeof(p), "result.events.%d.kv.key", i);
 			if (json_get(msg, len, p, k64, sizeof(k64)) != 1)
 				break;
@@ -1050,26 +1061,31 @@ etcd_watch_clear(struct lease *l)
 				else if (!e->leader && x == e->ahead_k.rev &&
 				    e->kl.rev != x) {
 					e->kl = e->ahead_k;
-					snprintf(p, sizeof(p),
-					    "result.events.%d.kv.mod_revision", i);
-					if (!e->span && json_get_int(msg, len, p,
-					    &x) == 1)
-						e->respan = x + 1;
+					if (!e->span)
+						e->respan = 1;
 				}
 			} else if (!del && !strcmp(k64, e->ended64)) {
+				/* The revision that ended the term we know
+				 * the leader by. */
 				snprintf(p, sizeof(p), "result.events.%d.kv.value", i);
 				if (json_get(msg, len, p, v64, sizeof(v64)) == 1 &&
 				    (n = b64_decode(v64, strlen(v64), v,
 				    sizeof(v) - 1)) > 0) {
 					v[n] = '\0';
-					clean = decimal(v, INT64_MAX);
+					snprintf(p, sizeof(p),
+					    "result.events.%d.kv.mod_revision", i);
+					if (decimal(v, INT64_MAX) == e->kl.rev &&
+					    json_get_int(msg, len, p, &x) == 1)
+						clean = x;
 				}
 			}
 		}
 		if (gone) {
-			/* The leader's clean end, whole: lead without a look. */
+			/* The leader's clean end, whole (its key's DELETE and
+			 * the ended key's PUT of its term in one revision):
+			 * lead without a look (see etcd_acquire). */
 			if (e->span && e->kl.rev == e->watch_rev &&
-			    clean == e->kl.rev) {
+			    clean > 0 && clean == gone) {
 				e->handed = gone;
 				e->handed_to = e->rev;
 			}

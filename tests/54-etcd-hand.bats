@@ -124,3 +124,56 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d')" = leaderrun/t.ended ]
 	[ "$(nleases)" = 0 ]
 }
+
+# contend_on HOST NAME: contend NAME, as a holder of another host (UTS and
+# PID namespaces of its own): no waiter judges it dead from /proc, so none
+# looks when its supervisor exits after its term.  Its job runs until
+# $OUT/NAME.go exists.
+contend_on() {
+	unshare --uts --pid --fork --mount-proc sh -c 'hostname "$1"; shift
+	    exec "$@"' sh "$1" "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -k 600ms \
+	    -i "$2" -v -- sh -c 'exec 9> "$2"; flock -n 9 || echo "OVERLAP $3" >> "$1"
+	    echo "start $3" >> "$1"; touch "$1.$3"
+	    until [ -e "$4" ]; do sleep 0.01; done; echo "stop $3" >> "$1"' \
+	    job "$OUT/log" "$OUT/wit" "$2" "$OUT/$2.go" \
+	    > "$OUT/$2.out" 2> "$OUT/$2.err" &
+	echo $! > "$OUT/$2.pid"
+}
+
+@test "etcd hand delete: a waiter two back whose key went by hand does not lead by the clean end it sees next" {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
+	etcd_start
+	write_job
+	contend_on h1 a
+	wait_for "$OUT/log.a" 10
+	contend_on h2 b
+	wait_until 5 has_nkeys 2
+	contend c
+	wait_until 5 has_nkeys 3
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 0.3	# c watches the key of b, the one ahead of it
+	etcdctl_ del "$(keys | sed -n 3p)" > /dev/null
+	# d queues right behind b now, where c was.
+	contend d
+	wait_until 5 has_nkeys 3
+	wait_until 5 has "waiting" "$OUT/d.err"
+	sleep 0.3
+	touch "$OUT/a.go"	# a ends cleanly: b leads
+	wait_for "$OUT/log.b" 10
+	sleep 0.3	# b's first renewal, which c and d see
+	touch "$OUT/b.go"	# b ends cleanly: d leads, c does not
+	wait_for "$OUT/log.d" 10
+	sleep 1
+	cat "$OUT/log" "$OUT/c.err" "$OUT/d.err"
+	run ! grep -q OVERLAP "$OUT/log"
+	[ ! -e "$OUT/log.c" ]
+	run ! grep -q "lost leadership" "$OUT/c.err"
+	kill -TERM "$(pid_of d)"
+	wait_for "$OUT/log.c" 10
+	run ! grep -q OVERLAP "$OUT/log"
+	[ "$(grep -c '^start' "$OUT/log")" = 4 ]
+	[ "$(sed -n '$p' "$OUT/log")" = "start c" ]
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
+}
