@@ -787,12 +787,27 @@ poll_ttl(struct etcd *e)
 		etcd_known_poll(&e->api, &e->kl, e->retry_ns);
 }
 
-/* wait_unclean: we are first in line; wait out the leader we knew of if
- * it went without a clean end (etcd_known_wait).  1: wait, 0: lead. */
+/*
+ * wait_unclean: we are first in line; wait out the last key that may have
+ * led before us if it went without a clean end (etcd_known_wait).  That is
+ * the leader we knew of only if its key was the one right ahead of ours.
+ * Else keys between it and ours (the key ahead, as our last look saw it,
+ * and those below that one) may have led since, unseen: we watched the key
+ * ahead alone, and a new leader's command starts before its first renewal
+ * shows.  Then the ended key must name the key ahead, or we wait its stop
+ * time: a clean end of the leader we knew says nothing of a later one,
+ * and a key ahead of ours that led ended after any other.  1: wait, 0:
+ * lead.
+ */
 static int
 wait_unclean(struct etcd *e, struct lease_holder *h, int64_t *retry_ns)
 {
-	return etcd_known_wait(e->lease, &e->kl, e->ended, e->rev, e->retry_ns,
+	struct etcd_known *k = &e->kl;
+
+	if (e->ahead_k.rev != 0 && e->ahead_k.rev != e->kl.rev &&
+	    e->ahead_k.rev != e->rev)
+		k = &e->ahead_k;
+	return etcd_known_wait(e->lease, k, e->ended, e->rev, e->retry_ns,
 	    h, retry_ns);
 }
 

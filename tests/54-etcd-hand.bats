@@ -128,11 +128,12 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 # contend_on HOST NAME: contend NAME, as a holder of another host (UTS and
 # PID namespaces of its own): no waiter judges it dead from /proc, so none
 # looks when its supervisor exits after its term.  Its job runs until
-# $OUT/NAME.go exists.
+# $OUT/NAME.go exists, or as write_job's does on SIGTERM.
 contend_on() {
 	unshare --uts --pid --fork --mount-proc sh -c 'hostname "$1"; shift
 	    exec "$@"' sh "$1" "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -k 600ms \
 	    -i "$2" -v -- sh -c 'exec 9> "$2"; flock -n 9 || echo "OVERLAP $3" >> "$1"
+	    trap "sleep 0.3; echo \"stop \$3\" >> \"\$1\"; exit 0" TERM
 	    echo "start $3" >> "$1"; touch "$1.$3"
 	    until [ -e "$4" ]; do sleep 0.01; done; echo "stop $3" >> "$1"' \
 	    job "$OUT/log" "$OUT/wit" "$2" "$OUT/$2.go" \
@@ -174,6 +175,40 @@ contend_on() {
 	run ! grep -q OVERLAP "$OUT/log"
 	[ "$(grep -c '^start' "$OUT/log")" = 4 ]
 	[ "$(sed -n '$p' "$OUT/log")" = "start c" ]
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
+}
+
+@test "etcd hand delete: the first in line waits out a leader it never saw that went without a clean end" {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
+	etcd_start
+	write_job
+	contend_on h1 a
+	wait_for "$OUT/log.a" 10
+	contend_on h2 x
+	wait_until 5 has_nkeys 2
+	contend b
+	wait_until 5 has_nkeys 3
+	contend c
+	wait_until 5 has_nkeys 4
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 0.3	# c watches the key of b alone
+	touch "$OUT/a.go"	# a ends cleanly, x leads: c does not see it
+	wait_for "$OUT/log.x" 10
+	sleep 0.3
+	# x's lease revoked (its job takes 300 ms to stop), then b's key
+	# deleted: c is first in line, and the ended key names a.
+	k=$(holder_key t)
+	etcdctl_ lease revoke "${k##*/}" > /dev/null
+	etcdctl_ del "$(keys | sed -n 1p)" > /dev/null
+	wait_for "$OUT/log.c" 10
+	cat "$OUT/log" "$OUT/c.err"
+	run ! grep -q OVERLAP "$OUT/log"
+	[ "$(sed -n 3p "$OUT/log")" = "start x" ]
+	[ "$(sed -n 4p "$OUT/log")" = "stop x" ]
+	[ "$(sed -n 5p "$OUT/log")" = "start c" ]
+	grep -q "went without a clean end" "$OUT/c.err"
 	kill -TERM "$(pid_of c)"
 	wait_exit c 5
 }
