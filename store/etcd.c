@@ -661,7 +661,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 }
 
 /* A holder on this host whose processes are all gone: free its place, and
- * end its term cleanly if it leads (LEADS). */
+ * end its term cleanly if it leads (LEADS) and has led. */
 static int
 reap_dead(struct etcd *e, struct kv *kv, int leads)
 {
@@ -673,8 +673,15 @@ reap_dead(struct etcd *e, struct kv *kv, int leads)
 	if (!kv->h.local || kv->h.alive)
 		return 0;
 	/* A leader's: its clean end, at once (its lease, holding no key
-	 * then, runs out with its TTL). */
-	if (leads && b64(kv->key, key64, sizeof(key64)) == 0 &&
+	 * then, runs out with its TTL).  Only if that key led (its value
+	 * or the mark says so): the lowest key that never led may have been
+	 * waiting out a leader before it, still stopping its command, whose
+	 * key went by hand.  A clean end of it would let the next lead at
+	 * once; a revoke makes the next wait its stop time, and so past the
+	 * one it waited for. */
+	if (leads && (kv->h.acquired_ms > 0 || (e->mark_lease != 0 &&
+	    e->mark_lease == kv->lease)) &&
+	    b64(kv->key, key64, sizeof(key64)) == 0 &&
 	    etcd_end(&e->api, key64, kv->rev, e->mark64, e->ended64, err) == 0)
 		return 1;
 	return etcd_revoke(&e->api, kv->lease, err) == 0;

@@ -101,6 +101,39 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 	finish
 }
 
+@test "etcd hand delete: a dead first in line that never led, reaped, leaves the next waiting its stop time, past the leader's it waited" {
+	etcd_start
+	leader_and_waiter
+	contend c
+	wait_until 5 has_nkeys 3
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 1.3	# c knows a as the leader, b as the key ahead
+	lease=$(a_lease)
+	kill -STOP "$(pid_of a)"	# its job runs on, as if slow to stop
+	t0=$(now_ms)
+	etcdctl_ lease revoke "$lease" > /dev/null
+	# b, first in line, waits out a's stop time (2.1s); it dies then,
+	# before it led, and c (same host) reaps its key.
+	wait_until 5 has "went without a clean end" "$OUT/b.err"
+	kill -KILL "$(pid_of b)"
+	sleep 1.2
+	[ ! -e "$OUT/log.c" ]
+	kill -TERM -- "-$(cat "$OUT/log.a.pid")"	# within a's stop time
+	wait_for "$OUT/log.c" 10
+	took=$(elapsed_ms "$t0")
+	kill -CONT "$(pid_of a)"
+	cat "$OUT/log" "$OUT/c.err"
+	run ! grep -q OVERLAP "$OUT/log"
+	[ ! -e "$OUT/log.b" ]
+	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
+	[ "$(sed -n 3p "$OUT/log")" = "start c" ]
+	echo "c started ${took}ms after the revoke (stop time 2.1s)"
+	[ "$took" -ge 2000 ]
+	wait_exit a 5
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
+}
+
 @test "etcd: a lease that runs out (the leader stopped) is taken at its TTL, not a stop time later" {
 	etcd_start
 	leader_and_waiter
