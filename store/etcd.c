@@ -785,13 +785,17 @@ known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
 		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns);
 }
 
-/* poll_ttl: the waiter right behind the leader asks its TTL (see
- * etcd_known_poll). */
+/* poll_ttl: a waiter asks the TTL of the key it would wait out if it were
+ * first in line now (see etcd_known_poll, wait_unclean): the leader's,
+ * right behind it; else the key ahead's, which may yet go as the leader
+ * ends, a lease that ran out, not one to wait a stop time for. */
 static void
 poll_ttl(struct etcd *e)
 {
 	if (e->kl.rev != 0 && e->kl.rev == e->ahead_k.rev)
 		etcd_known_poll(&e->api, &e->kl, e->retry_ns);
+	else if (e->ahead_k.rev != 0 && e->ahead_k.rev != e->rev)
+		etcd_known_poll(&e->api, &e->ahead_k, e->retry_ns);
 }
 
 /*

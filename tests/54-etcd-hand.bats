@@ -245,3 +245,33 @@ contend_on() {
 	kill -TERM "$(pid_of c)"
 	wait_exit c 5
 }
+
+@test "etcd: a key two ahead that ran out on another host (its leader gone cleanly) is taken at its TTL, not a stop time later" {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
+	etcd_start
+	write_job
+	contend_on h1 a
+	wait_for "$OUT/log.a" 10
+	contend_on h2 b
+	wait_until 5 has_nkeys 2
+	contend c
+	wait_until 5 has_nkeys 3
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 1.3	# c knows a as the leader, b as the key ahead
+	bpid=$(pgrep -P "$(pid_of b)")
+	kill -STOP "$bpid"	# b's lease runs out
+	touch "$OUT/a.go"	# a ends cleanly; c, watching b, does not see it
+	wait_until 10 has_nkeys 1
+	t0=$(now_ms)
+	wait_for "$OUT/log.c" 10
+	took=$(elapsed_ms "$t0")
+	kill -KILL "$bpid"
+	cat "$OUT/log" "$OUT/c.err"
+	echo "c started ${took}ms after b's key ran out (stop time 2.1s)"
+	run ! grep -q OVERLAP "$OUT/log"
+	run ! grep -q "without a clean end" "$OUT/c.err"
+	[ "$took" -lt 1500 ]
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
+}
