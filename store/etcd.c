@@ -1057,15 +1057,24 @@ etcd_watch_clear(struct lease *l)
 		int64_t gone = 0, clean = 0, x;
 		char p[64], k64[B64MAX], v64[64], v[32];
 		ssize_t n;
-		int i, del;
+		int i, del, got;
 
 		/* The events of one revision come in one message, and one
 		 * message may bring several revisions (a watch that catches
 		 * up), in order. */
 		for (i = 0; ; i++) {
 			snprintf(p, sizeof(p), "result.events.%d.kv.key", i);
-			if (json_get(msg, len, p, k64, sizeof(k64)) != 1)
+			got = json_get(msg, len, p, k64, sizeof(k64));
+			if (got == 0)
 				break;
+			if (got == -1) {
+				/* A key too long to be one we watch for, or a
+				 * message we cannot read: the events after it
+				 * (our key's DELETE among them, maybe) would
+				 * be lost.  A waiter looks instead. */
+				unwatch(e);
+				return !e->leader;
+			}
 			snprintf(p, sizeof(p), "result.events.%d.type", i);
 			del = json_get(msg, len, p, type, sizeof(type)) == 1 &&
 			    !strcmp(type, "DELETE");
