@@ -828,9 +828,13 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 {
 	struct etcd *e = l->data;
 	struct kv lead, ahead;
-	int64_t count = 0, rev = 0;
+	int64_t count = 0, rev = 0, handed = e->handed;
 	int ours = 0;
 
+	/* A handover seen on the watch counts for this call alone: a call
+	 * that does not lead at once (an error, say) forgets it, and the
+	 * next, later, looks. */
+	e->handed = 0;
 	*retry_ns = e->retry_ns;
 	memset(h, 0, sizeof(*h));
 	h->ttl_ms = -1;
@@ -881,14 +885,13 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	 * and a new place (handed_to) or a place left (leave) forgets what an
 	 * old one saw.
 	 */
-	if (e->handed && e->joined && e->handed_to == e->rev &&
+	if (handed && e->joined && e->handed_to == e->rev &&
 	    now_ns() - e->last_ka < e->ttl * NS_PER_S / 2) {
-		int64_t from = e->handed + 1;
+		int64_t from = handed + 1;
 
 		memset(&e->kl, 0, sizeof(e->kl));
 		return lead_now(e, h, e->count, from);
 	}
-	e->handed = 0;
 	if (e->respan) {
 		/* The key ahead leads now (its first renewal showed on our
 		 * watch of it): look now, during its term, and so watch the
