@@ -875,8 +875,12 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	 *    key's PUT of A's term in the one revision H: A's clean end, sent
 	 *    only once A's command was gone, by A, which led, or by a reaper
 	 *    of it as the lowest key.  So no key below A stood since before
-	 *    H, and A's went at H, with its mark; no other mark stands, as no
-	 *    leader leads beside one;
+	 *    H, and A's went at H, with its mark;
+	 *  - the mark lies in the span too: the look read it, the watch
+	 *    showed its PUTs and DELETEs since, and at H no mark stands but
+	 *    A's.  A key deleted by hand leaves its leader's mark while that
+	 *    command stops, and a lowest key that never led may end with it
+	 *    standing;
 	 *  - that watch spans our key too, and showed no DELETE of it in
 	 *    R + 1 .. H (it sends revisions in order): our key is there at H.
 	 *    A lease revoked or a key deleted by hand does not fail our
@@ -1102,6 +1106,14 @@ etcd_watch_clear(struct lease *l)
 					if (!e->span)
 						e->respan = 1;
 				}
+			} else if (e->span && !strcmp(k64, e->mark64)) {
+				/* The mark, in the span too: which lease it
+				 * stands on, as of this revision (the look
+				 * that started the span read it before). */
+				snprintf(p, sizeof(p), "result.events.%d.kv.lease", i);
+				if (del || json_get_int(msg, len, p, &x) != 1)
+					x = 0;
+				e->mark_lease = x;
 			} else if (!del && !strcmp(k64, e->ended64)) {
 				/* The revision that ended the term we know
 				 * the leader by. */
@@ -1123,7 +1135,8 @@ etcd_watch_clear(struct lease *l)
 			 * the ended key's PUT of its term in one revision):
 			 * lead without a look (see etcd_acquire). */
 			if (e->span && e->kl.rev == e->watch_rev &&
-			    clean > 0 && clean == gone) {
+			    clean > 0 && clean == gone && (e->mark_lease == 0 ||
+			    e->mark_lease == e->kl.lease)) {
 				e->handed = gone;
 				e->handed_to = e->rev;
 			}

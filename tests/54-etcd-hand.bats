@@ -275,3 +275,33 @@ contend_on() {
 	kill -TERM "$(pid_of c)"
 	wait_exit c 5
 }
+
+@test "etcd hand delete: a clean end of a first in line that never led, while the old leader's mark stands, hands over to no one" {
+	etcd_start
+	leader_and_waiter
+	wait_until 5 etcdctl_ get leaderrun/t.leader --print-value-only
+	kill -STOP "$(pid_of a)"	# its job runs on, as if slow to stop
+	etcdctl_ del "$(holder_key t)" > /dev/null	# a's mark stands
+	contend c	# its look: b leads, ahead of it; c watches the span
+	wait_until 5 has_nkeys 2
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 0.5
+	# b's clean end, as a reaper that thought it dead would send it: its
+	# key's DELETE and the ended key's PUT of its term, in one revision.
+	k=$(holder_key t)
+	rev=$(etcdctl_ get "$k" -w fields | sed -n 's/^"CreateRevision" : //p')
+	[ -n "$rev" ]
+	printf '\ndel %s\nput leaderrun/t.ended %s\n\n\n' "$k" "$rev" |
+	    etcdctl_ txn > /dev/null
+	sleep 1
+	[ ! -e "$OUT/log.c" ]
+	kill -TERM -- "-$(cat "$OUT/log.a.pid")"	# a's stop time
+	wait_for "$OUT/log.c" 10
+	kill -CONT "$(pid_of a)"
+	cat "$OUT/log" "$OUT/c.err"
+	run ! grep -q OVERLAP "$OUT/log"
+	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
+	kill -TERM "$(pid_of b)" "$(pid_of c)"
+	wait_exit c 5
+	wait_exit a 5
+}
