@@ -15,7 +15,7 @@ BATS	= bats
 RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/supervise.c run/worker.c run/gate.c run/job.c run/sig.c \
 	  run/watchdog.c run/metrics.c run/log.c
-LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/etcd_end.c store/redis.c \
+LEASE_SRCS = lease.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/etcd_end.c store/redis.c store/redis_lua.c store/redis_read.c \
 	  store/redis_conn.c store/postgres.c store/postgres_sql.c \
 	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/pg_msg.c \
 	  wire/scram.c lib/base.c lib/host.c lib/digest.c
@@ -23,7 +23,7 @@ SRCS	= leaderrun.c $(RUN_SRCS) $(LEASE_SRCS)
 HDRS	= run/cli.h run/values.h run/secret.h run/report.h run/supervise.h \
 	  run/worker.h run/gate.h run/job.h run/sig.h run/watchdog.h \
 	  run/metrics.h run/log.h \
-	  lease.h store/store.h store/file_record.h store/etcd_api.h store/etcd_end.h store/redis_conn.h wire/net.h wire/http.h wire/json.h wire/resp.h \
+	  lease.h store/store.h store/file_record.h store/etcd_api.h store/etcd_end.h store/redis.h store/redis_conn.h store/redis_lua.h wire/net.h wire/http.h wire/json.h wire/resp.h \
 	  wire/pg.h wire/pg_msg.h wire/scram.h store/postgres_sql.h lib/base.h lib/host.h lib/digest.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s
@@ -122,6 +122,8 @@ tests/faultshim.so: tests/faultshim.c
 
 # Contenders under random faults; proves no overlap, ordered terms, no leak.
 # STORE=etcd: on an etcd of its own, with etcd stopped and killed as well.
+# Waiters are killed too (kill-wait: the supervisor; kill-waitall: all its
+# processes, as when its host dies): by default on file and redis.
 chaos: leaderrun
 	LEADERRUN=$(CURDIR)/leaderrun tests/chaos.sh -s '$(or $(STORE),file)' \
 	    -T $(TERMS)
@@ -302,12 +304,14 @@ test-race: tests/faultshim.so
 	    echo "test-race: sanitizer reports above"; exit 1; fi
 	@echo "test-race: no sanitizer report"
 
-# Benchmark against flock(1), and on etcd against etcdctl lock: two tables,
-# the default build beside the static one (if musl-gcc is there), about
-# eight minutes (BENCH_ETCD_ONLY=1: the etcd one alone).  Needs bash,
-# flock, setsid, unshare (util-linux) and a C compiler; the frozen-leader
-# case needs root, the etcd one etcd and etcdctl (Debian: etcd-server
-# etcd-client), and each is skipped otherwise.
+# Benchmark against flock(1), on etcd against etcdctl lock, and on Redis
+# against the file store: three tables, the default build beside the static
+# one (if musl-gcc is there; the Redis table: the default build), about
+# ten minutes (BENCH_ONLY="etcd", "redis"...: some sections alone).  Needs
+# bash, flock, setsid, unshare (util-linux) and a C compiler; the
+# frozen-leader case needs root, the etcd one etcd and etcdctl (Debian:
+# etcd-server etcd-client), the Redis one redis-server and redis-cli
+# (redis-server redis-tools), and each is skipped otherwise.
 HAVE_MUSL = $(shell command -v $(firstword $(MUSLCC)) 2>/dev/null)
 bench: leaderrun $(if $(HAVE_MUSL),static/leaderrun)
 	CC='$(CC)' tests/bench.sh '$(CURDIR)/leaderrun' \

@@ -212,6 +212,14 @@ lease_farewell(struct lease *l, struct lease_farewell *f)
 }
 
 void
+lease_place_farewell(struct lease *l, struct lease_farewell *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (l->ops->place_farewell)
+		l->ops->place_farewell(l, f);
+}
+
+void
 lease_close(struct lease *l)
 {
 	if (l == NULL)

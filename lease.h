@@ -61,6 +61,8 @@ struct lease_config {
 					 * renewal (less than lease_ns) */
 	const char	*password;	/* the store user's password, or NULL;
 					 * a store copies it and never shows it */
+	int		 once;		/* one attempt (-n): a store that
+					 * queues waiters keeps no place */
 };
 
 /* What a reader learns about the current holder. */
@@ -108,8 +110,9 @@ struct lease_farewell {
 	size_t		 len;
 	int		 eof;		/* several requests: read until the
 					 * server closes (net_oneshot) */
-	char		 req[2048];	/* the request, sent as is (an etcd token
-					 * included: a JWT takes ~500 bytes) */
+	char		 req[2816];	/* the request, sent as is (an etcd token
+					 * included: a JWT takes ~500 bytes; a
+					 * Redis clean end's script ~1.3 kB) */
 };
 
 enum { LEASE_FREE, LEASE_HELD, LEASE_RELEASED };
@@ -208,6 +211,14 @@ int	lease_watch_clear(struct lease *l);
  * lease on a network store (F->n = 0 when the store needs none).
  */
 void	lease_farewell(struct lease *l, struct lease_farewell *f);
+
+/*
+ * lease_place_farewell: while we wait, fill *F with the request that gives
+ * up our place in the store's queue, so that a waiter killed before its
+ * turn does not hold up the ones behind it until its place runs out
+ * (F->n = 0 when the store keeps no place for us).
+ */
+void	lease_place_farewell(struct lease *l, struct lease_farewell *f);
 
 /* lease_close: drop every lock and free L.  Does not release the record. */
 void	lease_close(struct lease *l);

@@ -510,6 +510,7 @@ opts_lease_config(const struct opts *o, struct lease_config *cfg)
 	cfg->lease_ns = o->lease_ns;
 	cfg->retry_ns = o->retry_ns;
 	cfg->stop_ns = o->deadline_ns + o->kill_ns;
+	cfg->once = o->nonblock;
 	/* A network call that hangs must give up in time for another try, on
 	 * another member, within the renew deadline. */
 	cfg->io_ns = o->deadline_ns / 2;

@@ -30,6 +30,17 @@
 long syscall(long, ...);
 #endif
 
+/* A waiter's last words: one write, whole in the pipe. */
+struct wd_words {
+	struct wd_msg	 bye;
+	struct lease_farewell farewell;
+};
+#ifdef PIPE_BUF
+_Static_assert(sizeof(struct wd_words) <= PIPE_BUF, "words exceed PIPE_BUF");
+#endif
+_Static_assert(offsetof(struct wd_words, farewell) == sizeof(struct wd_msg),
+    "padded words");
+
 /* The arming message stays whole in the pipe: one write. */
 struct wd_arming {
 	struct wd_msg	 bye;
@@ -102,10 +113,12 @@ watchdog_main(int fd, pid_t pgid, int sig, int64_t kill_ns)
 				if (!stopping)	/* WD_NOW: a deadline passed */
 					deadline = m.kind == WD_NOW ? 0 : m.deadline;
 			}
-			if (n == 0 && !armed)
+			if (n == 0 && !armed && bye.n == 0)
 				_exit(0);	/* the command never started */
 			if (n == 0) {
-				/* The supervisor died: nobody else will stop the job. */
+				/* The supervisor died: nobody else will stop the job
+				 * (or end the held process of a waiter, whose place
+				 * the farewell gives up). */
 				kill(-pgid, SIGKILL);
 				farewell(&bye, pgid, kill_ns);
 				_exit(0);
@@ -175,6 +188,17 @@ wd_arm(int fd, int64_t deadline, const struct lease_farewell *bye)
 		(void)!write(fd, &a, sizeof(a));
 	} else
 		(void)!write(fd, &a.deadline, sizeof(a.deadline));
+}
+
+void
+wd_place(int fd, const struct lease_farewell *bye)
+{
+	struct wd_words m;
+
+	memset(&m, 0, sizeof(m));
+	m.bye.kind = WD_BYE;
+	m.farewell = *bye;
+	(void)!write(fd, &m, sizeof(m));
 }
 
 void

@@ -60,6 +60,14 @@ void	wd_spawn(const int p[2], int tell, pid_t pgid, int sig, int64_t kill_ns,
  */
 void	wd_arm(int fd, int64_t deadline, const struct lease_farewell *bye);
 
+/*
+ * wd_place: a waiter's last words BYE (BYE->n = 0: none), on FD: if the
+ * supervisor dies before the command starts, the watchdog sends them once
+ * the held process is gone, so that the place it kept in the store's
+ * queue does not hold up the waiters behind it.  From the worker thread.
+ */
+void	wd_place(int fd, const struct lease_farewell *bye);
+
 /* wd_send: one message of KIND (with DEADLINE for WD_DEADLINE). */
 void	wd_send(const struct wd *w, enum wd_kind kind, int64_t deadline);
 

@@ -17,6 +17,7 @@
 #include "lib/base.h"
 #include "run/gate.h"
 #include "run/log.h"
+#include "run/watchdog.h"
 #include "run/worker.h"
 
 #define WORKER_STACK	(512 * 1024)
@@ -70,6 +71,24 @@ elected(struct worker *w, const struct lease_holder *h, int64_t started)
 	r->start_err = st < 0 ? -st : 0;
 	r->renew_now = lease_renew_now(w->lease);
 	reply_send(w, r);
+}
+
+/* place_words: keep the watchdog's words for our place in the store's
+ * queue as the store has them now (none if CLEAR: we left it). */
+static void
+place_words(struct worker *w, int clear)
+{
+	struct lease_farewell f;
+
+	if (clear)
+		memset(&f, 0, sizeof(f));
+	else
+		lease_place_farewell(w->lease, &f);
+	if (f.n == w->place.n && f.len == w->place.len &&
+	    !memcmp(f.req, w->place.req, f.len))
+		return;
+	w->place = f;
+	wd_place(w->gate->wdfd, &f);
 }
 
 static void *
@@ -163,6 +182,7 @@ worker_main(void *arg)
 			case OP_STOP:
 				contending = 0;
 				lease_withdraw(w->lease);
+				place_words(w, 1);
 				post(w, R_STOPPED, LEASE_OK, t0, NULL, NULL);
 				break;
 			}
@@ -186,6 +206,7 @@ worker_main(void *arg)
 			} else if (rc == LEASE_BUSY && once) {
 				contending = 0;
 				lease_withdraw(w->lease);
+				place_words(w, 1);
 				post(w, R_NOT_ELECTED, rc, t0, &h, NULL);
 			} else if (rc == LEASE_BUSY) {
 				if (attempts == 1 || strcmp(h.id, last.id) ||
@@ -193,6 +214,7 @@ worker_main(void *arg)
 					post(w, R_BUSY, rc, t0, &h, NULL);
 				last = h;
 				next_try = now_ns() + retry;
+				place_words(w, 0);
 			} else {
 				post(w, R_ERROR, rc, t0, NULL, err);
 				if (once || attempts == 1)

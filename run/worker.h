@@ -46,6 +46,7 @@ struct worker {
 	int		 req[2];
 	int		 rep[2];
 	pthread_t	 thread;
+	struct lease_farewell place;	/* the watchdog's words for our place */
 };
 
 /* worker_start: the thread for CFG (kept), starting the command through

@@ -1184,6 +1184,17 @@ last_post(const struct etcd *e, char *buf, size_t cap, size_t *n,
 	return 0;
 }
 
+/* bye_to_members: F holds N bytes of last words, for every member. */
+static void
+bye_to_members(const struct etcd *e, struct lease_farewell *f, size_t n)
+{
+	int i;
+
+	f->len = n;
+	for (i = 0; i < e->api.neps; i++)
+		store_farewell_to(f, &e->api.ep[i]);
+}
+
 /*
  * Our last words, ready for the watchdog to send to each member: our clean
  * end (etcd_end), then the revoke of our lease, pipelined (it reads until
@@ -1196,7 +1207,6 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 	struct etcd *e = l->data;
 	char body[6 * B64MAX + 512], revoke[64];
 	size_t n = 0;
-	int i;
 
 	f->n = 0;
 	f->eof = 0;
@@ -1214,9 +1224,31 @@ etcd_farewell(struct lease *l, struct lease_farewell *f)
 		    1) == -1)
 			return;
 	}
-	f->len = n;
-	for (i = 0; i < e->api.neps; i++)
-		store_farewell_to(f, &e->api.ep[i]);
+	bye_to_members(e, f, n);
+}
+
+/*
+ * A waiter's last words: the revoke of its lease, which takes its key
+ * with it, so that a waiter whose supervisor was killed leaves the queue
+ * at once, not when its lease runs out (and is not taken for a dead first
+ * in line that never led, which the next must wait out, see reap_dead).
+ */
+static void
+etcd_place_farewell(struct lease *l, struct lease_farewell *f)
+{
+	struct etcd *e = l->data;
+	char revoke[64];
+	size_t n = 0;
+
+	f->n = 0;
+	f->eof = 0;
+	if (e->leader || !e->joined || e->lease_id == 0)
+		return;
+	snprintf(revoke, sizeof(revoke), "{\"ID\":\"%" PRId64 "\"}", e->lease_id);
+	if (last_post(e, f->req, sizeof(f->req), &n, "/v3/lease/revoke", revoke,
+	    1) == -1)
+		return;
+	bye_to_members(e, f, n);
 }
 
 static void
@@ -1431,6 +1463,7 @@ const struct lease_ops etcd_ops = {
 	.watch_fd = etcd_watch_fd,
 	.watch_clear = etcd_watch_clear,
 	.farewell = etcd_farewell,
+	.place_farewell = etcd_place_farewell,
 	.close = etcd_close,
 	.status = etcd_status,
 	.list = etcd_list,

@@ -1,28 +1,49 @@
 /*
  * redis.c - the Redis store behind lease.h (redis://[USER@]HOST:PORT
- * [/DB], redis+unix://[USER@]/PATH[?db=N]).
+ * [/DB], redis+unix://[USER@]/PATH[?db=N]): its URLs, and a contender's
+ * calls; --status and --list are in redis_read.c, the scripts in
+ * redis_lua.c.
  *
  * Spoken in RESP2 through redis_conn.c, every request with a
- * deadline.  Two keys per lease, one hash tag, so that both live in one
- * Redis Cluster slot: PREFIX:{NAME}:lock and PREFIX:{NAME}:fence.
- *  - The lock key's value is a token line unique to this acquisition
+ * deadline; every change to the keys is one Lua script (redis_lua.h lists
+ * the keys, one hash tag per lease, so all live in one Cluster slot).
+ *  - The lock key's value is a token line unique to this contender
  *    ("token=PID:RANDOM64") followed by the holder value of store.h, so
  *    that --status can name the holder and a contender on the same host can
  *    judge whether it is alive.
- *  - Acquire is one script: SET lock NX PX lease-duration, and if that
- *    worked INCR fence, whose new value is the fencing token (LEADERRUN_TERM);
- *    if not, the holder's value, its PTTL and the fence in the same round
- *    trip.
+ *  - Acquire is one script: it takes the lock (SET PX lease-duration, INCR
+ *    fence: the fencing token, LEADERRUN_TERM) when it is free and we are
+ *    the first live waiter, or nobody waits; else it gives us a place in
+ *    the queue (a ticket from INCR) and returns the holder, its PTTL, the
+ *    fence and the waiter right ahead of us, all in one round trip.
+ *  - A waiter SUBSCRIBEs to its own channel on a second connection before
+ *    its first attempt, and keeps its key alive (PX a lease) with an
+ *    attempt about every lease-duration - io-timeout - lease/10: a
+ *    waiter dead on another host leaves the queue when its key runs out.
+ *    It looks sooner when the lock's PTTL, or the key of the waiter first
+ *    in line right ahead of it, runs out first: a subscription to a
+ *    stopped server hangs without a word, and a dead first waiter is
+ *    never woken.  A waiter ahead on this host whose processes are all
+ *    gone is removed at once, and the watchdog of a waiter whose
+ *    supervisor was killed removes its place (lease_place_farewell).
  *  - Renew and release are scripts that touch the lock only while its token
- *    line is ours: PEXPIRE, or DEL plus a PUBLISH on PREFIX:{NAME}:released.
- *    The token line, not the whole value, is compared: a renewal for
+ *    line is ours: PEXPIRE, or a clean end (below) that wakes the first
+ *    live waiter only: a handover costs the same few commands however many
+ *    wait.  The token line, not the whole value, is compared: a renewal for
  *    another job rewrites the value to name it (SET ... PX, same token),
  *    and if its reply is lost the next renewal must still know the key as
  *    ours.  (The acquiring value names the held job already.)
- *  - Waiters SUBSCRIBE to that channel on a second connection before they
- *    look, so a release wakes them at once; they also look again every
- *    retry period, or when the holder's PTTL runs out, because a
- *    subscription to a stopped server hangs without a word.
+ *  - The held key names whoever may still run a command under this lease:
+ *    set with the lock, with the same PX, and only a clean end deletes it
+ *    (a release, the watchdog's farewell, a same-host reaper, each after
+ *    the command is gone), saying so in the ended key.  Nobody takes the
+ *    lock while the held key names another: a lock deleted by hand (DEL,
+ *    SET over it) is waited out until its holder stops, or until its time
+ *    would have run out.  When both go (FLUSHDB, a restart without
+ *    persistence), a waiter that saw the lock while it could not yet have
+ *    expired puts the held key back for the holder's renew-deadline +
+ *    kill-after.  The server's clock judges, as it judges the lock's own
+ *    expiry.
  *  - A request that timed out may still run (Redis runs what it has read
  *    once it is resumed): an acquire whose answer never came is "maybe
  *    acquired", and the next attempt first deletes our token's key
@@ -46,125 +67,9 @@
 
 #include "wire/resp.h"
 #include "store/redis_conn.h"
+#include "store/redis.h"
+#include "store/redis_lua.h"
 #include "store/store.h"
-
-#define KEYMAX		(256 + LEASE_IDLEN + 16)
-#define VALMAX		1024
-#define REQMAX		(4 * VALMAX + 2 * REDIS_PASSMAX + 2048)
-
-/*
- * The scripts.  KEYS[1] is the lock key (its name ends in "lock", so the
- * channel is derived from it).  A GET by pcall, so that a key of another
- * type counts as another's.
- *
- * The held key, PREFIX:{NAME}:held, names whoever may still run a command
- * under this lease: it is set with the lock, with the same PX, and only a
- * clean end deletes it (a release, the watchdog's farewell, a same-host
- * reaper, each after the command is gone), saying so in the ended key.
- * Nobody takes the lock while the held key names another: a lock deleted
- * by hand (DEL, SET over it) is waited out until its holder stops, or
- * until its time would have run out.  When both go (FLUSHDB, a restart
- * without persistence), a waiter that saw the lock while it could not yet
- * have expired puts the held key back for the holder's renew-deadline +
- * kill-after (ARGV[4..6] of ACQUIRE).
- */
-/* KEYS lock, fence, held, ended; ARGV value, ms, our token line[, the value
- * we saw, its term, its stop ms, its expiry at the earliest (the server's
- * TIME, ms)].  {1, term}, or {0, value, pttl, fence, why, expiry}: why 0
- * held (expiry: when that lock runs out at the earliest, or -1), 1 its lock
- * is gone but its holder may still run, 2 both went without a clean end
- * before the lock could have run out, and it is held for that holder now.
- * The server's clock judges, as it judges the lock's own expiry. */
-static const char ACQUIRE[] =
-    "local t=redis.call('TIME') t=t[1]*1000+math.floor(t[2]/1000) "
-    "local h=redis.pcall('GET',KEYS[3]) if type(h)~='string' then h=false end "
-    "local f=tonumber(redis.pcall('GET',KEYS[2])) or 0 "
-    "if redis.call('EXISTS',KEYS[1])==0 then "
-    "if h and string.sub(h,1,#ARGV[3])~=ARGV[3] then "
-    "return {0,string.sub(h,1,4096),redis.call('PTTL',KEYS[3]),f,1,-1} end "
-    "if ARGV[4] and not h and f<=tonumber(ARGV[5]) and t<tonumber(ARGV[7]) "
-    "and redis.pcall('GET',KEYS[4])~=string.match(ARGV[4],'^[^\\n]*') then "
-    "redis.call('SET',KEYS[3],ARGV[4],'PX',ARGV[6]) "
-    "return {0,string.sub(ARGV[4],1,4096),tonumber(ARGV[6]),f,2,-1} end end "
-    "if redis.call('SET',KEYS[1],ARGV[1],'NX','PX',ARGV[2]) then "
-    "redis.call('SET',KEYS[3],ARGV[1],'PX',ARGV[2]) "
-    "return {1,redis.call('INCR',KEYS[2])} end "
-    "local v=redis.pcall('GET',KEYS[1]) if type(v)~='string' then v='' end "
-    "local p=redis.call('PTTL',KEYS[1]) "
-    "return {0,string.sub(v,1,4096),p,f,0,p>=0 and t+p or -1}";
-/* KEYS lock, held; ARGV token line, ms[, new value].  1 renewed, 0 no key,
- * -1 another's.  The held key follows the lock. */
-static const char RENEW[] =
-    "local v=redis.pcall('GET',KEYS[1]) if not v then return 0 end "
-    "if type(v)~='string' or string.sub(v,1,#ARGV[1])~=ARGV[1] then "
-    "return -1 end "
-    "if ARGV[3] then v=ARGV[3] redis.call('SET',KEYS[1],v,'PX',ARGV[2]) "
-    "else redis.call('PEXPIRE',KEYS[1],ARGV[2]) end "
-    "redis.call('SET',KEYS[2],v,'PX',ARGV[2]) return 1";
-/* KEYS lock, held, ended; ARGV a prefix of the value, ms: a clean end,
- * once its command is gone.  Delete the lock and the held key where they
- * are ours, say so in the ended key for ms, and announce it.  1 the lock
- * was ours, 0 no lock, -1 another's. */
-static const char CAD[] =
-    "local t=ARGV[1] local r=0 local v=redis.pcall('GET',KEYS[1]) "
-    "if type(v)=='string' and string.sub(v,1,#t)==t then "
-    "redis.call('DEL',KEYS[1]) r=1 elseif v then r=-1 end "
-    "local h=redis.pcall('GET',KEYS[2]) "
-    "if type(h)=='string' and string.sub(h,1,#t)==t then "
-    "redis.call('DEL',KEYS[2]) h=false end "
-    "redis.call('SET',KEYS[3],string.match(t,'^[^\\n]*'),'PX',ARGV[2]) "
-    "if r==1 or not h then "
-    "redis.pcall('PUBLISH',string.sub(KEYS[1],1,-5)..'released',KEYS[1]) end "
-    "return r";
-/* KEYS lock, fence, held.  {value or nil, pttl, fence, 1 if only the
- * held key is left}. */
-static const char STATUS[] =
-    "local k=KEYS[1] local g=0 if redis.call('EXISTS',k)==0 and "
-    "redis.call('EXISTS',KEYS[3])==1 then k=KEYS[3] g=1 end "
-    "local v=redis.pcall('GET',k) if type(v)~='string' then v=false "
-    "else v=string.sub(v,1,4096) end "
-    "return {v,redis.call('PTTL',k),"
-    "tonumber(redis.pcall('GET',KEYS[2])) or 0,g}";
-
-struct redis {
-	struct lease	*lease;
-	struct redis_server srv;
-	struct redis_conn c;		/* requests */
-	struct redis_conn sc;		/* the subscription of a waiter */
-	int		 nosub;		/* SUBSCRIBE refused: poll only */
-
-	char		 lock[KEYMAX], fence[KEYMAX], chan[KEYMAX];
-	char		 held[KEYMAX], ended[KEYMAX];
-	char		 id[LEASE_IDLEN];
-	struct host_self me;
-	int64_t		 lease_ns, retry_ns, stop_ns;
-	uint64_t	 rnd;		/* token generator state */
-
-	/* this acquisition (or attempt) */
-	char		 value[VALMAX];	/* token line + holder value */
-	size_t		 vlen, tlen;	/* the value's length, its token line's */
-	int		 maybe;		/* an attempt with VALUE got no answer */
-	int		 leader;
-	long		 job;		/* the job VALUE names, -1: not yet */
-	long		 cfg_job;	/* the held command, named when acquiring */
-	int64_t		 acquired_ms;
-	uint64_t	 term;
-	int		 pending;	/* we hold the lock, but may not use it */
-	int64_t		 pending_until;	/* before this time */
-	uint64_t	 seen;		/* the last fence value seen */
-	int64_t		 seen_lease_ms;	/* the last holder's lease duration */
-
-	/* The lock as a waiter last saw it, and when it runs out at the
-	 * earliest (the server's TIME, ms): if it goes without a clean end
-	 * before that, the held key is put back for its holder (ACQUIRE). */
-	char		 seen_val[VALMAX];
-	size_t		 seen_len;
-	uint64_t	 seen_term;
-	int64_t		 seen_stop_ms;
-	int64_t		 seen_expiry;
-	int		 warned;	/* said so for this vanished lock */
-	int		 unended;	/* lost the lock; the held key is ours */
-};
 
 /* splitmix64: 64 well-mixed bits per call from a random seed. */
 static uint64_t
@@ -208,6 +113,10 @@ make_value(struct redis *r, long job, int keep, char *err)
 		    "\n", r->me.pid, next_random(r));
 
 		r->tlen = k > 0 ? (size_t)k : 0;
+		snprintf(r->tok, sizeof(r->tok), "%.*s", (int)(r->tlen > 7 ?
+		    r->tlen - 7 : 0), r->value + 6);
+		snprintf(r->wkey, sizeof(r->wkey), "%sw:%s", r->base, r->tok);
+		snprintf(r->chan, sizeof(r->chan), "%swake:%s", r->base, r->tok);
 	}
 	n = holder_format(r->value + r->tlen, sizeof(r->value) - r->tlen,
 	    &r->me, r->id, job, r->lease_ns / NS_PER_MS, r->stop_ns / NS_PER_MS,
@@ -248,6 +157,7 @@ lead(struct redis *r, struct lease_holder *h)
 	r->leader = 1;
 	r->unended = 0;
 	r->pending = 0;
+	r->queued = r->woken = 0;	/* the script took our place */
 	r->job = r->cfg_job;	/* the acquired value names the held command */
 	h->state = LEASE_HELD;
 	snprintf(h->id, sizeof(h->id), "%s", r->id);
@@ -290,7 +200,7 @@ touch(struct redis *r, int rewrite, long job, char *err)
 		size_t al[5] = { strlen(r->lock), strlen(r->held), lens[0], lens[1],
 		    lens[2] };
 
-		if (redis_eval(req, sizeof(req), &n, RENEW, 2, rewrite ? 5 : 4, a,
+		if (redis_eval(req, sizeof(req), &n, redis_lua_renew, 2, rewrite ? 5 : 4, a,
 		    al) == -1) {
 			seterr(err, "redis request too long");
 			x = -2;
@@ -350,6 +260,7 @@ subscribe(struct redis *r, char *err)
 	if (redis_exchange(&r->srv, &r->sc, req, n, &rep, 1, 0, deadline, err) == -1)
 		return -1;
 	r->sc.len = 0;
+	snprintf(r->subbed, sizeof(r->subbed), "%s", r->chan);
 	if (rep.v[0].type == RESP_ERROR && rep.v[0].len > 6 &&
 	    !memcmp(rep.v[0].s, "NOPERM", 6)) {
 		char text[160], ep[NET_HOSTLEN + 16];
@@ -372,15 +283,6 @@ subscribe(struct redis *r, char *err)
 }
 
 /* ---- the URLs ------------------------------------------------------------ */
-
-/* Every key starts with this (an ACL user needs PREFIX:*). */
-#define PREFIX		"leaderrun"
-
-struct redis_url {
-	struct net_ep	 ep;		/* HOST:PORT, or the socket's path */
-	char		 user[LEASE_IDLEN];	/* an ACL user, "" for none */
-	int		 db;
-};
 
 /* A database number, at most five digits: DB[0..N-1].  0, or -1. */
 static int
@@ -488,9 +390,9 @@ redis_where_lease(const void *url, const char *name, char *buf, size_t len)
 
 /* ---- the calls of lease.h ------------------------------------------------ */
 
-static void redis_close(struct lease *);
 
-static int
+
+int
 redis_open(struct lease *l, const void *url,
     const struct lease_config *cfg, char *err)
 {
@@ -532,15 +434,23 @@ redis_open(struct lease *l, const void *url,
 	r->lease_ns = cfg->lease_ns;
 	r->stop_ns = cfg->stop_ns > 0 ? cfg->stop_ns : cfg->lease_ns;
 	r->retry_ns = cfg->retry_ns;
+	r->once = cfg->once;
 	r->srv.io_ns = cfg->io_ns > 0 ? cfg->io_ns : 2 * NS_PER_S;
 	r->job = -1;
 	r->cfg_job = cfg->job;
-	snprintf(r->lock, sizeof(r->lock), "%s:{%s}:lock", PREFIX, cfg->name);
-	snprintf(r->fence, sizeof(r->fence), "%s:{%s}:fence", PREFIX, cfg->name);
-	snprintf(r->held, sizeof(r->held), "%s:{%s}:held", PREFIX, cfg->name);
-	snprintf(r->ended, sizeof(r->ended), "%s:{%s}:ended", PREFIX, cfg->name);
-	snprintf(r->chan, sizeof(r->chan), "%s:{%s}:released", PREFIX,
-	    cfg->name);
+	/* A refresh reaches Redis before the key runs out, even when it
+	 * takes the whole call budget (at most a quarter of a lease by
+	 * default, half at most). */
+	r->place_ns = r->lease_ns - r->srv.io_ns - r->lease_ns / 10;
+	if (r->place_ns < r->retry_ns)
+		r->place_ns = r->retry_ns;
+	snprintf(r->base, sizeof(r->base), "%s:{%s}:", PREFIX, cfg->name);
+	snprintf(r->lock, sizeof(r->lock), "%slock", r->base);
+	snprintf(r->fence, sizeof(r->fence), "%sfence", r->base);
+	snprintf(r->held, sizeof(r->held), "%sheld", r->base);
+	snprintf(r->ended, sizeof(r->ended), "%sended", r->base);
+	snprintf(r->queue, sizeof(r->queue), "%squeue", r->base);
+	snprintf(r->ticket, sizeof(r->ticket), "%sticket", r->base);
 	return LEASE_OK;
 }
 
@@ -551,15 +461,16 @@ cad_eval(const struct redis *r, char *buf, size_t cap, size_t *n,
     const char *pfx, size_t len)
 {
 	char ms[24];
-	const char *a[5] = { r->lock, r->held, r->ended, pfx, ms };
-	size_t al[5] = { strlen(r->lock), strlen(r->held), strlen(r->ended),
-	    len, 0 };
+	const char *a[7] = { r->lock, r->held, r->ended, r->queue, r->fence,
+	    pfx, ms };
+	size_t al[7] = { strlen(r->lock), strlen(r->held), strlen(r->ended),
+	    strlen(r->queue), strlen(r->fence), len, 0 };
 
 	/* The ended key outlives any lock it could vouch for. */
 	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
 	    1) / NS_PER_MS));
-	al[4] = strlen(ms);
-	return redis_eval(buf, cap, n, CAD, 3, 5, a, al);
+	al[6] = strlen(ms);
+	return redis_eval(buf, cap, n, redis_lua_end, 5, 7, a, al);
 }
 
 /* A holder on this host whose processes are all gone: its clean end, if
@@ -606,6 +517,207 @@ vanished(struct redis *r, const struct lease_holder *h, int64_t why)
 		    h->host[0] ? h->host : "?", d);
 }
 
+/* redis_script: see redis.h. */
+int
+redis_script(struct redis *r, const char *lua, int nkeys, int argc,
+    const char *const *a, const size_t *al, struct resp_reply *rep, char *err)
+{
+	char req[REQMAX];
+	size_t n = 0;
+
+	if (redis_eval(req, sizeof(req), &n, lua, nkeys, argc, a, al) == -1) {
+		seterr(err, "redis request too long");
+		return -1;
+	}
+	return redis_call(&r->srv, &r->c, req, n, rep, 1, err);
+}
+
+/* leave_eval: append the LEAVE of the waiter TOK (its key KEY; only while
+ * that holds VAL, LEN bytes, if LEN > 0) to BUF at *N.  -1 if it does not
+ * fit. */
+static int
+leave_eval(const struct redis *r, char *buf, size_t cap, size_t *n,
+    const char *tok, const char *key, const char *val, size_t len)
+{
+	char ms[24];
+	const char *a[8] = { r->lock, r->queue, key, r->held, r->ended, tok, ms,
+	    val };
+	size_t al[8] = { strlen(r->lock), strlen(r->queue), strlen(key),
+	    strlen(r->held), strlen(r->ended), strlen(tok), 0, len };
+
+	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
+	    1) / NS_PER_MS));
+	al[6] = strlen(ms);
+	return redis_eval(buf, cap, n, redis_lua_leave, 5, len > 0 ? 8 : 7, a, al);
+}
+
+/* leave: give up the place of TOK (ours, or a dead waiter's whose key
+ * still holds VAL).  0, or -1 with ERR. */
+static int
+leave(struct redis *r, const char *tok, const char *val, size_t len, char *err)
+{
+	struct resp_reply rep;
+	char req[REQMAX], key[KEYMAX];
+	size_t n = 0;
+	int64_t x;
+
+	snprintf(key, sizeof(key), "%sw:%s", r->base, tok);
+	if (leave_eval(r, req, sizeof(req), &n, tok, key, val, len) == -1) {
+		seterr(err, "redis request too long");
+		return -1;
+	}
+	if (redis_call(&r->srv, &r->c, req, n, &rep, 1, err) == -1 ||
+	    redis_int_reply(&r->srv, &rep, "leave the queue", &x, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* dead_ahead: the waiter right ahead of us (token A, value AV) runs on
+ * this host and all of its processes are gone: remove its place now
+ * rather than when its key runs out.  1 if it was removed. */
+static int
+dead_ahead(struct redis *r, const struct resp_val *a, const struct resp_val *av)
+{
+	struct lease_holder w;
+	char sys[80], tok[TOKMAX], err[LEASE_ERRLEN];
+	unsigned long long start;
+
+	r->ahead_local = 0;
+	if (a->type != RESP_BULK || av->type != RESP_BULK || a->len == 0 ||
+	    a->len >= sizeof(tok) || av->len == 0)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	if (holder_parse(av->s, av->len, &w, sys, sizeof(sys), &start) == -1)
+		return 0;
+	holder_judge(&w, sys, start, &r->me);
+	if (w.local && w.alive) {
+		r->ahead_local = 1;
+		r->ahead = w;
+		memcpy(r->ahead_sys, sys, sizeof(sys));
+		r->ahead_start = start;
+	}
+	if (!w.local || w.alive)
+		return 0;
+	memcpy(tok, a->s, a->len);
+	tok[a->len] = '\0';
+	return leave(r, tok, av->s, av->len, err) == 0;
+}
+
+/* ahead_died: the waiter right ahead of us, on this host, is gone (a look
+ * removes it). */
+static int
+ahead_died(struct redis *r)
+{
+	if (!r->ahead_local)
+		return 0;
+	holder_judge(&r->ahead, r->ahead_sys, r->ahead_start, &r->me);
+	return !r->ahead.alive;
+}
+
+/*
+ * waiting: the lock is not ours, and we have a place: *H from ACQUIRE's
+ * {0, value, pttl, fence, why, expiry, rank, waiters, the token ahead, its
+ * value, its pttl} in REP, and when to look again.
+ */
+static int
+waiting(struct redis *r, const struct resp_reply *rep, struct lease_holder *h,
+    int64_t *retry_ns, char *err)
+{
+	const struct resp_val *f[11];
+	char sys[80];
+	unsigned long long start;
+	int64_t next = r->place_ns;
+	int i, back;
+
+	for (i = 0; i < 11; i++)
+		if ((f[i] = resp_elem(rep, 0, i)) == NULL ||
+		    f[i]->type != (i == 1 || i == 8 || i == 9 ? RESP_BULK : RESP_INT)) {
+			redis_reply_error(&r->srv, &rep->v[0], "acquire", err);
+			return LEASE_ERR;
+		}
+	r->queued = f[6]->num >= 0;
+	if (holder_parse(f[1]->s, f[1]->len, h, sys, sizeof(sys), &start) == -1)
+		sys[0] = '\0', start = 0;
+	/* why 3: free, and the first waiter takes it */
+	h->state = f[4]->num == 3 ? LEASE_FREE : LEASE_HELD;
+	h->term = f[3]->num > 0 ? (uint64_t)f[3]->num : 0;
+	h->ttl_ms = f[2]->num >= 0 ? f[2]->num : -1;
+	h->waiters = (int)(f[7]->num > 1000000 ? 1000000 : f[7]->num);
+	back = saw_fence(r, h->term, "");
+	if (r->queued) {
+		r->queued_at = r->asked;
+		r->wait_fence = back ? UINT64_MAX : h->term;
+	}
+	if (h->lease_ms > 0)
+		r->seen_lease_ms = h->lease_ms;
+	holder_judge(h, sys, start, &r->me);
+	if (f[4]->num == 0 && f[5]->num >= 0 && f[1]->len > 0 &&
+	    f[1]->len <= sizeof(r->seen_val)) {
+		memcpy(r->seen_val, f[1]->s, f[1]->len);
+		r->seen_len = f[1]->len;
+		r->seen_term = h->term;
+		r->seen_stop_ms = h->stop_ms > 0 ? h->stop_ms : h->lease_ms > 0 ?
+		    h->lease_ms : r->lease_ns / NS_PER_MS;
+		r->seen_expiry = f[5]->num;
+		r->warned = 0;
+	} else {
+		/* Nothing to vouch for, or the held key guards it now, on
+		 * the server's clock, or it ended cleanly (why 3). */
+		r->seen_len = 0;
+		if (f[4]->num == 1 || f[4]->num == 2)
+			vanished(r, h, f[4]->num);
+	}
+	/* A dead holder or waiter ahead on this host: remove it, and look
+	 * again at once. */
+	if ((h->state == LEASE_HELD && reap_dead(r, h, f[1]->s, f[1]->len)) ||
+	    dead_ahead(r, f[8], f[9]))
+		next = 0;
+	/* Look again when the holder's time runs out, or the key of the
+	 * first waiter right ahead of us (nobody wakes us past a dead one),
+	 * whichever comes first; every retry period without a channel. */
+	if (f[2]->num >= 0 && (f[2]->num + 1) * NS_PER_MS < next)
+		next = (f[2]->num + 1) * NS_PER_MS;
+	if (f[6]->num == 1 && f[10]->num >= 0 && (f[10]->num + 1) * NS_PER_MS < next)
+		next = (f[10]->num + 1) * NS_PER_MS;
+	/* The first in line looks every retry period, as a leader renews:
+	 * it sees a lock deleted by hand in time to keep its holder's place
+	 * (ACQUIRE), and a stopped server.  Without a channel, all do. */
+	if ((f[6]->num == 0 || r->sc.fd == -1) && r->retry_ns < next)
+		next = r->retry_ns;
+	r->shown = *h;
+	r->next_look = now_ns() + next;
+	*retry_ns = next;
+	if (r->ahead_local && r->retry_ns < *retry_ns)
+		*retry_ns = r->retry_ns;
+	return LEASE_BUSY;
+}
+
+/* took: the lock is ours with TERM: lead, unless the fence went back. */
+static int
+took(struct redis *r, uint64_t term, struct lease_holder *h, int64_t *retry_ns)
+{
+	r->term = term;
+	r->seen_len = 0;
+	r->warned = 0;
+	r->queued = 0;
+	r->handed = 0;
+	if (saw_fence(r, r->term, "; waiting one lease duration before "
+	    "leading, as a leader from before may still run")) {
+		/* Its lock went with the data, but it learns that only at its
+		 * next renewal, and then stops its command: keep the lock,
+		 * unused, until that is surely done. */
+		int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
+		    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
+
+		redis_conn_close(&r->sc);
+		r->pending = 1;
+		r->pending_until = now_ns() + wait;
+		return hold_back(r, h, retry_ns);
+	}
+	lead(r, h);
+	return LEASE_OK;
+}
+
 static int
 redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
     char *err)
@@ -613,9 +725,8 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	struct redis *r = l->data;
 	struct resp_reply rep[2];
 	const struct resp_val *flag, *v;
-	char req[REQMAX], ms[24], sys[80];
+	char req[REQMAX], ms[24];
 	size_t n = 0;
-	unsigned long long start;
 	int nrep = 0;
 	int64_t x;
 
@@ -640,8 +751,48 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return hold_back(r, h, retry_ns);
 		r->pending = 0;	/* lost it meanwhile: start over */
 	}
-	/* Listen first, then look: a release in between is not missed. */
-	if (r->sc.fd == -1 && !r->nosub && subscribe(r, err) == -1)
+	/*
+	 * A clean end handed us the lock (redis_lua_end): it was set when that
+	 * script ran, after our last attempt that left us waiting, whose send
+	 * time therefore bounds its start; the first renewal follows at once.
+	 * That attempt ran before the hand-over if it saw a fence below the
+	 * handed term (one after it would have seen that term or a later one,
+	 * or our token on the lock, which makes us lead by it); if the fence
+	 * it saw went back (Redis lost its data), we cannot tell.  Then, or
+	 * past half the renew deadline (io_ns) since it was sent, ask
+	 * instead: the script finds our token on the lock if it is still
+	 * ours, and its TTL starts anew.
+	 */
+	if (r->handed != 0 && r->queued && r->handed > r->wait_fence &&
+	    now_ns() - r->queued_at < r->srv.io_ns) {
+		int rc = took(r, r->handed, h, retry_ns);
+
+		r->acquired_ms = wall_ms();
+		h->acquired_ms = h->renewed_ms = r->acquired_ms;
+		l->renewed_from = r->queued_at;
+		l->renew_now = rc == LEASE_OK;
+		return rc;
+	}
+	r->handed = 0;
+	/* Between two looks, the wake-up of our channel is what we wait
+	 * for: a waiter with nothing due asks nothing. */
+	if (r->queued && !r->woken && r->sc.fd != -1 && now_ns() < r->next_look &&
+	    !ahead_died(r)) {
+		*h = r->shown;
+		*retry_ns = r->next_look - now_ns();
+		if (r->ahead_local && r->retry_ns < *retry_ns)
+			*retry_ns = r->retry_ns;
+		return LEASE_BUSY;
+	}
+	r->woken = 0;
+	r->acquired_ms = wall_ms();
+	/* One token while we keep a place: it names our key and channel. */
+	if (make_value(r, r->cfg_job, r->maybe || r->queued, err) == -1)
+		return LEASE_ERR;
+	if (r->sc.fd != -1 && strcmp(r->subbed, r->chan) != 0)
+		redis_conn_close(&r->sc);
+	/* Listen first, then look: a wake-up in between is not missed. */
+	if (r->sc.fd == -1 && !r->nosub && !r->once && subscribe(r, err) == -1)
 		return LEASE_ERR;
 	if (r->maybe) {
 		/* The last attempt may have set our key, or may yet: delete it
@@ -650,28 +801,36 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			goto toolong;
 		nrep++;
 	}
-	r->acquired_ms = wall_ms();
-	if (make_value(r, r->cfg_job, r->maybe, err) == -1)
-		return LEASE_ERR;
 	snprintf(ms, sizeof(ms), "%lld", (long long)((r->lease_ns + NS_PER_MS -
 	    1) / NS_PER_MS));
 	{
 		char term[24], stop[24], until[24];
-		const char *a[11] = { r->lock, r->fence, r->held, r->ended,
-		    r->value, ms, r->value, r->seen_val, term, stop, until };
-		size_t al[11] = { strlen(r->lock), strlen(r->fence),
-		    strlen(r->held), strlen(r->ended), r->vlen, strlen(ms),
-		    r->tlen, r->seen_len, 0, 0, 0 };
+		const char *a[14] = { r->lock, r->fence, r->held, r->ended,
+		    r->queue, r->ticket, r->wkey, r->value, ms, r->value, r->tok,
+		    r->once ? "0" : ms, r->seen_val, term };
+		size_t al[14] = { strlen(r->lock), strlen(r->fence),
+		    strlen(r->held), strlen(r->ended), strlen(r->queue),
+		    strlen(r->ticket), strlen(r->wkey), r->vlen, strlen(ms),
+		    r->tlen, strlen(r->tok), r->once ? 1 : strlen(ms), r->seen_len,
+		    0 };
+		const char *b[16];
+		size_t bl[16];
 
+		/* The seen holder's term, stop and expiry follow its value. */
 		snprintf(term, sizeof(term), "%" PRIu64, r->seen_term);
 		snprintf(stop, sizeof(stop), "%lld", (long long)r->seen_stop_ms);
 		snprintf(until, sizeof(until), "%lld", (long long)r->seen_expiry);
-		al[8] = strlen(term), al[9] = strlen(stop), al[10] = strlen(until);
-		if (redis_eval(req, sizeof(req), &n, ACQUIRE, 4,
-		    r->seen_len > 0 ? 11 : 7, a, al) == -1)
+		al[13] = strlen(term);
+		memcpy(b, a, sizeof(a));
+		memcpy(bl, al, sizeof(al));
+		b[14] = stop, bl[14] = strlen(stop);
+		b[15] = until, bl[15] = strlen(until);
+		if (redis_eval(req, sizeof(req), &n, redis_lua_acquire, 7,
+		    r->seen_len > 0 ? 16 : 12, b, bl) == -1)
 			goto toolong;
 	}
 	nrep++;
+	r->asked = now_ns();
 	if (redis_call(&r->srv, &r->c, req, n, rep, nrep, err) == -1) {
 		r->maybe = 1;	/* it may have run, or may yet */
 		return LEASE_ERR;
@@ -692,73 +851,9 @@ redis_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			redis_reply_error(&r->srv, v, "acquire: the fence", err);
 			return LEASE_ERR;
 		}
-		r->term = (uint64_t)v->num;
-		r->seen_len = 0;
-		r->warned = 0;
-		if (saw_fence(r, r->term, "; waiting one lease duration before "
-		    "leading, as a leader from before may still run")) {
-			/* Its lock went with the data, but it learns that only
-			 * at its next renewal, and then stops its command: keep
-			 * the lock, unused, until that is surely done. */
-			int64_t wait = r->lease_ns > r->seen_lease_ms * NS_PER_MS ?
-			    r->lease_ns : r->seen_lease_ms * NS_PER_MS;
-
-			redis_conn_close(&r->sc);
-			r->pending = 1;
-			r->pending_until = now_ns() + wait;
-			return hold_back(r, h, retry_ns);
-		}
-		lead(r, h);
-		return LEASE_OK;
+		return took(r, (uint64_t)v->num, h, retry_ns);
 	}
-	/* Held: {0, value, pttl, fence, why}. */
-	{
-		const struct resp_val *pttl = resp_elem(&rep[nrep - 1], 0, 2);
-		const struct resp_val *fence = resp_elem(&rep[nrep - 1], 0, 3);
-		const struct resp_val *why = resp_elem(&rep[nrep - 1], 0, 4);
-		const struct resp_val *exp = resp_elem(&rep[nrep - 1], 0, 5);
-
-		if (v->type != RESP_BULK || pttl == NULL || pttl->type != RESP_INT ||
-		    fence == NULL || fence->type != RESP_INT || why == NULL ||
-		    why->type != RESP_INT || exp == NULL || exp->type != RESP_INT) {
-			redis_reply_error(&r->srv, &rep[nrep - 1].v[0], "acquire", err);
-			return LEASE_ERR;
-		}
-		if (holder_parse(v->s, v->len, h, sys, sizeof(sys), &start) == -1)
-			sys[0] = '\0', start = 0;
-		h->state = LEASE_HELD;
-		h->term = fence->num > 0 ? (uint64_t)fence->num : 0;
-		h->ttl_ms = pttl->num >= 0 ? pttl->num : -1;
-		h->waiters = -1;
-		(void)saw_fence(r, h->term, "");
-		if (h->lease_ms > 0)
-			r->seen_lease_ms = h->lease_ms;
-		holder_judge(h, sys, start, &r->me);
-		if (why->num == 0 && exp->num >= 0 && v->len > 0 &&
-		    v->len <= sizeof(r->seen_val)) {
-			memcpy(r->seen_val, v->s, v->len);
-			r->seen_len = v->len;
-			r->seen_term = h->term;
-			r->seen_stop_ms = h->stop_ms > 0 ? h->stop_ms : h->lease_ms > 0 ?
-			    h->lease_ms : r->lease_ns / NS_PER_MS;
-			r->seen_expiry = exp->num;
-			r->warned = 0;
-		} else {
-			/* Nothing to vouch for, or the held key guards it now,
-			 * on the server's clock. */
-			r->seen_len = 0;
-			if (why->num != 0)
-				vanished(r, h, why->num);
-		}
-		if (reap_dead(r, h, v->s, v->len)) {
-			*retry_ns = 0;
-			return LEASE_BUSY;
-		}
-		/* Look again when its time runs out, if that comes first. */
-		if (pttl->num >= 0 && (pttl->num + 1) * NS_PER_MS < *retry_ns)
-			*retry_ns = (pttl->num + 1) * NS_PER_MS;
-	}
-	return LEASE_BUSY;
+	return waiting(r, &rep[nrep - 1], h, retry_ns, err);
 toolong:
 	seterr(err, "redis request too long");
 	return LEASE_ERR;
@@ -848,6 +943,11 @@ redis_withdraw(struct lease *l)
 	 * hold one we were waiting to use. */
 	if ((r->maybe || r->pending) && cad(r, err) != -2)
 		r->maybe = r->pending = 0;
+	/* Our place, so that the next in line need not wait for its key to
+	 * run out (an attempt without an answer may have made one, too). */
+	if ((r->queued || r->maybe) && r->tok[0] && leave(r, r->tok, NULL, 0,
+	    err) == 0)
+		r->queued = 0;
 }
 
 static int
@@ -856,6 +956,23 @@ redis_watch_fd(struct lease *l)
 	struct redis *r = l->data;
 
 	return r->leader || r->pending ? -1 : r->sc.fd;
+}
+
+/* parse_term: the decimal term in S (LEN bytes), 0 if it is none. */
+static uint64_t
+parse_term(const char *s, size_t len)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	if (len == 0 || len > 19)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		t = t * 10 + (uint64_t)(s[i] - '0');
+	}
+	return t;
 }
 
 /* Read what the subscription sent: 1 if a release was announced, or the
@@ -867,7 +984,7 @@ redis_watch_clear(struct lease *l)
 	struct redis_conn *c = &r->sc;
 	char perr[LEASE_ERRLEN];
 	struct resp_reply rep;
-	size_t off = 0, used, cl = strlen(r->chan);
+	size_t off = 0, used, cl = strlen(r->subbed);
 	ssize_t got;
 	int hit = 0, rc;
 
@@ -886,13 +1003,20 @@ redis_watch_clear(struct lease *l)
 	    perr)) == 1) {
 		const struct resp_val *kind = resp_elem(&rep, 0, 0);
 		const struct resp_val *chan = resp_elem(&rep, 0, 1);
+		const struct resp_val *term = resp_elem(&rep, 0, 2);
 
 		off += used;
 		if (kind && kind->type == RESP_BULK && kind->len == 7 &&
 		    !memcmp(kind->s, "message", 7) && chan &&
 		    chan->type == RESP_BULK && chan->len == cl &&
-		    !memcmp(chan->s, r->chan, cl))
-			hit = 1;
+		    !memcmp(chan->s, r->subbed, cl)) {
+			uint64_t t = term && term->type == RESP_BULK ?
+			    parse_term(term->s, term->len) : 0;
+
+			hit = r->woken = 1;
+			if (t != 0)	/* a lock handed to us, not a wake-up */
+				r->handed = t;
+		}
 	}
 	if (rc == -1) {
 		redis_conn_close(c);
@@ -904,14 +1028,14 @@ redis_watch_clear(struct lease *l)
 }
 
 /*
- * The watchdog's last words: log in, and delete our key if it still holds
- * our token (which the first renewal keeps), announcing the release.  The
- * farewell is prepared right after the acquire, before the job is named.
+ * last_words: F, for the watchdog: log in, then the clean end of our lock
+ * if it still holds our token (which the first renewal keeps), or, for a
+ * waiter (PLACE), the LEAVE of our place.  Pipelined: Redis runs all of it
+ * before it answers the first.
  */
 static void
-redis_farewell(struct lease *l, struct lease_farewell *f)
+last_words(struct redis *r, struct lease_farewell *f, int place)
 {
-	struct redis *r = l->data;
 	char db[16];
 	const char *argv[3];
 	size_t n = 0, k;
@@ -935,19 +1059,40 @@ redis_farewell(struct lease *l, struct lease_farewell *f)
 			goto toolong;
 		n += k;
 	}
-	if (cad_eval(r, f->req, sizeof(f->req), &n, r->value, r->tlen) == -1)
+	if (place ? leave_eval(r, f->req, sizeof(f->req), &n, r->tok, r->wkey,
+	    NULL, 0) == -1 : cad_eval(r, f->req, sizeof(f->req), &n, r->value,
+	    r->tlen) == -1)
 		goto toolong;
-	/* Pipelined: Redis runs all of it before it answers the first. */
 	f->len = n;
 	store_farewell_to(f, &r->srv.ep);
 	return;
 toolong:
-	/* No last words: the lease then ends with its TTL. */
+	/* No last words: the lease, or the place, ends with its TTL. */
 	wipe(f->req, sizeof(f->req));
 	f->len = 0;
 }
 
+/* The leader's: prepared right after the acquire, before the job is
+ * named. */
 static void
+redis_farewell(struct lease *l, struct lease_farewell *f)
+{
+	last_words(l->data, f, 0);
+}
+
+/* A waiter's: leave the queue. */
+static void
+redis_place_farewell(struct lease *l, struct lease_farewell *f)
+{
+	struct redis *r = l->data;
+
+	if (r->leader || !r->queued)
+		f->n = 0;
+	else
+		last_words(r, f, 1);
+}
+
+void
 redis_close(struct lease *l)
 {
 	struct redis *r = l->data;
@@ -959,76 +1104,6 @@ redis_close(struct lease *l)
 	wipe(r->srv.pass, sizeof(r->srv.pass));
 	free(r);
 	l->data = NULL;
-}
-
-/* Who holds the lease, for how much longer, and how many wait (the
- * subscribers of its channel, whatever their database). */
-static int
-redis_status(const void *u, const struct lease_config *cfg,
-    struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
-    char *err)
-{
-	struct lease l;
-	struct lease_config c = *cfg;
-	struct resp_reply rep[2];
-	const struct resp_val *v, *pttl, *fence, *subs;
-	const char *args[3], *argv[3];
-	char req[REQMAX], sys[80];
-	struct redis *r;
-	unsigned long long start;
-	size_t n = 0, k;
-	int rc = LEASE_ERR;
-
-	(void)w;
-	(void)maxw;
-	*nw = 0;
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (redis_open(&l, u, &c, err) != LEASE_OK)
-		return LEASE_ERR;
-	r = l.data;
-	args[0] = r->lock;
-	args[1] = r->fence;
-	args[2] = r->held;
-	argv[0] = "PUBSUB";
-	argv[1] = "NUMSUB";
-	argv[2] = r->chan;
-	if (redis_eval(req, sizeof(req), &n, STATUS, 3, 3, args, NULL) == -1 ||
-	    (k = resp_cmd(req + n, sizeof(req) - n, 3, argv, NULL)) == 0) {
-		seterr(err, "redis request too long");
-		goto out;
-	}
-	n += k;
-	if (redis_call(&r->srv, &r->c, req, n, rep, 2, err) == -1)
-		goto out;
-	v = resp_elem(&rep[0], 0, 0);
-	pttl = resp_elem(&rep[0], 0, 1);
-	fence = resp_elem(&rep[0], 0, 2);
-	if (v == NULL || pttl == NULL || pttl->type != RESP_INT || fence == NULL ||
-	    fence->type != RESP_INT) {
-		redis_reply_error(&r->srv, &rep[0].v[0], "status", err);
-		goto out;
-	}
-	rc = LEASE_OK;
-	/* PUBLISH's subscribers, or unknown (an ACL may refuse PUBSUB). */
-	if ((subs = resp_elem(&rep[1], 0, 1)) != NULL && subs->type == RESP_INT)
-		h->waiters = (int)(subs->num > 1000000 ? 1000000 : subs->num);
-	if (pttl->num == -2) {
-		h->state = LEASE_FREE;
-		goto out;
-	}
-	h->state = LEASE_HELD;
-	h->term = fence->num > 0 ? (uint64_t)fence->num : 0;
-	h->ttl_ms = pttl->num >= 0 ? pttl->num : -1;
-	if (v->type == RESP_BULK &&
-	    holder_parse(v->s, v->len, h, sys, sizeof(sys), &start) == 0)
-		holder_judge(h, sys, start, &r->me);
-	h->state = LEASE_HELD;
-out:
-	redis_close(&l);
-	return rc;
 }
 
 static const char *const redis_prefixes[] = { "redis://", "redis+unix://",
@@ -1048,6 +1123,8 @@ const struct lease_ops redis_ops = {
 	.watch_fd = redis_watch_fd,
 	.watch_clear = redis_watch_clear,
 	.farewell = redis_farewell,
+	.place_farewell = redis_place_farewell,
 	.close = redis_close,
 	.status = redis_status,
+	.list = redis_list,
 };

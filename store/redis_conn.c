@@ -199,20 +199,25 @@ redis_call(struct redis_server *r, struct redis_conn *c, const char *req,
 	return redis_exchange(r, c, req, len, rep, nrep, 1, deadline, err);
 }
 
+/* keys and arguments of one EVAL */
+#define EVAL_ARGMAX	24
+
 int
 redis_eval(char *buf, size_t cap, size_t *n, const char *script, int nkeys,
     int argc, const char *const *args, const size_t *lens)
 {
-	const char *argv[16];
-	size_t l[16], k;
+	const char *argv[3 + EVAL_ARGMAX];
+	size_t l[3 + EVAL_ARGMAX], k;
 	char nk[4];
 	int i;
 
+	if (argc > EVAL_ARGMAX)
+		return -1;
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVAL", l[0] = 4;
 	argv[1] = script, l[1] = strlen(script);
 	argv[2] = nk, l[2] = strlen(nk);
-	for (i = 0; i < argc && i < 13; i++) {
+	for (i = 0; i < argc; i++) {
 		argv[3 + i] = args[i];
 		l[3 + i] = lens ? lens[i] : strlen(args[i]);
 	}

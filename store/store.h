@@ -49,6 +49,7 @@ struct lease_ops {
 	int	(*watch_fd)(struct lease *);
 	int	(*watch_clear)(struct lease *);
 	void	(*farewell)(struct lease *, struct lease_farewell *);
+	void	(*place_farewell)(struct lease *, struct lease_farewell *);
 	void	(*close)(struct lease *);
 	int	(*status)(const void *u, const struct lease_config *,
 		    struct lease_holder *, struct lease_holder *w, int maxw,

@@ -150,6 +150,36 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 	finish
 }
 
+@test "etcd: a waiter on another host whose supervisor is killed leaves the queue at once: its watchdog revokes its lease" {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
+	etcd_start
+	write_job
+	contend a
+	wait_for "$OUT/log.a" 10
+	# b on another host (nobody here can judge it), not exec'd: its
+	# supervisor is not the namespace's init, whose death would take the
+	# watchdog with it.
+	unshare --uts --pid --fork --mount-proc sh -c 'hostname other-host; "$@"; sleep 5' \
+	    sh "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -k 600ms -i b -v -- \
+	    "$OUT/job.sh" "$OUT/log" "$OUT/wit" b 2> "$OUT/b.err" &
+	wait_until 5 has "waiting" "$OUT/b.err"
+	[ "$(keys t | wc -l)" = 2 ]
+	# its supervisor: the leaderrun of b whose parent is the sh
+	sup=$(ps -eo pid=,ppid=,args= | awk '$3 ~ /leaderrun$/ && / -i b / { print $1, $2 }' |
+	    while read -r p pp; do [ "$(ps -o comm= -p "$pp")" = sh ] && echo "$p"; done | head -n 1)
+	[ -n "$sup" ]
+	t0=$(now_ms)
+	kill -KILL "$sup"
+	wait_until 2 eval '[ "$(keys t | wc -l)" = 1 ]'
+	took=$(elapsed_ms "$t0")
+	echo "b's key went ${took}ms after the kill (its lease: 3s)"
+	[ "$took" -lt 1500 ]
+	kill -TERM "$(pid_of a)"
+	wait_exit a 5
+	run ! grep -q "start b" "$OUT/log"
+}
+
 @test "etcd: a clean release leaves the term in NAME.ended, and no other key" {
 	etcd_start
 	run -0 "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -- sh -c 'echo $LEADERRUN_TERM > "$1"' sh "$OUT/term"

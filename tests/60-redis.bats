@@ -241,6 +241,32 @@ one_line_error() {
 	[ "$STATUS" = 0 ]
 }
 
+@test "--list: the leases of the database in name order, held and free, keys that name no lease skipped with a warning" {
+	redis_start
+	for n in beta alpha; do run -0 lrr -l "$n" "${FAST[@]}" -- true; done
+	lead_hold a "${FAST[@]}" -i holder-a
+	rcli set 'leaderrun:odd' x > /dev/null
+	rcli set 'leaderrun:{bad name}:lock' x > /dev/null
+	rcli -n 2 set 'leaderrun:{other-db}:fence' 1 > /dev/null
+	run --separate-stderr -0 lrr --list
+	printf '%s\n' "$output"
+	[ "${#lines[@]}" = 4 ]
+	[[ "${lines[0]}" == NAME* ]]
+	[[ "${lines[1]}" == "alpha "*free* ]]
+	[[ "${lines[2]}" == "beta "*free* ]]
+	[[ "${lines[3]}" == "t "*held*holder-a* ]]
+	[[ "$stderr" == *"skipped 'leaderrun:odd': not a key of a lease"* ]]
+	[[ "$stderr" == *"skipped 'leaderrun:{bad name}:': not a lease name"* ]]
+	run -0 lrr --list --json
+	[[ "$output" == *'"name":"t"'*'"holder":"holder-a"'* ]]
+	touch "$OUT/a.go"
+	wait_exit a
+	[ "$STATUS" = 0 ]
+	run -0 "$LEADERRUN" -S "$REDIS_URL/2" --list
+	[[ "$output" == *other-db* ]]
+	[[ "$output" != *alpha* ]]
+}
+
 # Exclusion, handover, crash failover, a stopped Redis and --status:
 # scenarios.suite (42).
 
@@ -522,7 +548,7 @@ hostile() {
 	wait_exit b 5
 	[ "$STATUS" = 0 ]
 	cat "$OUT/b.err"
-	[ "$(grep -c "SUBSCRIBE leaderrun:{t}:released refused: NOPERM" "$OUT/b.err")" = 1 ]
+	[ "$(grep -c "SUBSCRIBE leaderrun:{t}:wake:[0-9a-f:]* refused: NOPERM" "$OUT/b.err")" = 1 ]
 	[ ! -e "$OUT/ran" ]
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
-# tests/bench.sh - benchmark leaderrun against flock(1), and leaderrun on etcd
-# against `etcdctl lock` on the same etcd, in one run; print one table per
-# baseline (metric | leaderrun | flock or etcdctl lock | ratio | target |
+# tests/bench.sh - benchmark leaderrun against flock(1), leaderrun on etcd
+# against `etcdctl lock` on the same etcd, and leaderrun on Redis against
+# leaderrun on the file store, in one run; print one table per baseline
+# (metric | leaderrun | flock, etcdctl lock or file store | ratio | target |
 # pass/fail).  Given a second build (make bench: the static one), it runs
 # beside the first in every measurement but the frozen leader, and the
 # tables get its columns: its value, its ratio, and its own target after
@@ -15,12 +16,16 @@
 # is reported as skipped otherwise.  The etcd section needs etcd and
 # etcdctl (3.4 or later; Debian: etcd-server etcd-client) and is skipped
 # with a note without them; it starts its own etcd on 127.0.0.1 (free ports,
-# a data directory under the work directory) and stops it by its PID.
+# a data directory under the work directory) and stops it by its PID.  The
+# Redis section needs redis-server and redis-cli (Debian: redis-server
+# redis-tools), is skipped likewise without them, and starts its own
+# redis-server the same way (no persistence, maxclients 10000: 1,000
+# waiters hold 2,000 connections); it runs the default build only.
 # Environment:
 #	BENCH_QUICK=1	fewer trials, shorter windows (a smoke test, ~2 min)
 #	BENCH_ONLY="..."	only these sections: uncontended handover crash
-#			frozen idle etcd postgres (tests/bench_pg.sh, on a
-#			PostgreSQL 15 of its own, beside etcd)
+#			frozen idle etcd redis postgres (tests/bench_pg.sh,
+#			on a PostgreSQL 15 of its own, beside etcd)
 #	BENCH_ETCD_ONLY=1	only the etcd section (BENCH_ONLY=etcd)
 #	TMPDIR		where the lock files go (default /tmp)
 #	BENCH_KEEP=1	keep the work directory (logs) for inspection
@@ -46,6 +51,15 @@
 #    flock(1) waiters over a window at default timings: utime+stime from
 #    /proc/PID/stat (all threads) and, because tick sampling misses short
 #    wake-ups, run time from /proc/PID/task/*/schedstat; peak RSS (VmHWM).
+#  - redis: uncontended, handover (2 and 100 waiters) and crash as above,
+#    leaderrun on Redis and on the file store in the same rounds (a trial
+#    starts once Redis counts a subscription, and a place when the lease
+#    has a queue, per waiter); Redis commands per handover with 100 and
+#    with 1,000 waiters (started in waves of 100), and per second from 100
+#    idle waiters and the leader at default timings, from INFO
+#    commandstats: top-level (EVAL, EVALSHA, SUBSCRIBE...) and, in a
+#    detail line, those run inside the scripts; the memory (VmRSS, Pss) of
+#    a waiting contender's processes.
 set -u
 export LC_ALL=C
 
@@ -53,7 +67,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 LR_IN=${1:-${LEADERRUN:-$here/../leaderrun}}
 LS_IN=${2:-}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd postgres}
+ONLY=${BENCH_ONLY:-uncontended handover crash frozen idle etcd redis postgres}
 [ "${BENCH_ETCD_ONLY:-0}" = 1 ] && ONLY=etcd
 T_START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -76,6 +90,7 @@ LS=			# the static build's, named leaderrun too (its watchdog's comm)
 cleanup() {
 	trap - EXIT INT TERM HUP
 	declare -F etcd_stop >/dev/null && etcd_stop
+	declare -F redis_stop >/dev/null && redis_stop
 	# Every process we start has $W in its command line.
 	[ -x "$BC" ] && "$BC" sweep "$W/" >/dev/null
 	wait 2>/dev/null
@@ -102,11 +117,15 @@ if [ "$QUICK" = 1 ]; then
 	W_IDLE100=5 W_IDLE1000=5 N_FOLLOW=(100 300)
 	N_EUNC=40 N_EH2=10 B_EH2=1 N_EH100=6 B_EH100=1 N_ECRASH=10 N_ECRASH_CTL=3
 	W_EIDLE=5
+	N_RUNC=40 N_RH2=10 B_RH2=1 N_RH100=6 B_RH100=1 N_RCRASH=10
+	N_RC100=2 N_RC1000=1 N_RIDLE=100 W_RIDLE=10
 else
 	N_UNC=300 N_H2=25 B_H2=4 N_H100=25 B_H100=2 N_CRASH=50 N_FROZEN=6
 	W_IDLE100=10 W_IDLE1000=20 N_FOLLOW=(100 1000)
 	N_EUNC=150 N_EH2=15 B_EH2=2 N_EH100=10 B_EH100=2 N_ECRASH=30
 	N_ECRASH_CTL=6 W_EIDLE=10
+	N_RUNC=150 N_RH2=25 B_RH2=2 N_RH100=15 B_RH100=2 N_RCRASH=30
+	N_RC100=3 N_RC1000=2 N_RIDLE=100 W_RIDLE=20
 fi
 SETTLE=0.02		# quiet time before each trial
 ESETTLE=0.05		# etcd: after the last scrape of /metrics
@@ -150,6 +169,9 @@ spawn() {
 	elif [ "$tool" = le ] || [ "$tool" = es ]; then	# on etcd, lock named after DIR
 		setsid "$(bin "$tool")" -S "etcd://$EEP" -l "${d##*/}" ${opts//,/ } \
 		    $VERBOSE -- "$@" </dev/null >/dev/null 2>>"$d/err" &
+	elif [ "$tool" = rx ]; then	# on Redis, lock named after DIR
+		setsid "$LR" -S "$RURL" -l "${d##*/}" ${opts//,/ } $VERBOSE -- "$@" \
+		    </dev/null >/dev/null 2>>"$d/err" &
 	elif [ "$tool" = ec ]; then	# etcdctl lock
 		setsid etcdctl --endpoints "$EEP" lock ${opts//,/ } "${d##*/}" \
 		    -- "$@" </dev/null >/dev/null 2>>"$d/err" &
@@ -162,6 +184,19 @@ spawn() {
 # lockspec TOOL DIR: the lock file and first byte waiters block on.
 lockspec() {
 	if [ "$1" = flock ]; then echo "$2/h.flock 0"; else echo "$2/h.lock 2"; fi
+}
+
+# waitq TOOL DIR N TIMEOUT_MS: wait until N contenders of the chain in DIR
+# wait (file store, flock: blocked on the lock in /proc/locks; Redis: see
+# rwait).  1 on timeout.
+waitq() {
+	local lock start
+	if [ "$1" = rx ]; then
+		rwait "${2##*/}" "$3" "$4"
+	else
+		read -r lock start <<< "$(lockspec "$1" "$2")"
+		"$BC" waitlocks "$lock" "$start" "$3" "$4" >/dev/null
+	fi
 }
 
 newdir() {
@@ -206,7 +241,7 @@ bench_uncontended() {
 # the leader is told to exit until 20ms after the successor started) to
 # OUT.herd.
 chain() {
-	local tool=$1 opts=$2 nw=$3 trials=$4 out=$5 i line pid lead succ lock start
+	local tool=$1 opts=$2 nw=$3 trials=$4 out=$5 i line pid lead succ
 	local -a pids=()
 	newdir
 	local d=$D log=$D/log
@@ -217,9 +252,8 @@ chain() {
 		spawn "$tool" "$d" "$opts" "$BC" relay "$log"
 		pids+=($!)
 	done
-	read -r lock start <<< "$(lockspec "$tool" "$d")"
 	for ((i = 1; i <= trials; i++)); do
-		"$BC" waitlocks "$lock" "$start" "$nw" 30000 >/dev/null || break
+		waitq "$tool" "$d" "$nw" 30000 || break
 		sleep $SETTLE
 		# The running command and its supervisor (or flock).
 		read -r _ _ pid lead _ <<< "$line"
@@ -286,16 +320,15 @@ bench_handover() {
 # flock: flock and its command's process group), 2 waiters; latencies (ns)
 # to OUT, old-job processes alive at each start to OUT.alive.
 crash_chain() {
-	local tool=$1 trials=$2 out=$3 i line lock start pid ppid child
+	local tool=$1 trials=$2 out=$3 i line pid ppid child
 	newdir
 	local d=$D log=$D/log pf=$D/old.pids
 	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
 	line=$("$BC" await "$log" 1 10000) || { endchain "$d"; return 1; }
 	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
 	spawn "$tool" "$d" "" "$BC" relay-check "$log" "$pf"
-	read -r lock start <<< "$(lockspec "$tool" "$d")"
 	for ((i = 1; i <= trials; i++)); do
-		"$BC" waitlocks "$lock" "$start" 2 30000 >/dev/null || break
+		waitq "$tool" "$d" 2 30000 || break
 		sleep $SETTLE
 		read -r _ _ pid ppid child _ <<< "$line"
 		echo "$pid $child" > "$pf"
@@ -818,6 +851,311 @@ bench_etcd() {
 	etcd_stop
 }
 
+# ---- Redis: leaderrun on Redis beside leaderrun on the file store -------
+#
+# One redis-server of its own (127.0.0.1, a free port, no persistence, its
+# directory under the work directory, maxclients 10000), stopped by its
+# PID.  Each chain uses a lease of its own (named after its directory), and
+# the file store is measured beside it, in the same rounds: the baseline.
+# A waiter waits once Redis counts its subscription (every waiter holds
+# one, a leader none; the old store: one shared channel, the queue: one
+# channel per waiter) and, when the lease has a queue, its place in it.
+
+RPID= RPORT= RURL=
+# The commands a client sends itself (store/redis.c, store/redis_conn.c:
+# scripts by EVAL or EVALSHA, SCRIPT LOAD, SUBSCRIBE and UNSUBSCRIBE, AUTH
+# and SELECT when connecting, PING); any other command that INFO
+# commandstats counts ran inside a script.
+RTOP=" eval evalsha eval_ro evalsha_ro fcall fcall_ro script subscribe
+unsubscribe psubscribe punsubscribe ssubscribe sunsubscribe auth hello
+select ping client quit reset multi exec discard watch unwatch "
+RTOP=${RTOP//$'\n'/ }
+
+rcli() { redis-cli -h 127.0.0.1 -p "$RPORT" "$@"; }
+
+# redis_start: a fresh redis-server on a free port; 0 once it answers with
+# its own process id.
+redis_start() {
+	local i
+	mkdir -p "$W/redis"
+	for _ in 1 2 3; do
+		RPORT=$("$BC" freeport 1)
+		redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
+		    --appendonly no --dir "$W/redis" --maxclients 10000 \
+		    --daemonize no </dev/null >>"$W/redis.log" 2>&1 &
+		RPID=$!
+		disown $RPID
+		for ((i = 0; i < 200; i++)); do
+			if rcli info server 2>/dev/null | tr -d '\r' |
+			    grep -qx "process_id:$RPID"; then
+				RURL=redis://127.0.0.1:$RPORT
+				return 0
+			fi
+			kill -0 "$RPID" 2>/dev/null || break
+			sleep 0.05
+		done
+		redis_stop
+	done
+	return 1
+}
+
+# redis_stop: SIGTERM to our redis-server by its PID, SIGKILL after 5 s.
+redis_stop() {
+	local i st
+	[ -n "$RPID" ] || return 0
+	kill -TERM "$RPID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$RPID/stat" 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.05
+	done
+	kill -KILL "$RPID" 2>/dev/null
+	RPID=
+}
+
+# rsubs NAME: "<subscriptions> <queued>": the subscribers of the channels
+# of lease NAME, and the members of its queue (0 without one).
+rsubs() {
+	local ch s=0 q
+	ch=$(rcli --raw pubsub channels "leaderrun:{$1}:*" 2>/dev/null | tr '\n' ' ')
+	# shellcheck disable=SC2086 # one word per channel
+	[ -z "${ch// /}" ] || s=$(rcli --raw pubsub numsub $ch 2>/dev/null |
+	    awk 'NR % 2 == 0 { s += $1 } END { print s + 0 }')
+	q=$(rcli --raw zcard "leaderrun:{$1}:queue" 2>/dev/null)
+	case $q in ''|*[!0-9]*) q=0 ;; esac
+	echo "$s $q"
+}
+
+# rwait NAME N TIMEOUT_MS: wait until N contenders of lease NAME wait (N
+# subscriptions, and N places if it has a queue).  1 on timeout.
+rwait() {
+	local end s q
+	end=$(( $("$BC" now) + $3 * 1000000 ))
+	while :; do
+		read -r s q <<< "$(rsubs "$1")"
+		[ "$s" -ge "$2" ] && { [ "$q" = 0 ] || [ "$q" -ge "$2" ]; } && return 0
+		[ "$("$BC" now)" -lt "$end" ] || return 1
+		sleep 0.01
+	done
+}
+
+# rstats: "<command> <calls>" from INFO commandstats, a subcommand under
+# its command's name (client|list counts as client).
+rstats() {
+	rcli info commandstats 2>/dev/null | tr -d '\r' |
+	    sed -n 's/^cmdstat_\([^:|]*\)[^:]*:calls=\([0-9]*\),.*/\1 \2/p' |
+	    awk '{ n[$1] += $2 } END { for (c in n) print c, n[c] }' | sort
+}
+# rdelta BEFORE AFTER: "<command> <calls>" of the commands called between
+# the two, our own INFOs left out.
+rdelta() {
+	awk 'NR == FNR { b[$1] = $2; next }
+	    $1 != "info" && $2 - b[$1] > 0 { print $1, $2 - b[$1] }' "$1" "$2"
+}
+rtotal() { awk '$1 != "info" { t += $2 } END { print t + 0 }'; }
+
+# rsplit FILE DIV: of "<command> <calls>" lines (summed per command, divided
+# by DIV): "<top-level> <all> <detail>", detail as "top-level: eval 1.0;
+# in scripts: get 3.0, set 1.0" (RTOP says which are top-level).
+rsplit() {
+	awk '{ c[$1] += $2 } END { for (k in c) print k, c[k] }' "$1" |
+	    sort -k2,2nr -k1,1 | awk -v top="$RTOP" -v div="$2" '
+	BEGIN { n = split(top, t, " "); for (i = 1; i <= n; i++) istop[t[i]] = 1 }
+	{
+		v = sprintf("%.1f", $2 / div); all += v
+		if ($1 in istop) { tl += v; a = a (a == "" ? "" : ", ") $1 " " v }
+		else b = b (b == "" ? "" : ", ") $1 " " v
+	}
+	END {
+		printf "%.1f %.1f top-level: %s; in scripts: %s\n", tl, all,
+		    a == "" ? "none" : a, b == "" ? "none" : b
+	}'
+}
+
+rbench_uncontended() {
+	local d=$W/runc out=$W/runc.out i=0 k
+	mkdir "$d"
+	echo "redis uncontended: $N_RUNC runs each, round robin" >&2
+	"$BC" alt "$N_RUNC" "$out" "$LR" -S "$RURL" -l unc -- true ::: \
+	    "$LR" -d "$d" -l b -- true ::: true </dev/null >/dev/null 2>&1
+	awk '$3 != 0 { bad++ } END { exit bad > 0 }' "$out" ||
+		note "WARNING: some runs failed"
+	for k in rx lr true; do
+		awk -v i=$i '$1 == i { print $2 }' "$out" > "$W/runc.$k"
+		i=$((i + 1))
+		R[runc_$k]=$(stats "$W/runc.$k")
+		note "$k: n p50 p99 min max (ms) = ${R[runc_$k]}"
+	done
+}
+
+rbench_handover() {
+	local nw blocks trials b tool k
+	for nw in 2 100; do
+		if [ $nw = 2 ]; then blocks=$B_RH2 trials=$N_RH2; else blocks=$B_RH100 trials=$N_RH100; fi
+		echo "redis handover: $nw waiters, $blocks x $trials trials each, -r 2s" >&2
+		for ((b = 0; b < blocks; b++)); do
+			for tool in rx lr; do
+				chain "$tool" -r,2s $nw "$trials" "$W/rh.$nw.$tool"
+			done
+		done
+		for tool in rx lr; do
+			k=rh${nw}_$tool
+			R[$k]=$(stats "$W/rh.$nw.$tool")
+			R[${k}_bad]=$(cat "$W/rh.$nw.$tool.bad" 2>/dev/null | wc -l)
+			R[${k}_herd]=$(awk '{ t += $1 } END { printf "%.1f", NR ? t / NR : 0 }' \
+			    "$W/rh.$nw.$tool.herd" 2>/dev/null)
+			note "$tool: n p50 p99 min max (ms) = ${R[$k]}, exclusion violations" \
+			    "${R[${k}_bad]}, wake-ups of the other waiters per handover ${R[${k}_herd]}"
+		done
+	done
+}
+
+rbench_crash() {
+	local t
+	echo "redis crash failover: $N_RCRASH trials each, 2 waiters" >&2
+	for t in rx lr; do
+		crash_chain $t "$N_RCRASH" "$W/rcrash.$t"
+		R[rcrash_$t]=$(stats "$W/rcrash.$t")
+		R[rcrash_${t}_alive]=$(awk '$1 > 0 { n++ } END { print n + 0 "/" NR }' \
+		    "$W/rcrash.$t.alive" 2>/dev/null)
+		note "$t: n p50 p99 min max (ms) = ${R[rcrash_$t]}," \
+		    "old job alive at start: ${R[rcrash_${t}_alive]} trials"
+	done
+}
+
+# rcount NWAIT TRIALS KEY: a Redis leader and NWAIT waiters, started in
+# waves of 100, all with -t 10m (their periodic looks, every 2 min, fall
+# outside the windows); TRIALS graceful handovers, each counted from INFO
+# commandstats right before the leader is told to exit until the counts
+# stood still for 300 ms after the successor started (at most 10 s); a new
+# waiter replaces the successor before the next.  R[KEY]: "<top-level>
+# <all> <detail>" per handover (rsplit); R[KEY_n]: the handovers counted.
+rcount() {
+	local nw=$1 trials=$2 key=$3 i n k j line pid prev cur still t0
+	newdir
+	local d=$D log=$D/log name=${D##*/}
+	: > "$W/$key.cmds"
+	echo "redis commands per handover: $nw waiters, $trials handovers" >&2
+	t0=$("$BC" now)
+	spawn rx "$d" -t,10m "$BC" relay "$log"
+	line=$("$BC" await "$log" 1 20000) || { endchain "$d"; return 1; }
+	for ((n = 0; n < nw; n += 100)); do
+		for ((i = n; i < nw && i < n + 100; i++)); do
+			spawn rx "$d" -t,10m "$BC" relay "$log"
+		done
+		rwait "$name" "$i" 120000 ||
+			{ note "WARNING: only $(rsubs "$name") of $i waiting after 120 s"; break; }
+	done
+	note "$nw waiting after $(( ($("$BC" now) - t0) / 1000000 )) ms"
+	for ((k = 1; k <= trials; k++)); do
+		rwait "$name" "$nw" 120000 || break
+		sleep 0.5
+		rstats > "$d/st0"
+		read -r _ _ pid _ <<< "$line"
+		kill -USR1 "$pid"
+		line=$("$BC" await "$log" $((2 * k + 1)) 60000) || break
+		prev='' still=0
+		for ((j = 0; j < 100 && still < 3; j++)); do
+			sleep 0.1
+			cur=$(rstats | rtotal)
+			if [ "$cur" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+			prev=$cur
+		done
+		rstats > "$d/st1"
+		rdelta "$d/st0" "$d/st1" >> "$W/$key.cmds"
+		note "handover $k: $(rdelta "$d/st0" "$d/st1" | tr '\n' ' ')"
+		spawn rx "$d" -t,10m "$BC" relay "$log"
+	done
+	[ "$k" -gt "$trials" ] ||
+		note "WARNING: $nw waiters: ended early" \
+		    "($(tail -n 3 "$d/err" 2>/dev/null | tr '\n' ' '))"
+	endchain "$d"
+	R[${key}_n]=$((k - 1))
+	[ "$k" -gt 1 ] && R[$key]=$(rsplit "$W/$key.cmds" $((k - 1)))
+}
+
+# mem PID: "<rss kB> <pss kB> <processes>" of a contender: its supervisor
+# and the supervisor's children (the held command, the watchdog).
+mem() {
+	local p k c ps=("$1")
+	while read -r k c; do [ -n "$k" ] && ps+=("$k"); done <<< "$("$BC" kids "$1")"
+	for p in "${ps[@]}"; do
+		awk '/^VmRSS:/ { print "rss", $2 }' "/proc/$p/status" 2>/dev/null
+		awk '/^Pss:/ { print "pss", $2 }' "/proc/$p/smaps_rollup" 2>/dev/null
+	done | awk -v n=${#ps[@]} '{ t[$1] += $2 } END { print t["rss"] + 0, t["pss"] + 0, n }'
+}
+
+# ridle: a leader and N_RIDLE waiters on Redis, and as many on the file
+# store, default timings: Redis commands per second over W_RIDLE s, 3 s
+# after all wait (past every waiter's first retry period); the memory of a
+# waiting contender (the median of the first 20).
+ridle() {
+	local i line p rf=() ff=() t0 t1 nw=$N_RIDLE
+	newdir
+	local dr=$D
+	newdir
+	local df=$D
+	echo "redis idle: 1 leader + $nw waiters (and as many on the file store)," \
+	    "window ${W_RIDLE}s" >&2
+	spawn rx "$dr" "" "$BC" relay "$dr/log"
+	spawn lr "$df" "" "$BC" relay "$df/log"
+	"$BC" await "$dr/log" 1 20000 >/dev/null && "$BC" await "$df/log" 1 20000 >/dev/null ||
+		{ endchain "$dr"; endchain "$df"; return 1; }
+	for ((i = 0; i < nw; i++)); do
+		spawn rx "$dr" "" "$BC" relay "$dr/log"
+		rf+=($!)
+		spawn lr "$df" "" "$BC" relay "$df/log"
+		ff+=($!)
+	done
+	rwait "${dr##*/}" "$nw" 120000 || note "WARNING: not all Redis waiters wait"
+	waitq lr "$df" "$nw" 120000 || note "WARNING: not all file-store waiters wait"
+	sleep 3
+	rstats > "$dr/st0"
+	t0=$("$BC" now)
+	sleep "$W_RIDLE"
+	rstats > "$dr/st1"
+	t1=$("$BC" now)
+	rdelta "$dr/st0" "$dr/st1" > "$dr/idle"
+	R[ridle]=$(rsplit "$dr/idle" "$(awk -v dt=$((t1 - t0)) 'BEGIN { print dt / 1e9 }')")
+	R[ridle_n]=$(for p in "${rf[@]}"; do [ -e "/proc/$p" ] && echo; done | wc -l)
+	for p in "${rf[@]:0:20}"; do mem "$p"; done | sort -n -k2 > "$dr/mem"
+	for p in "${ff[@]:0:20}"; do mem "$p"; done | sort -n -k2 > "$df/mem"
+	R[rmem_rx]=$(awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }' "$dr/mem")
+	R[rmem_lr]=$(awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }' "$df/mem")
+	note "Redis commands/s: $(echo "${R[ridle]}" | cut -d' ' -f1) top-level," \
+	    "$(echo "${R[ridle]}" | cut -d' ' -f2) in all (${R[ridle]#* * })," \
+	    "${R[ridle_n]} waiters alive"
+	note "a waiting contender (rss kB, pss kB, processes): Redis ${R[rmem_rx]}," \
+	    "file store ${R[rmem_lr]}"
+	endchain "$dr"
+	endchain "$df"
+}
+
+bench_redis() {
+	local t
+	for t in redis-server redis-cli; do
+		if ! command -v $t >/dev/null 2>&1; then
+			R[redis_skip]="$t not found (Debian: apt-get install redis-server redis-tools)"
+			note "redis section skipped: ${R[redis_skip]}"
+			return
+		fi
+	done
+	if ! redis_start; then
+		R[redis_skip]="redis-server did not start ($(tail -n 2 "$W/redis.log" | tr '\n' ' '))"
+		note "redis section skipped: ${R[redis_skip]}"
+		return
+	fi
+	R[redis_ver]=$(rcli info server | tr -d '\r' | sed -n 's/^redis_version://p')
+	echo "redis ${R[redis_ver]} on 127.0.0.1:$RPORT (pid $RPID)" >&2
+	rbench_uncontended
+	rbench_handover
+	rbench_crash
+	rcount 100 "$N_RC100" rc100
+	rcount 1000 "$N_RC1000" rc1000
+	ridle
+	redis_stop
+}
+
 # ---- run ---------------------------------------------------------------
 
 want uncontended && bench_uncontended
@@ -826,6 +1164,7 @@ want crash && bench_crash
 want frozen && bench_frozen
 want idle && bench_idle
 want etcd && bench_etcd
+want redis && bench_redis
 
 # ---- the table ---------------------------------------------------------
 
@@ -1050,6 +1389,54 @@ if want etcd && [ -z "${R[etcd_skip]:-}" ]; then
 	    "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" "-" "info"
 fi
 
+# The Redis rows: leaderrun on Redis against leaderrun on the file store
+# (no static columns: the section runs the default build).
+RROWS=()
+rrow() { RROWS+=("$1|$2||$3|$4||$5|$6"); }
+if want redis && [ -z "${R[redis_skip]:-}" ]; then
+	a=$(f runc_rx 2) b=$(f runc_lr 2) t=$(f runc_true 2)
+	rrow "uncontended wall p50 (true: $t ms, n=$(f runc_rx 1))" "$(ms "$a")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+	for nw in 2 100; do
+		a=$(f rh${nw}_rx 2) b=$(f rh${nw}_lr 2) r=$(ratio "$a" "$b")
+		rrow "handover p50, $nw waiters, -r 2s" "$(ms "$a")" "$(ms "$b")" "$r" \
+		    "<= 1.3x" "$(verdict "${r%x}" 1.3)"
+		a=$(f rh${nw}_rx 3) b=$(f rh${nw}_lr 3)
+		rrow "handover p99, $nw waiters (n=$(f rh${nw}_rx 1), $(f rh${nw}_lr 1))" \
+		    "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+	done
+	a=${R[rh100_rx_herd]:-} b=${R[rh100_lr_herd]:-}
+	rrow "herd: wake-ups of other waiters, 100 w" "$a" "$b" "$(ratio "$a" "$b")" \
+	    "-" "info"
+	bad=$(( ${R[rh2_rx_bad]:-0} + ${R[rh100_rx_bad]:-0} ))
+	rrow "handover: two commands at once" "$bad" \
+	    "$(( ${R[rh2_lr_bad]:-0} + ${R[rh100_lr_bad]:-0} ))" "" "0" "$(okif [ $bad = 0 ])"
+	a=$(f rcrash_rx 2) b=$(f rcrash_lr 2)
+	rrow "crash failover p50 (kill -9 of the supervisor)" "$(ms "$a")" "$(ms "$b")" \
+	    "$(ratio "$a" "$b")" "-" "info"
+	a=$(f rcrash_rx 3) b=$(f rcrash_lr 3)
+	rrow "crash failover p99 (n=$(f rcrash_rx 1), $(f rcrash_lr 1))" "$(ms "$a")" \
+	    "$(ms "$b")" "$(ratio "$a" "$b")" "-" "info"
+	a=${R[rcrash_rx_alive]:-?} b=${R[rcrash_lr_alive]:-?}
+	rrow "crash: old job alive at new start" "$a" "$b" "" "0/n" \
+	    "$(okif [ "${a%%/*}" = 0 ])"
+	for nw in 100 1000; do
+		a=$(f rc$nw 1) c=$(f rc$nw 2)
+		rrow "Redis commands per handover, $nw waiters (n=${R[rc${nw}_n]:-0})" \
+		    "${a:--}${c:+ (all: $c)}" "-" "" "<= 4" "$(verdict "$a" 4)"
+	done
+	a=$(f ridle 1) c=$(f ridle 2)
+	rrow "Redis commands/s, $N_RIDLE idle waiters + leader" "${a:--}${c:+ (all: $c)}" \
+	    "-" "" "<= 20" "$(verdict "$a" 20)"
+	rmib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
+	a=$(rmib "$(f rmem_rx 1)") b=$(rmib "$(f rmem_lr 1)")
+	rrow "memory, one waiter ($(f rmem_rx 3) processes): RSS" "${a:--}" "${b:--}" \
+	    "$(ratio "${a% MiB}" "${b% MiB}")" "-" "info"
+	a=$(rmib "$(f rmem_rx 2)") b=$(rmib "$(f rmem_lr 2)")
+	rrow "  Pss (shared pages divided among sharers)" "${a:--}" "${b:--}" \
+	    "$(ratio "${a% MiB}" "${b% MiB}")" "-" "info"
+fi
+
 # table COL4 ROW...: one aligned table (without a static build, its two
 # columns are left out).
 table() {
@@ -1078,8 +1465,10 @@ table() {
 echo
 echo "leaderrun benchmark, $(date '+%Y-%m-%d %H:%M:%S %z')"
 echo "machine: $(nproc) CPUs, $(uname -sr), $(uname -m); load $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
-rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null) &&
-	{ git -C "$here/.." diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
+# The commit of the tree the binary was built in (another worktree's, too).
+src=$(cd "$(dirname "$LR_IN")" && pwd)
+rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$src" diff --quiet HEAD -- '*.c' '*.h' 2>/dev/null || rev="$rev+changes"; }
 echo "leaderrun: $LR_IN ($("$LR" -V 2>/dev/null)${rev:+, commit $rev})"
 [ -z "$LS" ] || echo "static:    $LS_IN ($("$LS" -V 2>/dev/null), $(file -b "$LS" 2>/dev/null |
     sed 's/, BuildID.*//; s/, with debug_info//; s/, not stripped//'))"
@@ -1098,6 +1487,23 @@ if [ ${#EROWS[@]} -gt 0 ]; then
 elif want etcd; then
 	echo
 	echo "etcd section skipped: ${R[etcd_skip]:-}"
+fi
+if [ ${#RROWS[@]} -gt 0 ]; then
+	echo
+	echo "leaderrun on Redis ${R[redis_ver]:-} (one redis-server, 127.0.0.1, no" \
+	    "persistence) against leaderrun on the file store, in the same rounds:"
+	( LS=; table "file store" "${RROWS[@]}" )
+	for k in rc100 rc1000 ridle; do
+		[ -n "${R[$k]:-}" ] || continue
+		case $k in
+		rc100) echo "  per handover, 100 waiters: ${R[$k]#* * }" ;;
+		rc1000) echo "  per handover, 1000 waiters: ${R[$k]#* * }" ;;
+		ridle) echo "  per second, $N_RIDLE idle waiters + leader: ${R[$k]#* * }" ;;
+		esac
+	done
+elif want redis; then
+	echo
+	echo "redis section skipped: ${R[redis_skip]:-}"
 fi
 echo
 if [ ${#ROWS[@]} -gt 0 ]; then
@@ -1136,6 +1542,22 @@ grpc_server_msg_received_total (one per gateway request, unary call or
 stream message) over ${W_EIDLE}s, 3 s after the queue filled; the leader's
 renewals included.  RSS: the largest VmHWM of the live contenders then.
 EOF
+fi
+if [ ${#RROWS[@]} -gt 0 ]; then
+	cat <<EOF2
+redis: ratio = leaderrun on Redis / leaderrun on the file store (the same
+binary, -t 10s); handover and crash measured as against flock, a trial
+starting once Redis counts every waiter's subscription (and its place,
+where the lease has a queue).  Commands: INFO commandstats deltas, our
+INFOs left out; top-level = what a client sends (EVAL, EVALSHA,
+SUBSCRIBE, AUTH...: a script counts once), the rest ran inside scripts.
+Per handover: -t 10m (the waiters' periodic looks fall outside), from
+just before the leader's command exits until the counts stand still for
+300 ms after the successor started.  Per second: -t 10s, over
+${W_RIDLE}s, 3 s after all waited, the leader's renewals included.
+Memory: a waiting contender's supervisor, held command and watchdog,
+VmRSS and Pss summed, the median of 20 (101 contenders on each store).
+EOF2
 fi
 case " $ONLY " in
 *" postgres "*)

@@ -71,6 +71,20 @@
 # (SIGINT) and a restart; and pg-del (only when named), a DELETE of the
 # lease row by hand.  Terms are the row's epoch: they must increase.
 #
+# Waiters are killed too: kill-wait, SIGKILL of a waiting contender's
+# supervisor (not the leader's: a supervisor of another node than the
+# record's holder, without a job), whose held command and watchdog must then
+# end on their own (a queue store: its watchdog gives its place up); and
+# kill-waitall, SIGKILL of all its processes at once (supervisor, held
+# command, watchdog: its process tree, each stopped as it is found, then
+# all killed), as when its host dies (a queue store: its place lapses).
+# Either way its loop starts a new contender, so that N keep competing.
+# Default on the file and Redis stores; on etcd and PostgreSQL when named.
+# A process of a killed contender that still runs 2 s + 3 leases after the
+# kill counts as a leak (the helper watches them through pidfds), and so
+# does anything of the run left at the end; the killed supervisor's job,
+# if it had just been elected, is bounded by its death, as after kill-sup.
+#
 # Then it checks: no two job intervals overlap; terms strictly increase from
 # one job to the next; every job process that started has ended; no process
 # of the run is left behind; every leaderrun exit status is one the spec
@@ -82,9 +96,12 @@
 #
 # Environment: LEADERRUN (default: ../leaderrun next to this script), CC,
 # TMPDIR; CHAOS_FAULTS (the kinds to inject, default all: kill-sup kill-job
-# term-sup stop-sup rm-lease ro-dir, on etcd kill-sup kill-job term-sup
-# stop-sup etcd-stop etcd-kill etcd-del etcd-revoke; on redis kill-sup kill-job term-sup stop-sup
-# redis-stop redis-kill redis-del, and redis-delall when named;
+# term-sup stop-sup rm-lease ro-dir kill-wait kill-waitall, on etcd kill-sup
+# kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke, and
+# kill-wait kill-waitall when named; on redis kill-sup kill-job term-sup
+# stop-sup redis-stop redis-kill redis-del kill-wait kill-waitall, and
+# redis-delall when named; on postgres kill-sup kill-job term-sup stop-sup
+# pg-stop pg-kill pg-restart, and pg-del kill-wait kill-waitall when named;
 # empty: none);
 # CHAOS_IGN, CHAOS_STRAG (percent of jobs that ignore SIGTERM / leave a
 # straggler, default 5 each); CHAOS_WORK_MIN, CHAOS_WORK_MAX (ms of work per
@@ -113,6 +130,9 @@ helper_source() {
  *                               "pid ppid state comm parent-comm node"
  *   sig LOG KIND SIG PID TAG    send SIG to PID if it carries TAG, log "F"
  *   stopcont LOG PID TAG MS     SIGSTOP PID, wait MS, SIGCONT it, log "F"
+ *   killc LOG KIND TAG MS PID   kill a waiting contender, PID its supervisor
+ *                               (see there), log "F"; "L" for each of its
+ *                               processes still running MS later
  *   note LOG L WORDS...         log "L t WORDS" (B: run start, F: a fault)
  * Log lines (one write(2) each, O_APPEND, so writers never interleave):
  *   S t node term pid token kind flags   a job process started (kind job or
@@ -120,6 +140,8 @@ helper_source() {
  *   E t node term pid token why          it is about to exit (last action)
  *   D t node term pid token kind         the monitor saw it dead (pidfd)
  *   F t kind ...                         a fault the driver injected
+ *   L t kind pid node comm               a process of a killed contender
+ *                                        still runs after the grace time
  * t is CLOCK_MONOTONIC in microseconds (exact in awk's doubles).
  */
 #define _GNU_SOURCE
@@ -137,6 +159,7 @@ helper_source() {
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -604,6 +627,102 @@ tagged_pidfd(long pid, const char *tag, char *node, size_t nlen, char *comm,
 	return fd;
 }
 
+/*
+ * killc: KIND kill-wait: SIGKILL of the supervisor SUP alone; kill-waitall:
+ * of SUP and all its descendants at once (as when their host dies): each
+ * gets SIGSTOP as it is found, so that none can act on another's death or
+ * fork, then all get SIGKILL.  The descendants (the held command, the
+ * watchdog, or a job and its straggler if SUP has just been elected) are
+ * found by their parent in /proc and must carry TAG.  Logs "F t KIND SUP
+ * node comm +N" (N: the descendants killed or left), then waits up to
+ * GRACE_MS for every one of them to be gone, and logs "L" for each that
+ * still runs (a zombie has ended): what a killed contender leaves behind
+ * must end on its own, soon.
+ */
+#define KMAX 64
+static int
+killc(const char *log, const char *kind, const char *tag, int grace_ms, long sup)
+{
+	struct {
+		int	 fd;
+		long	 pid;
+		char	 node[128], comm[64];
+	} p[KMAX];
+	struct pollfd pf[KMAX];
+	int n = 0, i, all = !strcmp(kind, "kill-waitall"), grew;
+	long long t, end;
+
+	if ((p[0].fd = tagged_pidfd(sup, tag, p[0].node, sizeof(p[0].node),
+	    p[0].comm, sizeof(p[0].comm))) == -1)
+		return 1;
+	p[0].pid = sup;
+	n = 1;
+	if (all && pidfd_signal(p[0].fd, SIGSTOP) == -1)
+		return 1;
+	do {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		char st, comm[64];
+		long pid, ppid;
+
+		grew = 0;
+		if (d == NULL)
+			break;
+		while (n < KMAX && (e = readdir(d)) != NULL) {
+			if ((pid = atol(e->d_name)) <= 0 ||
+			    stat_of(pid, &st, &ppid, comm, sizeof(comm)) == -1)
+				continue;
+			for (i = 0; i < n && p[i].pid != ppid; i++)
+				;
+			if (i == n)
+				continue;
+			for (i = 0; i < n && p[i].pid != pid; i++)
+				;
+			if (i < n || (p[n].fd = tagged_pidfd(pid, tag, p[n].node,
+			    sizeof(p[n].node), p[n].comm, sizeof(p[n].comm))) == -1)
+				continue;
+			p[n].pid = pid;
+			if (all)
+				pidfd_signal(p[n].fd, SIGSTOP);
+			n++;
+			grew = 1;
+		}
+		closedir(d);
+	} while (grew);
+	t = now_us();
+	/* (Once any is stopped, all go: none may stay stopped.) */
+	if (pidfd_signal(p[0].fd, SIGKILL) == -1 && !all)
+		return 1;
+	for (i = 1; all && i < n; i++)
+		pidfd_signal(p[i].fd, SIGKILL);
+	logline(log, "F %lld %s %ld %s %s +%d", t, kind, sup, p[0].node,
+	    p[0].comm, n - 1);
+	end = now_us() + (long long)grace_ms * 1000;
+	for (;;) {
+		int left = 0;
+		long long now = now_us();
+
+		for (i = 0; i < n; i++) {
+			pf[i].fd = p[i].fd;
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+		}
+		if (poll(pf, (nfds_t)n, 0) == -1 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+				if (!(pf[i].revents & (POLLIN | POLLHUP)))
+				left++;
+		if (left == 0 || now >= end)
+			break;
+		sleep_us(now + 20000 < end ? 20000 : end - now);
+	}
+	for (i = 0; i < n; i++)
+		if (!(pf[i].revents & (POLLIN | POLLHUP)))
+			logline(log, "L %lld %s %ld %s %s", now_us(), kind, p[i].pid,
+			    p[i].node, p[i].comm);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -648,6 +767,8 @@ main(int argc, char **argv)
 		logline(argv[2], "C %lld cont %s %s", now_us(), argv[3], node);
 		return 0;
 	}
+	if (argc == 7 && !strcmp(argv[1], "killc"))
+		return killc(argv[2], argv[3], argv[4], atoi(argv[5]), atol(argv[6]));
 	if (argc >= 4 && !strcmp(argv[1], "note")) {
 		char buf[512];
 		size_t o = 0;
@@ -659,7 +780,7 @@ main(int argc, char **argv)
 		logline(argv[2], "%s %lld%s", argv[3], now_us(), buf);
 		return 0;
 	}
-	fprintf(stderr, "usage: chaos-helper now|job|monitor|ps|sig|stopcont|note ...\n");
+	fprintf(stderr, "usage: chaos-helper now|job|monitor|ps|sig|stopcont|killc|note ...\n");
 	return 2;
 }
 HELPER_EOF
@@ -734,7 +855,14 @@ $1 == "E" || $1 == "D" {
 	m = $6 SUBSEP $5
 	if (!(m in me) || $2 + 0 < me[m] + 0) me[m] = $2
 }
-$1 == "F" { nf++; fk[$3]++; if ($3 == "kill-sup") supkilled[$5] = 1 }
+$1 == "F" {
+	nf++; fk[$3]++
+	if ($3 == "kill-sup" || $3 == "kill-wait" || $3 == "kill-waitall") supkilled[$5] = 1
+	if ($3 == "kill-waitall") nwk += $7
+}
+$1 == "L" {
+	printf "pid %s %s of %s still ran at %.3f ms, past the grace after %s\n", $4, $6, $5, ($2 - t0) / 1000, $3 > (stats ".late")
+}
 $1 == "R" {
 	rc[$4]++
 	if ($2 ~ /^[0-9]+$/ && !supkilled[$3] && $4 != 125) {
@@ -763,7 +891,7 @@ END {
 		}
 		print "J", s, e, jn[tok], jt[tok], jp[tok], tok, jf[tok], un
 	}
-	printf "t0 %s\nnf %d\nnign %d\nnstrag %d\n", t0, nf, nign, nstrag > stats
+	printf "t0 %s\nnf %d\nnign %d\nnstrag %d\nnwk %d\n", t0, nf, nign, nstrag, nwk > stats
 	for (k in fk) printf "fault %s %d\n", k, fk[k] > stats
 	for (k in rc) printf "rc %s %d\n", k, rc[k] > stats
 }' "$1" | sort -k2,2n > "$C/jobs"
@@ -823,7 +951,15 @@ report() {
 	get() { sed -n "s/^$1 //p" "$C/stats" | head -n 1; }
 	terms=$(wc -l < "$C/jobs")
 	nf=$(get nf) overlaps=$(get overlaps) termviol=$(get termviol)
-	leaks=$(wc -l < "$2")
+	# Leaks: what is left at the end, and what a killed contender left
+	# running past the grace time (once, if both).
+	if [ -e "$C/stats.late" ]; then
+		awk -v leaks="$2" 'FILENAME == leaks { left[$2] = 1; next }
+		    !($2 in left)' "$2" "$C/stats.late" > "$C/late"
+	else
+		: > "$C/late"
+	fi
+	leaks=$(( $(wc -l < "$2") + $(wc -l < "$C/late") ))
 	[ -e "$C/stats.unended" ] && unended=$(wc -l < "$C/stats.unended")
 	faults=$(sed -n 's/^fault //p' "$C/stats" | sort |
 	    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
@@ -836,9 +972,14 @@ report() {
 	[ -n "${N:-}" ] && [ "$terms" -gt 1 ] && echo "chaos: $N contenders on $((HOSTS + 1)) host(s), lease ${LEASE_MS}ms on ${STORE:-file}${EXTRA:+ $EXTRA}; $(get cross) handoffs across hosts, $(get slow) after waiting out most of a lease; longest gap between two job starts $(get maxgap) ms (at $(get gapat) ms)"
 	echo "chaos: leaderrun exit statuses: ${exits:-none}"
 	echo "chaos: unended processes $unended, term order violations $termviol${WALL:+, wall time ${WALL}s}"
+	local kw kwa
+	kw=$(get "fault kill-wait") kwa=$(get "fault kill-waitall")
+	[ -z "$kw$kwa" ] || echo "chaos: waiters killed: ${kw:-0} supervisors alone," \
+	    "${kwa:-0} with all their processes ($(get nwk) besides the supervisors);" \
+	    "$(wc -l < "$C/late") of their processes outlived the grace time"
 	[ -s "$C/violations" ] && head -n 40 "$C/violations"
 	[ "$unended" = 0 ] || head -n 10 "$C/stats.unended"
-	[ "$leaks" = 0 ] || sed 's/^/leak: /' "$2" | head -n 20
+	[ "$leaks" = 0 ] || sed 's/^/leak: /' "$2" "$C/late" | head -n 20
 	if [ -n "$bad" ]; then
 		echo "chaos: leaderrun exit statuses the spec does not allow here:$bad"
 		fail=1
@@ -903,6 +1044,12 @@ for v in "$N" "$TERMS" "$MAXSEC" "$LEASE_MS"; do
 	case $v in ''|*[!0-9]*) die "not a number: '$v'" ;; esac
 done
 [ "$N" -ge 2 ] || die "need at least 2 contenders"
+# kill-wait(all): how long the processes of a killed contender may take to
+# end.  A waiter's held command dies with its supervisor (PDEATHSIG) and its
+# watchdog ends when the supervisor's pipe closes; one elected just before
+# the kill has a watchdog that waits up to kill-after for the job, then up
+# to 1 s for its farewell to a store that may be stopped meanwhile.
+KILL_GRACE_MS=$((2000 + 3 * LEASE_MS))
 # On etcd a supervisor or etcd stop costs a TTL or more without a leader.
 [ "$MAXSEC" -gt 0 ] || case $STORE in
 	file) MAXSEC=$((TERMS / 4 + 30)) ;;
@@ -1264,13 +1411,14 @@ say "$N contenders ($HOSTS on hosts of their own), lease ${LEASE_MS}ms, ${ETCD_U
 # LEADER the node named in the lease record.
 snapshot() {
 	local pid ppid st comm pcomm node k v
-	SUPS=() JOBS=() LEADER=
+	SUPS=() JOBS=() HASJOB=() LEADER=
 	while read -r pid ppid st comm pcomm node; do
 		[ "$st" = Z ] && continue
 		if [ "$comm" = leaderrun ] && [ "$pcomm" != leaderrun ]; then
 			SUPS+=("$pid $node")
 		elif [ "$comm" = chaos-job ]; then
 			JOBS+=("$pid $node")
+			HASJOB[$ppid]=1
 		fi
 	done < <("$H" ps "$RUN")
 	if [ "$STORE" = etcd ]; then
@@ -1313,6 +1461,22 @@ snapshot() {
 	done 2>/dev/null < "$LOCKS/chaos.lease"
 }
 
+# waiters: WAITS as "pid node" of the supervisors (from SUPS) that wait:
+# not of the record's holder, without a job among their children, and not
+# an orphaned watchdog (which leads a session of its own).
+declare -A HASJOB=()
+waiters() {
+	local e pid sid
+	WAITS=()
+	for e in "${SUPS[@]}"; do
+		pid=${e% *}
+		[ "${e#* }" != "$LEADER" ] && [ -z "${HASJOB[$pid]:-}" ] || continue
+		sid=$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$pid/stat" 2>/dev/null)
+		[ -n "$sid" ] && [ "$sid" != "$pid" ] && WAITS+=("$e")
+	done
+	[ ${#WAITS[@]} -gt 0 ]
+}
+
 # pick LIST...: a "pid node" entry, the leader's three times out of four.
 pick() {
 	local e ours=() all=("$@")
@@ -1343,23 +1507,26 @@ pick_key() {
 # Hand deletes: etcd-del (a key, or all) and etcd-revoke (a lease): the
 # next leader waits for a clean end or the old leader's stop time.
 if [ "$STORE" = etcd ]; then
-	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke)
-	WEIGHTS=(40 30 40 10 4 6 16 16)
-	DEFAULT_KINDS="${KINDS[*]}"
+	KINDS=(kill-sup kill-job term-sup stop-sup etcd-stop etcd-kill etcd-del etcd-revoke
+	    kill-wait kill-waitall)
+	WEIGHTS=(40 30 40 10 4 6 16 16 20 10)
+	DEFAULT_KINDS="${KINDS[*]:0:8}"
 elif [ "$STORE" = redis ]; then
 	# Hand deletes: of the lock (its held key stands); and, only when
 	# named, of the lock and its held key, which only the waiters that
 	# saw the lock guard (a contender started since cannot know of it).
-	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del redis-delall)
-	WEIGHTS=(20 15 20 20 4 6 8 6)
-	DEFAULT_KINDS="${KINDS[*]:0:7}"
+	KINDS=(kill-sup kill-job term-sup stop-sup redis-stop redis-kill redis-del redis-delall
+	    kill-wait kill-waitall)
+	WEIGHTS=(20 15 20 20 4 6 8 6 12 10)
+	DEFAULT_KINDS="${KINDS[*]:0:7} kill-wait kill-waitall"
 elif [ "$STORE" = postgres ]; then
-	KINDS=(kill-sup kill-job term-sup stop-sup pg-stop pg-kill pg-restart pg-del)
-	WEIGHTS=(20 15 20 20 4 4 3 10)
+	KINDS=(kill-sup kill-job term-sup stop-sup pg-stop pg-kill pg-restart pg-del
+	    kill-wait kill-waitall)
+	WEIGHTS=(20 15 20 20 4 4 3 10 12 10)
 	DEFAULT_KINDS="${KINDS[*]:0:7}"
 else
-	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir)
-	WEIGHTS=(20 15 20 25 10 10)
+	KINDS=(kill-sup kill-job term-sup stop-sup rm-lease ro-dir kill-wait kill-waitall)
+	WEIGHTS=(20 15 20 25 10 10 10 8)
 	DEFAULT_KINDS="${KINDS[*]}"
 fi
 CUM=() TOTAL=0
@@ -1404,6 +1571,15 @@ inject() {
 		pick "${JOBS[@]}" && "$H" sig "$LOG" kill-job 9 "${PICK% *}" "$RUN" ;;
 	term-sup)
 		pick "${SUPS[@]}" && "$H" sig "$LOG" term-sup 15 "${PICK% *}" "$RUN" ;;
+	kill-wait|kill-waitall)
+		# A waiter, not the leader: its supervisor alone, or all its
+		# processes.  Its loop starts a new one.  In the background: the
+		# helper then watches the rest end (KILL_GRACE_MS).
+		if waiters; then
+			"$H" killc "$LOG" "$kind" "$RUN" "$KILL_GRACE_MS" \
+			    "${WAITS[RANDOM % ${#WAITS[@]}]% *}" &
+			BG+=("$!")
+		fi ;;
 	stop-sup)
 		# Longer than the lease: 1.2 to 2.5 times it.
 		ms=$((LEASE_MS * (120 + RANDOM % 131) / 100))
