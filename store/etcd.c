@@ -945,7 +945,10 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
-	if (reap_dead(e, &lead, 1) | reap_dead(e, &ahead, ahead.rev == lead.rev)) {
+	/* The key ahead is the leader's when we are right behind it: one
+	 * reap, not a second clean end (or revoke) of the same key. */
+	if (reap_dead(e, &lead, 1) |
+	    (ahead.rev != lead.rev && reap_dead(e, &ahead, 0))) {
 		*retry_ns = 0;
 		return LEASE_BUSY;
 	}

@@ -108,3 +108,35 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	[ "$STATUS" = 124 ]
 	[ "$took" -lt 1000 ]
 }
+
+# family PID: PID and all of its descendants, one a line.
+family() {
+	local c
+	echo "$1"
+	for c in $(ps -o pid= --ppid "$1"); do
+		family "$c"
+	done
+}
+
+@test "etcd: a waiter on this host ends a dead leader's term once, not twice" {
+	etcd_start
+	bge a -l t -t 2s -i a -- sleep 100
+	wait_until 5 has_nkeys 1
+	wait_until 5 etcdctl_ get leaderrun/t.leader --print-value-only
+	# Every process of the leader dies at once (stopped first, so that
+	# its watchdog cannot end its term): nobody ends it.
+	procs=$(family "$(pid_of a)")
+	kill -STOP $procs
+	kill -KILL $procs
+	wait_exit a
+	[ "$(nkeys)" = 1 ]
+	run etcdctl_ get leaderrun/t.ended --print-value-only
+	[ -z "$output" ]
+	# c, right behind the dead leader, reaps it: the clean end, once.
+	bge c -l t -t 2s -i c -v -- sh -c 'touch "$1"; exec sleep 100' sh "$OUT/c.ran"
+	wait_for "$OUT/c.ran" 5
+	echo "the ended key was written $(knum leaderrun/t.ended version) time(s)"
+	[ "$(knum leaderrun/t.ended version)" = 1 ]
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
+}
