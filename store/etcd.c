@@ -116,6 +116,8 @@ struct etcd {
 	 * rewrote its value at its first renewal), to judge how it went. */
 	struct etcd_known kl;
 	struct etcd_known ahead_k;	/* the key ahead, as the last look saw it */
+	int		 ahead_next;	/* ... right behind the leader: we are
+					 * third in line */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -617,11 +619,13 @@ etcd_open(struct lease *l, const void *url,
 /*
  * look: one read-only txn (no raft proposal): the leader (lowest
  * create_revision, and how many keys there are), the key just ahead of ours
- * (highest create_revision below ours), and ours.  Returns 0, or -1.
+ * (highest create_revision below ours) and, into *BELOW, the
+ * create_revision of the one below that (0: none), and ours.  Returns 0,
+ * or -1.
  */
 static int
-look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
-    int64_t *count, int64_t *rev, char *err)
+look(struct etcd *e, struct kv *lead, struct kv *ahead, int64_t *below,
+    int *ours, int64_t *count, int64_t *rev, char *err)
 {
 	char body[8192];
 	struct http_resp r;
@@ -631,7 +635,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	snprintf(body, sizeof(body), "{\"success\":["
 	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
 	    "\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}},"
-	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
+	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":2,"
 	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
 	    "\"max_create_revision\":\"%" PRId64 "\"}},"
 	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}},"
@@ -648,6 +652,12 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    count) != 1)
 		*count = 0;
 	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
+	/* Two keys below ours, so that a waiter knows whether it is third
+	 * in line (the range's count would not say: etcd counts the keys
+	 * of the whole range, not those max_create_revision lets through). */
+	if (json_get_int(r.body, r.len,
+	    "responses.1.response_range.kvs.1.create_revision", below) != 1)
+		*below = 0;
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
 	mark_read(e, &r, "responses.3.response_range.kvs.0");
@@ -785,16 +795,22 @@ known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
 		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns);
 }
 
-/* poll_ttl: a waiter asks the TTL of the key it would wait out if it were
- * first in line now (see etcd_known_poll, wait_unclean): the leader's,
- * right behind it; else the key ahead's, which may yet go as the leader
- * ends, a lease that ran out, not one to wait a stop time for. */
+/*
+ * poll_ttl: a waiter asks the TTL of the key it would wait out if it were
+ * first in line now (see etcd_known_poll, wait_unclean), but only where
+ * that is likely: second in line, the leader's; third, the key ahead's,
+ * which may go as the leader ends cleanly, a lease that ran out, not one
+ * to wait a stop time for.  The waiters behind those ask nothing (idle,
+ * they cost etcd their keepalives alone): for one of them to be first,
+ * two keys or more must go before it looks again, and then it waits out
+ * the key ahead's stop time.
+ */
 static void
 poll_ttl(struct etcd *e)
 {
 	if (e->kl.rev != 0 && e->kl.rev == e->ahead_k.rev)
 		etcd_known_poll(&e->api, &e->kl, e->retry_ns);
-	else if (e->ahead_k.rev != 0 && e->ahead_k.rev != e->rev)
+	else if (e->ahead_next)
 		etcd_known_poll(&e->api, &e->ahead_k, e->retry_ns);
 }
 
@@ -828,7 +844,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 {
 	struct etcd *e = l->data;
 	struct kv lead, ahead;
-	int64_t count = 0, rev = 0, handed = e->handed;
+	int64_t count = 0, rev = 0, below = 0, handed = e->handed;
 	int ours = 0;
 
 	/* A handover seen on the watch counts for this call alone: a call
@@ -914,7 +930,7 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		return LEASE_BUSY;
 	}
 	e->looked = 0;
-	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
+	if (look(e, &lead, &ahead, &below, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
 		/* Someone deleted our key: a new place at the end. */
@@ -942,6 +958,8 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	known_set(e, &e->kl, &lead);
 	known_set(e, &e->ahead_k, &ahead);
+	e->ahead_next = lead.found && ahead.found && ahead.rev != lead.rev &&
+	    below == lead.rev;
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	holder_judge(h, lead.sys, lead.start, &e->me);
