@@ -792,7 +792,8 @@ known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
 	if (!kv->found)
 		memset(k, 0, sizeof(*k));
 	else
-		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns);
+		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns,
+		    e->mark_lease != 0 && e->mark_lease == kv->lease);
 }
 
 /*
@@ -823,19 +824,25 @@ poll_ttl(struct etcd *e)
  * ahead alone, and a new leader's command starts before its first renewal
  * shows.  Then the ended key must name the key ahead, or we wait its stop
  * time: a clean end of the leader we knew says nothing of a later one,
- * and a key ahead of ours that led ended after any other.  1: wait, 0:
- * lead.
+ * and a key ahead of ours that led ended after any other.  If it names
+ * the leader we knew, and the key ahead was right behind that one, the key
+ * ahead waited out no one: its lease that ran out is taken as a leader's
+ * would be, whether it led or not.  1: wait, 0: lead.
  */
 static int
 wait_unclean(struct etcd *e, struct lease_holder *h, int64_t *retry_ns)
 {
 	struct etcd_known *k = &e->kl;
+	int after_clean = 0;
 
 	if (e->ahead_k.rev != 0 && e->ahead_k.rev != e->kl.rev &&
-	    e->ahead_k.rev != e->rev)
+	    e->ahead_k.rev != e->rev) {
 		k = &e->ahead_k;
+		after_clean = e->ahead_next && e->kl.rev != 0 &&
+		    e->ended == e->kl.rev;
+	}
 	return etcd_known_wait(e->lease, k, e->ended, e->rev, e->retry_ns,
-	    h, retry_ns);
+	    after_clean, h, retry_ns);
 }
 
 static int
@@ -1121,11 +1128,15 @@ etcd_watch_clear(struct lease *l)
 				/* A PUT (its type is left out, as the
 				 * default) of the key ahead: it rewrote its
 				 * value, so it leads now; watch the span. */
-				else if (!e->leader && x == e->ahead_k.rev &&
-				    e->kl.rev != x) {
-					e->kl = e->ahead_k;
-					if (!e->span)
-						e->respan = 1;
+				else if (!e->leader && x == e->ahead_k.rev) {
+					e->ahead_k.led = 1;
+					if (e->kl.rev == x)
+						e->kl.led = 1;
+					else {
+						e->kl = e->ahead_k;
+						if (!e->span)
+							e->respan = 1;
+					}
 				}
 			} else if (e->span && !strcmp(k64, e->mark64)) {
 				/* The mark, in the span too: which lease it
@@ -1135,6 +1146,8 @@ etcd_watch_clear(struct lease *l)
 				if (del || json_get_int(msg, len, p, &x) != 1)
 					x = 0;
 				e->mark_lease = x;
+				if (x != 0 && x == e->kl.lease)
+					e->kl.led = 1;
 			} else if (!del && !strcmp(k64, e->ended64)) {
 				/* The revision that ended the term we know
 				 * the leader by. */

@@ -15,11 +15,14 @@ teardown() {
 	etcd_teardown
 }
 
+# TIMING: the timing options of contend and contend_on.
+TIMING=(-t 3s -k 600ms)
+
 # contend NAME [ARG...]: a contender for t running job.sh as NAME.
 contend() {
 	local n=$1
 	shift
-	bge "$n" -l t -t 3s -k 600ms -i "$n" -v "$@" -- \
+	bge "$n" -l t "${TIMING[@]}" -i "$n" -v "$@" -- \
 	    "$OUT/job.sh" "$OUT/log" "$OUT/wit" "$n"
 }
 
@@ -194,7 +197,7 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 # $OUT/NAME.go exists, or as write_job's does on SIGTERM.
 contend_on() {
 	unshare --uts --pid --fork --mount-proc sh -c 'hostname "$1"; shift
-	    exec "$@"' sh "$1" "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -k 600ms \
+	    exec "$@"' sh "$1" "$LEADERRUN" -S "$ETCD_URL" -l t "${TIMING[@]}" \
 	    -i "$2" -v -- sh -c 'exec 9> "$2"; flock -n 9 || echo "OVERLAP $3" >> "$1"
 	    trap "sleep 0.3; echo \"stop \$3\" >> \"\$1\"; exit 0" TERM
 	    echo "start $3" >> "$1"; touch "$1.$3"
@@ -334,4 +337,46 @@ contend_on() {
 	kill -TERM "$(pid_of b)" "$(pid_of c)"
 	wait_exit c 5
 	wait_exit a 5
+}
+
+@test "etcd hand delete: a first in line on another host that ran out before it led may have waited out a revoked leader: the next waits its stop time" {
+	unshare --uts --pid --fork --mount-proc true 2> /dev/null ||
+	    unmet "cannot create UTS and PID namespaces (unshare --uts --pid, as root; package util-linux)"
+	etcd_start
+	# TTL 9s, a waiter's keepalive every 3-3.5s; stop time 8.5s.
+	TIMING=(-t 9s --renew-deadline 6s -k 2.5s -r 500ms)
+	write_job
+	contend_on h1 a
+	wait_for "$OUT/log.a" 10
+	contend_on h2 b
+	wait_until 5 has_nkeys 2
+	contend c
+	wait_until 5 has_nkeys 3
+	wait_until 5 has "waiting" "$OUT/c.err"
+	sleep 1	# c knows a as the leader, b right behind it, and b's TTL
+	apid=$(pgrep -P "$(pid_of a)") bpid=$(pgrep -P "$(pid_of b)")
+	kill -STOP "$bpid"	# b's lease runs out 5.5-9s from now
+	sleep 3.5
+	# a, renewing until now, is cut off: its job may run 8s or more
+	# (its supervisor would stop it then).  Its lease revoked: b would
+	# wait that out, and its lease runs out meanwhile, 2-5.5s from now.
+	kill -STOP "$apid"
+	t0=$(now_ms)
+	etcdctl_ lease revoke "$(a_lease)" > /dev/null
+	wait_until 10 has_nkeys 1
+	echo "b's key ran out $(elapsed_ms "$t0")ms after the revoke"
+	until [ "$(elapsed_ms "$t0")" -ge 7500 ]; do sleep 0.05; done
+	touch "$OUT/a.go"	# a's job stops, within a's stop time
+	wait_for "$OUT/log.c" 15
+	took=$(elapsed_ms "$t0")
+	kill -KILL "$bpid"
+	kill -CONT "$apid"
+	cat "$OUT/log" "$OUT/c.err"
+	echo "c started ${took}ms after the revoke (a's stop time 8.5s)"
+	run ! grep -q OVERLAP "$OUT/log"
+	[ "$(sed -n 2p "$OUT/log")" = "stop a" ]
+	[ "$(sed -n 3p "$OUT/log")" = "start c" ]
+	grep -q "went without a clean end before it led" "$OUT/c.err"
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
 }
