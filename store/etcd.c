@@ -15,7 +15,8 @@
  *    job) however many wait.  While that watch stands, a waiter's only
  *    requests are its keepalives, sent through the member that serves
  *    the watch: a stopped or cut-off member fails them (a watch on it
- *    hangs without a word).  It looks again when the watch breaks, when
+ *    hangs without a word); the second and the third in line also ask
+ *    the TTL of the key ahead (poll_ttl).  It looks again when the watch breaks, when
  *    its keepalives moved to another member, when a holder ahead of it on
  *    this host died (judged from /proc), and every LOOK_LEASES lease
  *    durations for a watch connection lost silently;
