@@ -15,7 +15,8 @@
  *    job) however many wait.  While that watch stands, a waiter's only
  *    requests are its keepalives, sent through the member that serves
  *    the watch: a stopped or cut-off member fails them (a watch on it
- *    hangs without a word).  It looks again when the watch breaks, when
+ *    hangs without a word); the second and the third in line also ask
+ *    the TTL of the key ahead (poll_ttl).  It looks again when the watch breaks, when
  *    its keepalives moved to another member, when a holder ahead of it on
  *    this host died (judged from /proc), and every LOOK_LEASES lease
  *    durations for a watch connection lost silently;
@@ -74,6 +75,13 @@ struct etcd {
 	int		 watching;
 	int		 watch_ep;	/* the member it is on (api.ep index) */
 	int64_t		 watch_rev;	/* create_revision of the watched key */
+	int64_t		 handed;	/* the revision of the leader's clean end,
+					 * seen on the watch: lead without a look */
+	int64_t		 handed_to;	/* ... by our key of this revision */
+	int		 span;		/* it spans the ended key to ours (below) */
+	int		 respan;	/* the key ahead leads now: look, and so
+					 * watch the span */
+	char		 wkey64[B64MAX];	/* the watched key */
 
 	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
 	char		 prefix64[B64MAX], end64[B64MAX];
@@ -110,6 +118,8 @@ struct etcd {
 	 * rewrote its value at its first renewal), to judge how it went. */
 	struct etcd_known kl;
 	struct etcd_known ahead_k;	/* the key ahead, as the last look saw it */
+	int		 ahead_next;	/* ... right behind the leader: we are
+					 * third in line */
 };
 
 /* One etcd reply: a holder's key, as the look txn returns it. */
@@ -402,25 +412,36 @@ leave(struct etcd *e)
 	if (e->joined)
 		(void)etcd_revoke(&e->api, e->lease_id, err);
 	e->joined = e->leader = 0;
+	e->handed = e->respan = 0;	/* they were for the place we left */
 }
 
 /*
  * watch: wait for the DELETE of the key KEY64 (base64) created at REV, from
  * revision FROM on: the key ahead of a waiter, or the leader's own.  A PUT
- * of the key ahead says that it leads now.
+ * of the key ahead says that it leads now.  With END64, the watch spans
+ * from the ended key to END64 (past both the key ahead, which leads, and
+ * ours), so that the leader's clean end shows whole on it: its key's
+ * DELETE and the ended key's PUT in one revision, with no DELETE of ours
+ * since FROM, the revision right after the look that saw our key (see
+ * etcd_acquire).  The waiter then leads without a look (the look's round
+ * trip is a good part of a handover); keys of other waiters in the span
+ * are ignored.
  */
 static void
-watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
+watch(struct etcd *e, const char *key64, const char *end64, int64_t rev,
+    int64_t from)
 {
-	char body[B64MAX + 256], err[LEASE_ERRLEN], hdr[ETCD_TOKENMAX + 32];
+	char body[3 * B64MAX + 256], err[LEASE_ERRLEN], hdr[ETCD_TOKENMAX + 32];
 
-	if (e->watching && e->watch_rev == rev)
+	if (e->watching && e->watch_rev == rev && e->span == (end64 != NULL))
 		return;
 	unwatch(e);
 	/* PUTs too: the key ahead rewrites its value when it starts to lead
 	 * (its first renewal), which a waiter wants to know. */
 	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
-	    "\"start_revision\":\"%" PRId64 "\"}}", key64, from);
+	    "%s%s%s\"start_revision\":\"%" PRId64 "\"}}", end64 ? e->ended64 :
+	    key64, end64 ? "\"range_end\":\"" : "", end64 ? end64 : "",
+	    end64 ? "\"," : "", from);
 	/* A refused token cancels the watch at once: the look that follows
 	 * logs in again. */
 	etcd_auth_header(&e->api, hdr, sizeof(hdr));
@@ -433,6 +454,8 @@ watch(struct etcd *e, const char *key64, int64_t rev, int64_t from)
 	e->watching = 1;
 	e->watch_ep = e->api.cur;
 	e->watch_rev = rev;
+	e->span = end64 != NULL;
+	snprintf(e->wkey64, sizeof(e->wkey64), "%s", key64);
 }
 
 /* ---- the URL: etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] ---------- */
@@ -599,11 +622,13 @@ etcd_open(struct lease *l, const void *url,
 /*
  * look: one read-only txn (no raft proposal): the leader (lowest
  * create_revision, and how many keys there are), the key just ahead of ours
- * (highest create_revision below ours), and ours.  Returns 0, or -1.
+ * (highest create_revision below ours) and, into *BELOW, the
+ * create_revision of the one below that (0: none), and ours.  Returns 0,
+ * or -1.
  */
 static int
-look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
-    int64_t *count, int64_t *rev, char *err)
+look(struct etcd *e, struct kv *lead, struct kv *ahead, int64_t *below,
+    int *ours, int64_t *count, int64_t *rev, char *err)
 {
 	char body[8192];
 	struct http_resp r;
@@ -613,7 +638,7 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	snprintf(body, sizeof(body), "{\"success\":["
 	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
 	    "\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}},"
-	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":1,"
+	    "{\"request_range\":{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":2,"
 	    "\"sort_order\":\"DESCEND\",\"sort_target\":\"CREATE\","
 	    "\"max_create_revision\":\"%" PRId64 "\"}},"
 	    "{\"request_range\":{\"key\":\"%s\",\"keys_only\":true}},"
@@ -630,6 +655,12 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int *ours,
 	    count) != 1)
 		*count = 0;
 	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
+	/* Two keys below ours, so that a waiter knows whether it is third
+	 * in line (the range's count would not say: etcd counts the keys
+	 * of the whole range, not those max_create_revision lets through). */
+	if (json_get_int(r.body, r.len,
+	    "responses.1.response_range.kvs.1.create_revision", below) != 1)
+		*below = 0;
 	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
 	mark_read(e, &r, "responses.3.response_range.kvs.0");
@@ -678,6 +709,7 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	 * connection is a good part of a handover); from FROM on, it misses
 	 * nothing. */
 	unwatch(e);
+	e->handed = e->respan = 0;
 	e->own_from = from;
 	e->leader = 1;
 	e->acquired_ms = wall_ms();
@@ -734,6 +766,28 @@ may_skip_look(struct etcd *e)
 	return 1;
 }
 
+/* span_end: the end of a watch from the ended key past both the key LEAD
+ * and ours: the greater of the two, with a NUL byte after it, in base64
+ * into OUT.  OUT, or NULL if it does not fit. */
+static const char *
+span_end(const struct etcd *e, const char *lead, char *out, size_t len)
+{
+	char ours[KEYMAX + 24], end[KEYMAX + 26];
+	ssize_t n = b64_decode(e->key64, strlen(e->key64), ours, sizeof(ours) - 1);
+	const char *top;
+	size_t k;
+
+	if (n < 0)
+		return NULL;
+	ours[n] = '\0';
+	top = strcmp(lead, ours) > 0 ? lead : ours;
+	if ((k = strlen(top)) + 1 >= sizeof(end))
+		return NULL;
+	memcpy(end, top, k);
+	end[k] = '\0';		/* past that key alone */
+	return b64_encode(end, k + 1, out, len) == 0 ? NULL : out;
+}
+
 /* known_set: *K from the key KV, anew if it is another key. */
 static void
 known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
@@ -741,25 +795,57 @@ known_set(struct etcd *e, struct etcd_known *k, const struct kv *kv)
 	if (!kv->found)
 		memset(k, 0, sizeof(*k));
 	else
-		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns);
+		etcd_known_set(k, kv->rev, kv->lease, &kv->h, e->lease_ns,
+		    e->mark_lease != 0 && e->mark_lease == kv->lease);
 }
 
-/* poll_ttl: the waiter right behind the leader asks its TTL (see
- * etcd_known_poll). */
+/*
+ * poll_ttl: a waiter asks the TTL of the key it would wait out if it were
+ * first in line now (see etcd_known_poll, wait_unclean), but only where
+ * that is likely: second in line, the leader's; third, the key ahead's,
+ * which may go as the leader ends cleanly, a lease that ran out, not one
+ * to wait a stop time for.  The waiters behind those ask nothing (idle,
+ * they cost etcd their keepalives alone): for one of them to be first,
+ * two keys or more must go before it looks again, and then it waits out
+ * the key ahead's stop time.
+ */
 static void
 poll_ttl(struct etcd *e)
 {
 	if (e->kl.rev != 0 && e->kl.rev == e->ahead_k.rev)
 		etcd_known_poll(&e->api, &e->kl, e->retry_ns);
+	else if (e->ahead_next)
+		etcd_known_poll(&e->api, &e->ahead_k, e->retry_ns);
 }
 
-/* wait_unclean: we are first in line; wait out the leader we knew of if
- * it went without a clean end (etcd_known_wait).  1: wait, 0: lead. */
+/*
+ * wait_unclean: we are first in line; wait out the last key that may have
+ * led before us if it went without a clean end (etcd_known_wait).  That is
+ * the leader we knew of only if its key was the one right ahead of ours.
+ * Else keys between it and ours (the key ahead, as our last look saw it,
+ * and those below that one) may have led since, unseen: we watched the key
+ * ahead alone, and a new leader's command starts before its first renewal
+ * shows.  Then the ended key must name the key ahead, or we wait its stop
+ * time: a clean end of the leader we knew says nothing of a later one,
+ * and a key ahead of ours that led ended after any other.  If it names
+ * the leader we knew, and the key ahead was right behind that one, the key
+ * ahead waited out no one: its lease that ran out is taken as a leader's
+ * would be, whether it led or not.  1: wait, 0: lead.
+ */
 static int
 wait_unclean(struct etcd *e, struct lease_holder *h, int64_t *retry_ns)
 {
-	return etcd_known_wait(e->lease, &e->kl, e->ended, e->rev, e->retry_ns,
-	    h, retry_ns);
+	struct etcd_known *k = &e->kl;
+	int after_clean = 0;
+
+	if (e->ahead_k.rev != 0 && e->ahead_k.rev != e->kl.rev &&
+	    e->ahead_k.rev != e->rev) {
+		k = &e->ahead_k;
+		after_clean = e->ahead_next && e->kl.rev != 0 &&
+		    e->ended == e->kl.rev;
+	}
+	return etcd_known_wait(e->lease, k, e->ended, e->rev, e->retry_ns,
+	    after_clean, h, retry_ns);
 }
 
 static int
@@ -768,9 +854,13 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 {
 	struct etcd *e = l->data;
 	struct kv lead, ahead;
-	int64_t count = 0, rev = 0;
+	int64_t count = 0, rev = 0, below = 0, handed = e->handed;
 	int ours = 0;
 
+	/* A handover seen on the watch counts for this call alone: a call
+	 * that does not lead at once (an error, say) forgets it, and the
+	 * next, later, looks. */
+	e->handed = 0;
 	*retry_ns = e->retry_ns;
 	memset(h, 0, sizeof(*h));
 	h->ttl_ms = -1;
@@ -799,13 +889,58 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 			return lead_now(e, h, e->count, e->rev + 1);
 		}
 	}
+	/*
+	 * A handover without a look.  The watch alone may make a waiter lead
+	 * only if it proves that at the revision H of the last leader's clean
+	 * end, every key below ours is gone, ours is there, and that leader's
+	 * command has stopped:
+	 *  - a look at revision R saw our key, and the key A ahead of it as
+	 *    the highest below ours; no key is ever created below an existing
+	 *    one, so after R only A and keys below A can stand below ours;
+	 *  - the span watch, from R + 1 on, showed A's DELETE and the ended
+	 *    key's PUT of A's term in the one revision H: A's clean end, sent
+	 *    only once A's command was gone, by A, which led, or by a reaper
+	 *    of it as the lowest key.  So no key below A stood since before
+	 *    H, and A's went at H, with its mark;
+	 *  - the mark lies in the span too: the look read it, the watch
+	 *    showed its PUTs and DELETEs since, and at H no mark stands but
+	 *    A's.  A key deleted by hand leaves its leader's mark while that
+	 *    command stops, and a lowest key that never led may end with it
+	 *    standing;
+	 *  - that watch spans our key too, and showed no DELETE of it in
+	 *    R + 1 .. H (it sends revisions in order): our key is there at H.
+	 *    A lease revoked or a key deleted by hand does not fail our
+	 *    keepalives at once: a recent one says nothing of our key.
+	 * So a span watch starts only right after a look (see respan below),
+	 * and a new place (handed_to) or a place left (leave) forgets what an
+	 * old one saw.
+	 */
+	if (handed && e->joined && e->handed_to == e->rev &&
+	    now_ns() - e->last_ka < e->ttl * NS_PER_S / 2) {
+		int64_t from = handed + 1;
+
+		memset(&e->kl, 0, sizeof(e->kl));
+		return lead_now(e, h, e->count, from);
+	}
+	if (e->respan) {
+		/* The key ahead leads now (its first renewal showed on our
+		 * watch of it): look now, during its term, and so watch the
+		 * span from right after that look.  Not from that renewal on,
+		 * without a look: the watch of the key ahead alone cannot have
+		 * shown a DELETE of our key (by hand) before it.  Nor from
+		 * the start of that watch: a watch from a revision etcd has
+		 * passed joins in only at its next sync of such watchers, up
+		 * to 100 ms later, which is late for a short term. */
+		e->respan = 0;
+		e->looked = 0;
+	}
 	if (may_skip_look(e)) {
 		*h = e->shown;
 		poll_ttl(e);
 		return LEASE_BUSY;
 	}
 	e->looked = 0;
-	if (look(e, &lead, &ahead, &ours, &count, &rev, err) == -1)
+	if (look(e, &lead, &ahead, &below, &ours, &count, &rev, err) == -1)
 		return LEASE_ERR;
 	if (!ours) {
 		/* Someone deleted our key: a new place at the end. */
@@ -833,22 +968,29 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	}
 	known_set(e, &e->kl, &lead);
 	known_set(e, &e->ahead_k, &ahead);
+	e->ahead_next = lead.found && ahead.found && ahead.rev != lead.rev &&
+	    below == lead.rev;
 	*h = lead.h;
 	h->waiters = (int)(count > 0 ? count - 1 : 0);
 	h->ahead = ahead.rev == lead.rev ? 0 : 1;	/* 1: one or more */
 	holder_judge(h, lead.sys, lead.start, &e->me);
-	if (reap_dead(e, &lead, 1) | reap_dead(e, &ahead, ahead.rev == lead.rev)) {
+	/* The key ahead is the leader's when we are right behind it: one
+	 * reap, not a second clean end (or revoke) of the same key. */
+	if (reap_dead(e, &lead, 1) |
+	    (ahead.rev != lead.rev && reap_dead(e, &ahead, 0))) {
 		*retry_ns = 0;
 		return LEASE_BUSY;
 	}
 	if (ahead.found) {
-		char key64[B64MAX];
+		char key64[B64MAX], end64[B64MAX];
 
 		/* A watch on another member than our keepalives: anew. */
 		if (e->watching && e->watch_ep != e->api.cur)
 			unwatch(e);
 		if (b64(ahead.key, key64, sizeof(key64)) == 0)
-			watch(e, key64, ahead.rev, rev + 1);
+			watch(e, key64, ahead.rev == lead.rev ? span_end(e,
+			    ahead.key, end64, sizeof(end64)) : NULL, ahead.rev,
+			    rev + 1);
 	}
 	e->looked = now_ns();
 	e->shown = *h;
@@ -870,7 +1012,7 @@ etcd_renew(struct lease *l, long job, char *err)
 		return LEASE_LOST;
 	}
 	if (e->own_from) {	/* once: a broken watch is not reopened */
-		watch(e, e->key64, e->rev, e->own_from);
+		watch(e, e->key64, NULL, e->rev, e->own_from);
 		e->own_from = 0;
 	}
 	/* A keepalive sent less than half a period ago still counts:
@@ -951,21 +1093,98 @@ etcd_watch_clear(struct lease *l)
 	int rc;
 
 	while ((rc = http_stream_next(&e->wc, &msg, &len, 0, err)) == 1) {
-		int64_t x;
+		int64_t gone = 0, clean = 0, x;
+		char p[64], k64[B64MAX], v64[64], v[32];
+		ssize_t n;
+		int i, del, got;
 
-		if (json_get(msg, len, "result.events.0.type", type,
-		    sizeof(type)) == 1 && !strcmp(type, "DELETE")) {
+		/* The events of one revision come in one message, and one
+		 * message may bring several revisions (a watch that catches
+		 * up), in order. */
+		for (i = 0; ; i++) {
+			snprintf(p, sizeof(p), "result.events.%d.kv.key", i);
+			got = json_get(msg, len, p, k64, sizeof(k64));
+			if (got == 0)
+				break;
+			if (got == -1) {
+				/* A key too long to be one we watch for, or a
+				 * message we cannot read: the events after it
+				 * (our key's DELETE among them, maybe) would
+				 * be lost.  A waiter looks instead. */
+				unwatch(e);
+				return !e->leader;
+			}
+			snprintf(p, sizeof(p), "result.events.%d.type", i);
+			del = json_get(msg, len, p, type, sizeof(type)) == 1 &&
+			    !strcmp(type, "DELETE");
+			if (e->span && !strcmp(k64, e->key64)) {
+				if (del) {	/* ours: look */
+					unwatch(e);
+					return 1;
+				}
+			} else if (!e->span || !strcmp(k64, e->wkey64)) {
+				snprintf(p, sizeof(p), "result.events.%d.kv.%s",
+				    i, del ? "mod_revision" : "create_revision");
+				if (json_get_int(msg, len, p, &x) != 1)
+					x = 0;
+				if (del)
+					gone = x > 0 ? x : 1;
+				/* A PUT (its type is left out, as the
+				 * default) of the key ahead: it rewrote its
+				 * value, so it leads now; watch the span. */
+				else if (!e->leader && x == e->ahead_k.rev) {
+					e->ahead_k.led = 1;
+					if (e->kl.rev == x)
+						e->kl.led = 1;
+					else {
+						e->kl = e->ahead_k;
+						if (!e->span)
+							e->respan = 1;
+					}
+				}
+			} else if (e->span && !strcmp(k64, e->mark64)) {
+				/* The mark, in the span too: which lease it
+				 * stands on, as of this revision (the look
+				 * that started the span read it before). */
+				snprintf(p, sizeof(p), "result.events.%d.kv.lease", i);
+				if (del || json_get_int(msg, len, p, &x) != 1)
+					x = 0;
+				e->mark_lease = x;
+				if (x != 0 && x == e->kl.lease)
+					e->kl.led = 1;
+			} else if (!del && !strcmp(k64, e->ended64)) {
+				/* The revision that ended the term we know
+				 * the leader by. */
+				snprintf(p, sizeof(p), "result.events.%d.kv.value", i);
+				if (json_get(msg, len, p, v64, sizeof(v64)) == 1 &&
+				    (n = b64_decode(v64, strlen(v64), v,
+				    sizeof(v) - 1)) > 0) {
+					v[n] = '\0';
+					snprintf(p, sizeof(p),
+					    "result.events.%d.kv.mod_revision", i);
+					if (decimal(v, INT64_MAX) == e->kl.rev &&
+					    json_get_int(msg, len, p, &x) == 1)
+						clean = x;
+				}
+			}
+		}
+		if (gone) {
+			/* The leader's clean end, whole (its key's DELETE and
+			 * the ended key's PUT of its term in one revision):
+			 * lead without a look (see etcd_acquire). */
+			if (e->span && e->kl.rev == e->watch_rev &&
+			    clean > 0 && clean == gone && (e->mark_lease == 0 ||
+			    e->mark_lease == e->kl.lease)) {
+				e->handed = gone;
+				e->handed_to = e->rev;
+			}
 			unwatch(e);
 			return 1;
 		}
-		/* A PUT (its type is left out, as the default) of the key
-		 * ahead: it rewrote its value, so it leads now. */
-		if (!e->leader && json_get_int(msg, len,
-		    "result.events.0.kv.create_revision", &x) == 1 &&
-		    x == e->ahead_k.rev && e->kl.rev != x)
-			e->kl = e->ahead_k;
 		if (json_get_bool(msg, len, "result.canceled") == 1)
 			break;
+		if (e->respan)
+			return 1;	/* the worker calls acquire now */
 	}
 	if (rc == 1 || rc == -1) {
 		/* The watch broke.  A waiter looks again now; a leader's

@@ -74,11 +74,17 @@ etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 
 void
 etcd_known_set(struct etcd_known *k, int64_t rev, int64_t lease,
-    const struct lease_holder *h, int64_t lease_ns)
+    const struct lease_holder *h, int64_t lease_ns, int marked)
 {
-	if (k->rev == rev)
+	int led = h->acquired_ms > 0 || marked;
+
+	if (k->rev == rev) {
+		if (led)
+			k->led = 1;
 		return;
+	}
 	memset(k, 0, sizeof(*k));
+	k->led = led;
 	k->rev = rev;
 	k->lease = lease;
 	k->stop_ns = h->stop_ms > 0 ? h->stop_ms * NS_PER_MS :
@@ -112,8 +118,8 @@ etcd_known_poll(struct etcd_api *a, struct etcd_known *k, int64_t retry_ns)
 
 int
 etcd_known_wait(struct lease *l, struct etcd_known *k, int64_t ended,
-    int64_t our_rev, int64_t retry_ns, struct lease_holder *h,
-    int64_t *retry_out)
+    int64_t our_rev, int64_t retry_ns, int after_clean,
+    struct lease_holder *h, int64_t *retry_out)
 {
 	int64_t now = now_ns(), left;
 
@@ -125,11 +131,21 @@ etcd_known_wait(struct lease *l, struct etcd_known *k, int64_t ended,
 		int ran_out = k->not_before && now >= k->not_before;
 
 		k->gone = now;
-		if (ran_out) {
+		if (ran_out && (k->led || after_clean)) {
 			int64_t blur = k->stop_ns - (k->granted_ns - NS_PER_S -
 			    retry_ns / 2);
 
 			k->until = now + (blur > 0 ? blur : 0);
+		} else if (ran_out) {
+			k->until = now + k->stop_ns;
+			lease_warn(l, "etcd: the key of %s on %s, term %"
+			    PRId64 ", went without a clean end before it led "
+			    "(its lease ran out?), maybe while it waited out a "
+			    "leader before it: waiting %lld ms, its "
+			    "renew-deadline + kill-after, before leading",
+			    k->id[0] ? k->id : "the first in line",
+			    k->host[0] ? k->host : "?", k->rev,
+			    (long long)(k->stop_ns / NS_PER_MS));
 		} else {
 			k->until = now + k->stop_ns;
 			lease_warn(l, "etcd: the key of %s on %s, term %"

@@ -30,6 +30,9 @@ struct etcd_known {
 	int64_t		 until;		/* ... and wait until then */
 	char		 id[LEASE_IDLEN], host[LEASE_HOSTLEN];
 	int		 slots;		/* its --slots, as its value said */
+	int		 led;		/* known to have led: its value names
+					 * a start, the mark its lease, or a
+					 * rewrite of its value showed */
 };
 
 /* etcd_ended_read: the term in the ended key at PATH (a kvs element) of
@@ -52,9 +55,10 @@ int	etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 
 /* etcd_known_set: *K is the key of term REV on LEASE with the value H,
  * anew if it is another key (LEASE_NS: our lease, for a value that names
- * no duration). */
+ * no duration).  It led if H names a start, or MARKED (the leader's mark
+ * names its lease); once known, that stays. */
 void	etcd_known_set(struct etcd_known *k, int64_t rev, int64_t lease,
-	    const struct lease_holder *h, int64_t lease_ns);
+	    const struct lease_holder *h, int64_t lease_ns, int marked);
 
 /*
  * etcd_known_poll: ask how long K's lease has left, at most twice a
@@ -74,16 +78,21 @@ void	etcd_known_poll(struct etcd_api *a, struct etcd_known *k,
  *  - before its lease could have run out (the last TTL asked for): its
  *    lease was revoked or its keys deleted by hand, so wait its stop time
  *    (renew-deadline + kill-after) from now;
- *  - else it may have run out (a leader that stopped renewing), and then
- *    its holder stopped before; but its TTL is known to a second and half
- *    a RETRY_NS at best, so wait what of its stop time that blur could
- *    hide (0 at the defaults: TTL 10s, retry 2s, stop time 8s);
+ *  - else it may have run out, and if K led (or AFTER_CLEAN: the key
+ *    before it ended cleanly, so K waited out no one), that was a
+ *    holder that stopped renewing, whose command stopped before; but its
+ *    TTL is known to a second and half a RETRY_NS at best, so wait what
+ *    of its stop time that blur could hide (0 at the defaults: TTL 10s,
+ *    retry 2s, stop time 8s);
+ *  - a K that ran out before it led may have been waiting out a leader
+ *    before it that went without a clean end, whose command its lease
+ *    says nothing of: wait its stop time from now, as if revoked;
  *  - never having asked: as if revoked.
  * A clean end seen meanwhile (ENDED names it) ends the wait.  1: wait (*H
  * and *RETRY_OUT say so), 0: lead now.
  */
 int	etcd_known_wait(struct lease *l, struct etcd_known *k, int64_t ended,
-	    int64_t our_rev, int64_t retry_ns, struct lease_holder *h,
-	    int64_t *retry_out);
+	    int64_t our_rev, int64_t retry_ns, int after_clean,
+	    struct lease_holder *h, int64_t *retry_out);
 
 #endif

@@ -67,6 +67,28 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	[ "$took" -lt "$AT_ONCE_MS" ]
 }
 
+@test "etcd: of five idle waiters, only the two nearest the leader ask a TTL" {
+	etcd_start
+	foreign_leader
+	w0=$(etcd_metric etcd_debugging_mvcc_watcher_total)
+	for i in 1 2 3 4 5; do
+		bge "w$i" -l t -t 1s -i "w$i" -v -- true
+		wait_until 5 has waiting "$OUT/w$i.err"
+	done
+	wait_until 5 watching $((w0 + 5))
+	sleep 0.5	# past the looks of the last to come
+	q0=$(calls LeaseTimeToLive) t0=$(calls Txn) r0=$(calls Range)
+	sleep 2		# 10 retry periods
+	q1=$(calls LeaseTimeToLive) t1=$(calls Txn) r1=$(calls Range)
+	echo "in 2 s: lease TTL questions $((q1 - q0)), txn $((t1 - t0)), range $((r1 - r0))"
+	# The second and the third in line ask at most once a retry period
+	# each (20); five would ask about 50 times.
+	[ $((q1 - q0)) -ge 1 ]
+	[ $((q1 - q0)) -le 24 ]
+	[ $((t1 - t0)) = 0 ]
+	[ $((r1 - r0)) = 0 ]
+}
+
 @test "etcd: a waiter behind a standing watch notices a stopped server by its keepalives, and takes over once it is back" {
 	etcd_start
 	foreign_leader
@@ -107,4 +129,36 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	echo "lost ${took}ms after the deletion began (etcdctl's start included)"
 	[ "$STATUS" = 124 ]
 	[ "$took" -lt 1000 ]
+}
+
+# family PID: PID and all of its descendants, one a line.
+family() {
+	local c
+	echo "$1"
+	for c in $(ps -o pid= --ppid "$1"); do
+		family "$c"
+	done
+}
+
+@test "etcd: a waiter on this host ends a dead leader's term once, not twice" {
+	etcd_start
+	bge a -l t -t 2s -i a -- sleep 100
+	wait_until 5 has_nkeys 1
+	wait_until 5 etcdctl_ get leaderrun/t.leader --print-value-only
+	# Every process of the leader dies at once (stopped first, so that
+	# its watchdog cannot end its term): nobody ends it.
+	procs=$(family "$(pid_of a)")
+	kill -STOP $procs
+	kill -KILL $procs
+	wait_exit a
+	[ "$(nkeys)" = 1 ]
+	run etcdctl_ get leaderrun/t.ended --print-value-only
+	[ -z "$output" ]
+	# c, right behind the dead leader, reaps it: the clean end, once.
+	bge c -l t -t 2s -i c -v -- sh -c 'touch "$1"; exec sleep 100' sh "$OUT/c.ran"
+	wait_for "$OUT/c.ran" 5
+	echo "the ended key was written $(knum leaderrun/t.ended version) time(s)"
+	[ "$(knum leaderrun/t.ended version)" = 1 ]
+	kill -TERM "$(pid_of c)"
+	wait_exit c 5
 }
