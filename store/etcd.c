@@ -1069,9 +1069,26 @@ static void
 etcd_withdraw(struct lease *l)
 {
 	struct etcd *e = l->data;
+	char err[LEASE_ERRLEN];
 
-	if (!e->leader)
-		leave(e);
+	if (e->leader)
+		return;
+	/* No command ran for our key: say so if it may be the lowest. */
+	if (e->joined && e->rev > 0)
+		(void)etcd_end_first(&e->api, e->prefix64, e->key64, e->rev,
+		    e->ended64, err);
+	leave(e);
+	/* A place given up forgets what it saw: one taken again (--slots
+	 * tries the other queues now and then) judges from its own looks,
+	 * as a new contender does.  What an old place saw of a key ahead
+	 * would make it wait a stop time for a key that left while the
+	 * one below it stood, and so never led. */
+	memset(&e->kl, 0, sizeof(e->kl));
+	memset(&e->ahead_k, 0, sizeof(e->ahead_k));
+	memset(e->near, 0, sizeof(e->near));
+	e->ahead_next = 0;
+	e->looked = 0;
+	e->handed = e->handed_to = 0;
 }
 
 static int

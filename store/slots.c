@@ -40,6 +40,7 @@ struct slots {
 	int		 ahead[LEASE_SLOTS_MAX];  /* waiters before us there, as
 						  * its last try said (-1: ?) */
 	struct lease_holder shown;	/* the holder of our home, last seen */
+	int		 was_first;	/* first in the home queue at the last call */
 	int64_t		 retry_ns;
 	int64_t		 next_round;	/* a try of the queues we are not in */
 };
@@ -194,6 +195,11 @@ slots_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 	/* First in our home queue (or we cannot tell): the others too, now
 	 * and then. */
 	first = s->home >= 0 && s->place[s->home] && s->ahead[s->home] <= 0;
+	/* Just moved to the front: the others may have come free meanwhile,
+	 * with nobody first in their queues to take them. */
+	if (first && !s->was_first)
+		s->next_round = 0;
+	s->was_first = first;
 	if (s->home < 0 || !s->place[s->home] || (first &&
 	    now_ns() >= s->next_round)) {
 		s->next_round = now_ns() + s->retry_ns;
