@@ -1463,6 +1463,14 @@ etcd_list(const void *url, const struct lease_config *cfg,
 			name[nlen] = '\0';
 		} else
 			name[0] = '\0';
+		if (!slash && n - plen > 6 && !strcmp(key + n - 6, ".ended") &&
+		    (nlen = (size_t)n - plen - 6) < sizeof(name)) {
+			/* The term of the last clean end, PREFIX/NAME.ended:
+			 * NAME, which sorts before its queue keys, and stays
+			 * (a free lease) when none is left. */
+			memcpy(name, rest, nlen);
+			name[nlen] = '\0';
+		}
 		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
 		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {
 			/* A leader's mark, PREFIX/NAME.leader: ours, and its
