@@ -1268,6 +1268,7 @@ want crash && bench_crash
 want frozen && bench_frozen
 want idle && bench_idle
 want etcd && bench_etcd
+want redis && bench_redis
 want slots && bench_slots
 
 # ---- the table ---------------------------------------------------------
