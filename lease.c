@@ -140,7 +140,7 @@ slot_of(const char *name, char *base)
 		snprintf(base, LEASE_IDLEN, "%s", name);
 		return 0;
 	}
-	if ((size_t)(hash - name) >= LEASE_IDLEN || hash[1] == '0' ||
+	if ((size_t)(hash - name) > LEASE_IDLEN - 4 || hash[1] == '0' ||
 	    (i = decimal(hash + 1, LEASE_SLOTS_MAX - 1)) < 1)
 		return -1;
 	memcpy(base, name, (size_t)(hash - name));
@@ -238,7 +238,12 @@ lease_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 {
 	l->renewed_from = 0;
 	l->renew_now = 0;
-	return slots_check(l, h, l->ops->acquire(l, h, retry_ns, err), err);
+	int rc = slots_check(l, h, l->ops->acquire(l, h, retry_ns, err), err);
+
+	/* Refused: give up the place the busy attempt may have taken. */
+	if (rc == LEASE_REFUSED)
+		l->ops->withdraw(l);
+	return rc;
 }
 
 int

@@ -1069,14 +1069,8 @@ static void
 etcd_withdraw(struct lease *l)
 {
 	struct etcd *e = l->data;
-	char err[LEASE_ERRLEN];
-
 	if (e->leader)
 		return;
-	/* No command ran for our key: say so if it may be the lowest. */
-	if (e->joined && e->rev > 0)
-		(void)etcd_end_first(&e->api, e->prefix64, e->key64, e->rev,
-		    e->ended64, err);
 	leave(e);
 	/* A place given up forgets what it saw: one taken again (--slots
 	 * tries the other queues now and then) judges from its own looks,
@@ -1466,10 +1460,19 @@ etcd_list(const void *url, const struct lease_config *cfg,
 		if (!slash && n - plen > 6 && !strcmp(key + n - 6, ".ended") &&
 		    (nlen = (size_t)n - plen - 6) < sizeof(name)) {
 			/* The term of the last clean end, PREFIX/NAME.ended:
-			 * NAME, which sorts before its queue keys, and stays
-			 * (a free lease) when none is left. */
+			 * NAME, a free lease when no other key is left.  Past
+			 * this one key: NAME.x may sort after it, and NAME's
+			 * queue keys name it again (lease.c lists it once). */
 			memcpy(name, rest, nlen);
 			name[nlen] = '\0';
+			if (slot_name_ok(name)) {
+				fn(arg, name, NULL, NULL);
+				memcpy(cur, key, (size_t)n);
+				cur[n] = '\0';
+				clen = (size_t)n + 1;
+				continue;
+			}
+			name[0] = '\0';
 		}
 		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
 		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {

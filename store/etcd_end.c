@@ -72,34 +72,6 @@ etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 	return rc == 0 ? 0 : -1;
 }
 
-int
-etcd_end_first(struct etcd_api *a, const char *prefix64, const char *key64,
-    int64_t rev, const char *ended64, char *err)
-{
-	char body[4096], dec[24], rev64[48];
-	struct http_resp r;
-	int n, rc;
-
-	n = snprintf(dec, sizeof(dec), "%" PRId64, rev);
-	if (b64_encode(dec, (size_t)n, rev64, sizeof(rev64)) == 0)
-		return -1;
-	/* VERSION 0 over a range: no key in it (an empty range compares as
-	 * a missing key). */
-	n = snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
-	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"},"
-	    "{\"target\":\"VERSION\",\"key\":\"%s\",\"range_end\":\"%s\","
-	    "\"version\":\"0\"}],\"success\":[{\"request_delete_range\":"
-	    "{\"key\":\"%s\"}},{\"request_put\":{\"key\":\"%s\",\"value\":"
-	    "\"%s\"}}]}", key64, rev, prefix64, key64, key64, ended64, rev64);
-	if (n < 0 || (size_t)n >= sizeof(body)) {
-		seterr(err, "etcd key too long");
-		return -1;
-	}
-	rc = etcd_call(a, "/v3/kv/txn", body, &r, err);
-	free(r.body);
-	return rc == 0 ? 0 : -1;
-}
-
 void
 etcd_known_set(struct etcd_known *k, int64_t rev, int64_t lease,
     const struct lease_holder *h, int64_t lease_ns, int marked)

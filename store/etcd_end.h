@@ -53,15 +53,6 @@ int	etcd_end_body(char *body, size_t len, const char *key64, int64_t rev,
 int	etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 	    const char *mark64, const char *ended64, char *err);
 
-/*
- * etcd_end_first: a waiter that leaves ends its key KEY64 (of REV, never
- * led) cleanly if no key of the queue (from PREFIX64) stands below it:
- * first in line, it may have become the lowest key, and a revoke alone
- * would leave the next to wait its stop time, not knowing that no
- * command ran for it.  0, or -1 with ERR.
- */
-int	etcd_end_first(struct etcd_api *a, const char *prefix64,
-	    const char *key64, int64_t rev, const char *ended64, char *err);
 
 /* etcd_known_set: *K is the key of term REV on LEASE with the value H,
  * anew if it is another key (LEASE_NS: our lease, for a value that names

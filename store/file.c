@@ -100,9 +100,8 @@ struct flease {
 	pthread_t	 thread;
 	int		 thread_started;
 	int		 armed;
-	int		 blocked;	/* the thread waits in F_SETLKW */
-	int		 abandon;	/* ... for a place withdrawn: what it
-					 * gets, it lets go at once */
+	int		 abandon;	/* armed for a place withdrawn: what
+					 * the thread gets, it lets go at once */
 	int		 have_presence;
 	int		 watch_failed;
 	int		 notify[2];
@@ -369,13 +368,20 @@ presence_waiter(void *arg)
 
 		while (!l->armed)
 			pthread_cond_wait(&l->cv, &l->mu);
-		l->blocked = 1;
+		if (l->abandon) {	/* withdrawn before we began to wait */
+			l->armed = l->abandon = 0;
+			continue;
+		}
 		pthread_mutex_unlock(&l->mu);
 		r = lock_byte(l, 1, F_WRLCK, PRESENCE_BYTE);
 		pthread_mutex_lock(&l->mu);
-		l->armed = l->blocked = 0;
-		if (r == 0 && l->abandon)
-			lock_byte(l, 0, F_UNLCK, PRESENCE_BYTE);
+		l->armed = 0;
+		/* Withdrawn meanwhile: let it go, unless the contender's own
+		 * try took it (one owner, one lock) and counts on it. */
+		if (r == 0 && l->abandon) {
+			if (!l->have_presence)
+				lock_byte(l, 0, F_UNLCK, PRESENCE_BYTE);
+		}
 		else if (r == 0) {
 			l->have_presence = 1;
 			(void)!write(l->notify[1], "", 1);
@@ -389,19 +395,20 @@ presence_waiter(void *arg)
 static int
 have_presence(struct flease *l)
 {
-	int have;
+	int have, e = 0;
 
+	/* Under MU: the waiter thread is the same lock owner, and may be
+	 * letting go of a wait withdrawn (--slots) at this moment. */
 	pthread_mutex_lock(&l->mu);
 	have = l->have_presence;
+	if (!have && lock_byte(l, 0, F_WRLCK, PRESENCE_BYTE) == 0)
+		have = l->have_presence = 1;
+	else if (!have)
+		e = errno;
 	pthread_mutex_unlock(&l->mu);
 	if (have)
 		return 1;
-	if (lock_byte(l, 0, F_WRLCK, PRESENCE_BYTE) == -1)
-		return errno == EAGAIN || errno == EACCES ? 0 : -1;
-	pthread_mutex_lock(&l->mu);
-	l->have_presence = 1;
-	pthread_mutex_unlock(&l->mu);
-	return 1;
+	return e == EAGAIN || e == EACCES ? 0 : -1;
 }
 
 static void
@@ -790,7 +797,7 @@ file_withdraw(struct lease *lease)
 	if (l->leader)
 		return;
 	pthread_mutex_lock(&l->mu);
-	if (l->blocked)
+	if (l->armed)		/* waiting, or about to */
 		l->abandon = 1;
 	pthread_mutex_unlock(&l->mu);
 	drop_presence(l);

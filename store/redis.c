@@ -228,6 +228,7 @@ hold_back(struct redis *r, struct lease_holder *h, int64_t *retry_ns)
 	snprintf(h->host, sizeof(h->host), "%s", r->me.name);
 	h->pid = r->me.pid;
 	h->term = r->term;
+	h->slots = r->slots;	/* ours: never a --slots mismatch */
 	h->local = h->alive = 1;
 	if (left < *retry_ns)
 		*retry_ns = left > 0 ? left : 0;

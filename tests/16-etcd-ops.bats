@@ -124,23 +124,27 @@ value_done() { etcdctl_ get --prefix "leaderrun/$1/" --print-value-only | grep -
 	etcdctl_ put leaderrun/junk x > /dev/null
 	etcdctl_ put "leaderrun/bad name/1" x > /dev/null
 	etcdctl_ put other/x/1 x > /dev/null
-	# A lease that ended cleanly keeps one key, charlie.ended: free.
+	# A lease that ended cleanly keeps one key, charlie.ended: free; and
+	# charlie.x, which sorts after it, is a lease of its own.
 	"$LEADERRUN" -S "$ETCD_URL" -l charlie -- true
+	"$LEADERRUN" -S "$ETCD_URL" -l charlie.x -- true
 	run --separate-stderr -0 "$LEADERRUN" --list -S "$ETCD_URL"
 	echo "$output"
 	echo "$stderr"
-	[ "${#lines[@]}" = 4 ]
+	[ "${#lines[@]}" = 5 ]
 	read -r n s h o t a <<< "${lines[1]}"
 	[ "$n $s $h" = "alpha held node-a" ]
 	read -r n s h o t a <<< "${lines[2]}"
 	[ "$n $s $h" = "bravo held node-b" ]
 	read -r n s h o t a <<< "${lines[3]}"
 	[ "$n $s" = "charlie free" ]
+	read -r n s h o t a <<< "${lines[4]}"
+	[ "$n $s" = "charlie.x free" ]
 	grep -qxF "leaderrun: warning: skipped 'leaderrun/bad name/1': not a lease name" <<< "$stderr"
 	grep -qxF "leaderrun: warning: skipped 'leaderrun/junk': not a leaderrun key (PREFIX/NAME/ID)" <<< "$stderr"
 	[ "$(grep -c warning <<< "$stderr")" = 2 ]
 	run --separate-stderr -0 "$LEADERRUN" --list --json -S "$ETCD_URL"
-	[ "$(jq -c '[.[] | [.name, .holder, (.waiters | length)]]' <<< "$output")" = '[["alpha","node-a",1],["bravo","node-b",0],["charlie",null,0]]' ]
+	[ "$(jq -c '[.[] | [.name, .holder, (.waiters | length)]]' <<< "$output")" = '[["alpha","node-a",1],["bravo","node-b",0],["charlie",null,0],["charlie.x",null,0]]' ]
 	# Another prefix holds no leaderrun leases.
 	run --separate-stderr -0 "$LEADERRUN" --list --json -S "$ETCD_URL/nothing/here"
 	[ "$output" = "[]" ]
