@@ -75,7 +75,8 @@ test: test-needs leaderrun tests/faultshim.so tests/wire_test tests/pg_test
 TEST_NEEDS = $(firstword $(BATS)):bats tmux:tmux setpriv:util-linux \
 	     unshare:util-linux flock:util-linux setsid:util-linux \
 	     script:bsdutils pgrep:procps perl:perl cc:gcc \
-	     python3:python3 jq:jq $(if $(BATS_JOBS),parallel:parallel)
+	     python3:python3 jq:jq strace:strace \
+	     $(if $(BATS_JOBS),parallel:parallel)
 TEST_WANTS = etcd:etcd-server etcdctl:etcd-client redis-server:redis-server \
 	     redis-cli:redis-tools ip:iproute2 tc:iproute2 curl:curl \
 	     stunnel:stunnel4 openssl:openssl \

@@ -1,6 +1,7 @@
 /*
  * log.c - errors, -v lines and heartbeat lines on stderr.
  */
+#include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
@@ -8,10 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run/log.h"
 
 static const char progname[] = "leaderrun";
+
+/* A line's head: the name or node id (128 bytes), a time, a marker. */
+#define LOG_HEADMAX	256
 
 static struct {
 	const char	*name;
@@ -21,14 +26,41 @@ static struct {
 	int		 emoji;
 } out;
 
-/* The NOLINTs: clang 14's analyser misreads a va_list started by a caller
- * of a function declared with a format attribute. */
+/*
+ * emit: HEAD, then FMT with AP, then a newline, on stderr in one write:
+ * the command shares our stderr, and a message written in pieces can
+ * come out split by its lines (a shell's "Terminated" as the command is
+ * stopped).  A message too long for the buffer is cut.
+ *
+ * The NOLINTs: clang 14's analyser misreads a va_list started by a caller
+ * of a function declared with a format attribute.
+ */
+static void
+emit(const char *head, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	size_t n = strlen(head);
+	int k;
+
+	if (n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	memcpy(buf, head, n);
+	k = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
+	if (k > 0)
+		n += (size_t)k < sizeof(buf) - n - 1 ? (size_t)k : sizeof(buf) - n - 2;
+	buf[n++] = '\n';
+	fflush(stderr);
+	while (write(STDERR_FILENO, buf, n) == -1 && errno == EINTR)
+		;
+}
+
 static void
 vwarnx(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
-	fputc('\n', stderr);
+	char head[32];
+
+	snprintf(head, sizeof(head), "%s: ", progname);
+	emit(head, fmt, ap);
 }
 
 void
@@ -80,14 +112,14 @@ void
 logv(const char *fmt, ...)
 {
 	va_list ap;
+	char head[LOG_HEADMAX];
 
 	if (!out.verbose)
 		return;
-	fprintf(stderr, "%s: %s: ", progname, out.name);
+	snprintf(head, sizeof(head), "%s: %s: ", progname, out.name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
+	emit(head, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -98,15 +130,16 @@ beat(const char *emoji, const char *ascii, const char *fmt, ...)
 	time_t t = time(NULL);
 	struct tm tm;
 	va_list ap;
+	char head[LOG_HEADMAX];
 
 	if (!out.beats)
 		return;
+
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S", &tm);
-	fprintf(stderr, "%s %s%s[%s] ", when, mark ? mark : "", mark ? " " : "",
-	    out.node_id);
+	snprintf(head, sizeof(head), "%s %s%s[%s] ", when, mark ? mark : "",
+	    mark ? " " : "", out.node_id);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);	// NOLINT(clang-analyzer-valist.Uninitialized)
+	emit(head, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

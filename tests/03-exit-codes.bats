@@ -215,3 +215,18 @@ teardown() { lr_teardown; }
 	[ "$(elapsed_ms "$t0")" -lt 3000 ]
 	touch "$OUT/go"
 }
+
+@test "a message is one write: the command, which shares stderr, cannot split it" {
+	# Each line leaderrun prints goes out in one write(2), head and all:
+	# a shell's "Terminated" from a command being stopped once came out
+	# in the middle of "leaderrun: t: lost leadership: ...".
+	run strace -f -qq -s 256 -e trace=write -e signal=none -o "$OUT/trace" \
+	    "$LEADERRUN" -d "$DIR" -l t -v -- true
+	[ "$status" = 0 ]
+	grep -q 'write(2, "leaderrun: t: elected (term 1, node [^"]*)\\n", [0-9]*) = ' "$OUT/trace"
+	grep -q 'write(2, "leaderrun: t: released (term 1)\\n", [0-9]*) = ' "$OUT/trace"
+	run strace -f -qq -s 256 -e trace=write -e signal=none -o "$OUT/trace" \
+	    "$LEADERRUN" -d "$DIR" -l t --slots 0 -- true
+	[ "$status" = 125 ]
+	grep -q "write(2, \"leaderrun: invalid slots '0': must be 1-64\\\\n\", [0-9]*) = " "$OUT/trace"
+}
