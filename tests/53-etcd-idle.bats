@@ -23,22 +23,23 @@ calls() {
 }
 
 # foreign_leader: lease t held by a key of an etcdctl lease of 30 s; its id
-# to LEASE.
+# to LEASE, the key's revision to FREV.
 foreign_leader() {
 	LEASE=$(etcdctl_ lease grant 30 | awk '{ print $2 }')
 	etcdctl_ put leaderrun/t/1 x --lease="$LEASE" > /dev/null
+	FREV=$(etcdctl_ get leaderrun/t/1 -w json | sed -n 's/.*"create_revision":\([0-9]*\).*/\1/p')
 }
 
 # foreign_end: the foreign leader ends cleanly, as leaderrun does (one txn:
 # its key goes, its revision goes to PREFIX/NAME.ended).  A revoke by hand
 # instead would make the next leader wait out its stop time.
 foreign_end() {
-	local rev
-	rev=$(etcdctl_ get leaderrun/t/1 -w json | sed -n 's/.*"create_revision":\([0-9]*\).*/\1/p')
 	printf 'create("leaderrun/t/1") > "0"\n\ndel leaderrun/t/1\nput leaderrun/t.ended %s\n\n\n' \
-	    "$rev" | etcdctl_ txn > /dev/null
-	etcdctl_ lease revoke "$LEASE" > /dev/null
+	    "$FREV" | etcdctl_ txn > /dev/null
 }
+
+# foreign_gone: and its lease, which holds no key now.
+foreign_gone() { etcdctl_ lease revoke "$LEASE" > /dev/null; }
 
 # watching N: etcd counts N watchers.
 watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
@@ -57,13 +58,15 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	[ $((t1 - t0)) = 0 ]
 	[ $((r1 - r0)) = 0 ]
 	[ $((k1 - k0)) -ge 2 ]
+	# From the clean end's txn (one etcdctl) to the command's start.
 	t0=$(now_ms)
 	foreign_end
-	wait_exit w 5
+	wait_for "$OUT/ran" 5
 	took=$(elapsed_ms "$t0")
 	echo "took over ${took}ms after the clean end"
+	foreign_gone
+	wait_exit w 5
 	[ "$STATUS" = 0 ]
-	[ -e "$OUT/ran" ]
 	[ "$took" -lt "$AT_ONCE_MS" ]
 }
 
@@ -122,6 +125,7 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	    exec sleep 30' sh "$ETCDCTL_BIN" "$ETCD_EP" "$OUT/deleting"
 	wait_until 5 has waiting "$OUT/w.err"
 	foreign_end
+	foreign_gone
 	wait_for "$OUT/deleting" 10
 	t0=$(now_ms)
 	wait_exit w 5
