@@ -11,8 +11,8 @@
  *    survives a restart of etcd;
  *  - a waiter watches only the key just ahead of it for its DELETE, from the
  *    revision it last read, so a release wakes one waiter, and a handover
- *    costs two raft proposals (the revoke, and the new leader naming its
- *    job) however many wait.  While that watch stands, a waiter's only
+ *    costs two raft proposals (the clean end, and the new leader's mark)
+ *    however many wait.  While that watch stands, a waiter's only
  *    requests are its keepalives, sent through the member that serves
  *    the watch: a stopped or cut-off member fails them (a watch on it
  *    hangs without a word); the second and the third in line also ask
@@ -21,7 +21,8 @@
  *    this host died (judged from /proc), and every LOOK_LEASES lease
  *    durations for a watch connection lost silently;
  *  - the leader renews with a keepalive and checks that its key is still
- *    there (a read-only txn, no proposal); releasing revokes the lease.
+ *    there (a read-only txn, no proposal); releasing ends its term in one
+ *    txn (etcd_end.h) and leaves the lease, bound to nothing, to run out.
  * A request that timed out may still have been applied: every request here
  * is safe to repeat (lease ids are ours, the create is conditional), and a
  * join that failed half way is undone by revoking its lease.
@@ -115,7 +116,8 @@ struct etcd {
 	int64_t		 own_from;	/* a new leader's watch starts here */
 
 	/* The leader we know of (the last look's, or the key ahead once it
-	 * rewrote its value at its first renewal), to judge how it went. */
+	 * rewrote its value at its first renewal, or joined as the leader),
+	 * to judge how it went. */
 	struct etcd_known kl;
 	struct etcd_known ahead_k;	/* the key ahead, as the last look saw it */
 	int		 ahead_next;	/* ... right behind the leader: we are
@@ -221,8 +223,10 @@ keepalive(struct etcd *e, char *err)
 
 /*
  * The leader's mark, PREFIX/NAME.leader, is put with the job-naming write
- * and bound to the leader's etcd lease: it goes when that lease goes (a
- * release, the watchdog's revoke, a same-host reaper, expiry), and stays
+ * (or with the key itself, by a contender alone in the queue: put_value)
+ * and bound to the leader's etcd lease: it goes with a clean end, or
+ * when that lease goes (the watchdog's revoke, a same-host reaper,
+ * expiry), and stays
  * when the leader's queue key is deleted by hand while its holder may
  * still be stopping its command.  Nobody leads while another's mark stands.
  */
@@ -235,27 +239,67 @@ mark_read(struct etcd *e, const struct http_resp *r, const char *path)
 	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
 }
 
-/* put_value: (re)write our key's value naming JOB, if the key is still
- * ours.  1 done, 0 the key is gone, -1 with ERR. */
+/* value64: our holder value naming JOB, started at ACQUIRED_MS (0: not
+ * yet), in base64 into OUT.  0, or -1 with ERR. */
 static int
-put_value(struct etcd *e, long job, int create, char *err)
+value64(struct etcd *e, long job, int64_t acquired_ms, char *out, size_t len,
+    char *err)
 {
-	char val[VALMAX], val64[VALMAX * 2], body[8192], head[4 * B64MAX + 256];
-	struct http_resp r;
-	struct kv kv;
+	char val[VALMAX];
 	size_t n = holder_format(val, sizeof(val), &e->me, e->id, job,
-	    e->lease_ns / 1000000, e->stop_ns / 1000000,
-	    e->acquired_ms, e->slots);
-	int rc;
+	    e->lease_ns / 1000000, e->stop_ns / 1000000, acquired_ms, e->slots);
 
-	if (n == 0 || b64_encode(val, n, val64, sizeof(val64)) == 0) {
+	if (n == 0 || b64_encode(val, n, out, len) == 0) {
 		seterr(err, "holder value too long");
 		return -1;
 	}
-	/* Create: only if the key is new, and then read the head of the
-	 * queue in the same round trip (alone, we lead at once).  Rewrite:
-	 * only if it is the key we created.  Either way the failure branch
-	 * tells us who is there. */
+	return 0;
+}
+
+/*
+ * put_value: (re)write our key's value naming JOB, if the key is still
+ * ours.  1 done, 0 the key is gone, -1 with ERR.
+ *
+ * Create: only if the key is new, and then read the head of the queue in
+ * the same round trip.  A contender that knows of no leader before it
+ * (etcd_known_wait has nothing to wait out) and finds the queue empty and
+ * no mark leads at once: the same txn then puts its key as the leader's,
+ * started, and the leader's mark (e->marked), so an uncontended run's
+ * first renewal writes nothing.  Rewrite: only if it is the key we
+ * created, with the mark.  Either way the failure branch tells us who is
+ * there.
+ */
+static int
+put_value(struct etcd *e, long job, int create, char *err)
+{
+	char val64[VALMAX * 2], lead64[VALMAX * 2],
+	    put[2 * VALMAX * 2 + 8 * B64MAX + 512], head[4 * B64MAX + 256];
+	char body[sizeof(put) + sizeof(head) + 2 * B64MAX + 256];
+	int lone = create && e->kl.rev == 0 && e->ahead_k.rev == 0;
+	int64_t started = lone ? wall_ms() : 0;
+	struct http_resp r;
+	struct kv kv;
+	int rc, k;
+
+	if (value64(e, job, e->acquired_ms, val64, sizeof(val64), err) == -1 ||
+	    (lone && value64(e, job, started, lead64, sizeof(lead64), err) == -1))
+		return -1;
+	if (lone)	/* our key as the leader's if the queue is empty */
+		k = snprintf(put, sizeof(put), "{\"request_txn\":{\"compare\":["
+		    "{\"target\":\"CREATE\",\"key\":\"%s\",\"range_end\":\"%s\","
+		    "\"create_revision\":\"0\"},{\"target\":\"CREATE\",\"key\":"
+		    "\"%s\",\"create_revision\":\"0\"}],\"success\":["
+		    "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":"
+		    "\"%" PRId64 "\"}},{\"request_put\":{\"key\":\"%s\",\"value\":"
+		    "\"%s\",\"lease\":\"%" PRId64 "\"}}],\"failure\":["
+		    "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":"
+		    "\"%" PRId64 "\"}}]}}", e->prefix64, e->end64, e->mark64,
+		    e->key64, lead64, e->lease_id, e->mark64, e->key64,
+		    e->lease_id, e->key64, val64, e->lease_id);
+	else
+		k = snprintf(put, sizeof(put), "{\"request_put\":{\"key\":\"%s\","
+		    "\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}", e->key64,
+		    val64, e->lease_id);
 	if (create)
 		snprintf(head, sizeof(head), ",{\"request_range\":{\"key\":\"%s\","
 		    "\"range_end\":\"%s\",\"limit\":1,\"sort_order\":\"ASCEND\","
@@ -266,12 +310,15 @@ put_value(struct etcd *e, long job, int create, char *err)
 		snprintf(head, sizeof(head), ",{\"request_put\":{\"key\":\"%s\","
 		    "\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}", e->mark64,
 		    e->key64, e->lease_id);
-	snprintf(body, sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
+	if (k < 0 || (size_t)k >= sizeof(put) || (k = snprintf(body,
+	    sizeof(body), "{\"compare\":[{\"target\":\"CREATE\","
 	    "\"key\":\"%s\",\"create_revision\":\"%" PRId64 "\"}],"
-	    "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\","
-	    "\"lease\":\"%" PRId64 "\"}}%s],\"failure\":[{\"request_range\":"
+	    "\"success\":[%s%s],\"failure\":[{\"request_range\":"
 	    "{\"key\":\"%s\"}}]}", e->key64, create ? (int64_t)0 : e->rev,
-	    e->key64, val64, e->lease_id, head, e->key64);
+	    put, head, e->key64)) < 0 || (size_t)k >= sizeof(body)) {
+		seterr(err, "etcd request too long");
+		return -1;
+	}
 	if ((rc = etcd_call(&e->api, "/v3/kv/txn", body, &r, err)) != 0) {
 		if (rc == 1 && etcd_is_error(&r, "lease not found")) {
 			seterr(err, "etcd lease %" PRIx64 " expired or was revoked",
@@ -297,6 +344,11 @@ put_value(struct etcd *e, long job, int create, char *err)
 				e->count = 1;
 			mark_read(e, &r, "responses.2.response_range.kvs.0");
 			e->ended = etcd_ended_read(&r, "responses.3.response_range.kvs.0");
+		}
+		if (create && rc == 1 && lone && json_get_bool(r.body, r.len,
+		    "responses.0.response_txn.succeeded") == 1) {
+			e->marked = 1;
+			e->acquired_ms = started;
 		}
 	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
 	    kv.lease == e->lease_id) {
@@ -382,6 +434,7 @@ join(struct etcd *e, char *err)
 			return -1;
 		}
 		e->acquired_ms = 0;
+		e->marked = 0;
 		rc = put_value(e, e->cfg_job, 1, err);
 		if (rc == 1) {
 			e->joined = 1;
@@ -437,7 +490,9 @@ watch(struct etcd *e, const char *key64, const char *end64, int64_t rev,
 		return;
 	unwatch(e);
 	/* PUTs too: the key ahead rewrites its value when it starts to lead
-	 * (its first renewal), which a waiter wants to know. */
+	 * (its first renewal), which a waiter wants to know.  (A key that
+	 * joined as the leader was the lowest when it was made: no waiter
+	 * behind it saw it otherwise.) */
 	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\","
 	    "%s%s%s\"start_revision\":\"%" PRId64 "\"}}", end64 ? e->ended64 :
 	    key64, end64 ? "\"range_end\":\"" : "", end64 ? end64 : "",
@@ -695,7 +750,7 @@ reap_dead(struct etcd *e, struct kv *kv, int leads)
 	if (leads && (kv->h.acquired_ms > 0 || (e->mark_lease != 0 &&
 	    e->mark_lease == kv->lease)) &&
 	    b64(kv->key, key64, sizeof(key64)) == 0 &&
-	    etcd_end(&e->api, key64, kv->rev, e->mark64, e->ended64, err) == 0)
+	    etcd_end(&e->api, key64, kv->rev, e->mark64, e->ended64, err) != -1)
 		return 1;
 	return etcd_revoke(&e->api, kv->lease, err) == 0;
 }
@@ -712,11 +767,12 @@ lead_now(struct etcd *e, struct lease_holder *h, int64_t count, int64_t from)
 	e->handed = e->respan = 0;
 	e->own_from = from;
 	e->leader = 1;
-	e->acquired_ms = wall_ms();
 	/* Our value names the held command since the join; the leader's mark
-	 * follows with the first renewal, right after the command starts. */
+	 * follows with the first renewal, right after the command starts,
+	 * unless the join wrote it (put_value). */
+	if (!e->marked)
+		e->acquired_ms = wall_ms();
 	e->job = e->cfg_job;
-	e->marked = 0;
 	e->lease->renewed_from = e->last_ka;
 	e->lease->renew_now = 1;
 	h->state = LEASE_HELD;
@@ -882,6 +938,11 @@ etcd_acquire(struct lease *l, struct lease_holder *h, int64_t *retry_ns,
 		e->first = 0;
 		if (join(e, err) == -1)
 			return LEASE_ERR;
+		/* Joined as the leader, with the mark (put_value): only a
+		 * contender with nothing to wait out does, and it must lead
+		 * now, as its key and mark already say. */
+		if (e->marked)
+			return lead_now(e, h, e->count, e->rev + 1);
 		if (e->first && (e->mark_lease == 0 || e->mark_lease ==
 		    e->lease_id)) {	/* alone in the queue: no need to look */
 			if (wait_unclean(e, h, retry_ns))
@@ -1018,9 +1079,9 @@ etcd_renew(struct lease *l, long job, char *err)
 	/* A keepalive sent less than half a period ago still counts:
 	 * lease_renewed_from says since when, and the supervisor's deadline
 	 * runs from there.  The first renewal writes the leader's mark (one
-	 * proposal, after the command has started), and the first after the
-	 * job has finished rewrites the value (done=1); the others only look
-	 * that our key is still there (none). */
+	 * proposal, after the command has started) unless the join did, and
+	 * the first after the job has finished rewrites the value (done=1);
+	 * the others only look that our key is still there (none). */
 	age = now_ns() - e->last_ka;
 	if (age < e->retry_ns / 2)
 		rc = 1;
@@ -1043,15 +1104,21 @@ static int
 etcd_release(struct lease *l, char *err)
 {
 	struct etcd *e = l->data;
-	int was = e->joined;
+	int was = e->joined, ended = -1;
 	char scratch[LEASE_ERRLEN];
 
 	/* The command is gone: say so in the txn that deletes our key (a
 	 * failure leaves the next leader waiting for our stop time).  After
-	 * a loss too, and a deleted key may leave our lease behind. */
+	 * a loss too, and a deleted key may leave our lease behind.  When
+	 * that txn deleted our key, our lease holds nothing and is left to
+	 * run out by itself (TTL: the lease duration), as a reaper leaves a
+	 * dead holder's: a revoke would be one more round trip on the way out
+	 * of every run (the expiry is a raft write too, but etcd's, later). */
 	if (e->lease_id != 0 && e->rev > 0)
-		(void)etcd_end(&e->api, e->key64, e->rev, e->mark64, e->ended64, scratch);
-	if (e->lease_id == 0 || etcd_revoke(&e->api, e->lease_id, err) == -1) {
+		ended = etcd_end(&e->api, e->key64, e->rev, e->mark64, e->ended64,
+		    scratch);
+	if (ended != 1 && (e->lease_id == 0 ||
+	    etcd_revoke(&e->api, e->lease_id, err) == -1)) {
 		if (!was)
 			seterr(err, "not leading");
 		return was ? LEASE_ERR : LEASE_LOST;

@@ -67,9 +67,12 @@ etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 		seterr(err, "etcd key too long");
 		return -1;
 	}
-	rc = etcd_call(a, "/v3/kv/txn", body, &r, err);
+	if (etcd_call(a, "/v3/kv/txn", body, &r, err) == 0)
+		rc = json_get_bool(r.body, r.len, "succeeded") == 1;
+	else
+		rc = -1;
 	free(r.body);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 void

@@ -49,7 +49,8 @@ int64_t	etcd_ended_read(const struct http_resp *r, const char *path);
 int	etcd_end_body(char *body, size_t len, const char *key64, int64_t rev,
 	    const char *mark64, const char *ended64);
 
-/* etcd_end: send it.  0, or -1 with ERR. */
+/* etcd_end: send it.  1 if it deleted the key, 0 if the key was gone
+ * already, -1 with ERR. */
 int	etcd_end(struct etcd_api *a, const char *key64, int64_t rev,
 	    const char *mark64, const char *ended64, char *err);
 

@@ -183,11 +183,29 @@ a_lease() { local k; k=$(holder_key t); echo "${k##*/}"; }
 	run ! grep -q "start b" "$OUT/log"
 }
 
-@test "etcd: a clean release leaves the term in NAME.ended, and no other key" {
+@test "etcd: a clean release leaves the term in NAME.ended, no other key, and its lease bound to nothing; 3 raft writes on its way" {
 	etcd_start
-	run -0 "$LEADERRUN" -S "$ETCD_URL" -l t -t 3s -- sh -c 'echo $LEADERRUN_TERM > "$1"' sh "$OUT/term"
+	p0=$(etcd_metric etcd_server_proposals_committed_total)
+	# The command waits for the leader's mark, so that a mark written at
+	# the first renewal would be counted every time.
+	bge a -l t -t 3s -- sh -c 'echo $LEADERRUN_TERM > "$1"; while [ ! -e "$2" ]; do sleep 0.01; done' sh "$OUT/term" "$OUT/go"
+	wait_until 5 eval '[ -n "$(etcdctl_ get leaderrun/t.leader --keys-only)" ]'
+	touch "$OUT/go"
+	wait_exit a 5
+	p1=$(etcd_metric etcd_server_proposals_committed_total)
+	echo "raft proposals: $((p1 - p0))"
 	[ "$(etcdctl_ get leaderrun/t.ended --print-value-only)" = "$(cat "$OUT/term")" ]
 	[ "$(etcdctl_ get --prefix leaderrun/ --keys-only | sed '/^$/d')" = leaderrun/t.ended ]
+	# The lease grant, the join (with the mark: alone in the queue) and
+	# the clean end; no revoke on the way out.  The lease, bound to
+	# nothing, runs out by itself (etcd's own proposal, a TTL later).
+	[ $((p1 - p0)) -le 3 ]
+	lease=$(etcdctl_ lease list | sed 1d)
+	[ "$(echo "$lease" | wc -w)" = 1 ]
+	ttl=$(etcdctl_ lease timetolive --keys "$lease")
+	echo "$ttl"
+	[[ $ttl == *"attached keys([])"* ]]
+	[ "$(echo "$ttl" | sed -n 's/.*remaining(\([0-9]*\)s).*/\1/p')" -le 3 ]
 	[ "$(nleases)" = 0 ]
 }
 

@@ -464,8 +464,17 @@ nkeys() { keys "$@" | wc -l; }
 # count each time: "wait_until S test "$(nkeys)" = N" counts only once).
 has_nkeys() { [ "$(nkeys)" = "$1" ]; }
 
-# nleases: how many leases etcd has.
-nleases() { etcdctl_ lease list | sed -n 's/^found \([0-9]*\) leases\{0,1\}$/\1/p'; }
+# nleases [ETCDCTL]: how many leases hold a key.  A clean end leaves its
+# lease, bound to nothing, to run out by itself: not counted.  ETCDCTL:
+# the etcdctl function to ask with (etcdctl_).
+nleases() {
+	local ctl=${1:-etcdctl_} id n=0
+	for id in $($ctl lease list | sed 1d); do
+		$ctl lease timetolive --keys "$id" |
+		    grep -q 'attached keys(\[[^]]' && n=$((n + 1))
+	done
+	echo "$n"
+}
 
 # granted_ttl HEX: the TTL etcd granted lease HEX, in seconds.
 granted_ttl() {
