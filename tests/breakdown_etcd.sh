@@ -11,7 +11,7 @@
 # leader's command is the next relay.  Per handover, the times of:
 #   exit     the old command's exit_group
 #   revoke   the old supervisor's worker sends its release (the clean-end
-#            txn that deletes its key; its lease is revoked after)
+#            txn that deletes its key; its lease is left to run out)
 #   revoked  ... and has its reply (etcd's raft proposal: the key goes)
 #   event    the next waiter receives its watch's DELETE
 #   look     ... sends its look (a read-only txn; none, +0, when its watch
