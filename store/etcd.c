@@ -1066,7 +1066,7 @@ etcd_renew(struct lease *l, long job, char *err)
 {
 	struct etcd *e = l->data;
 	int64_t age;
-	int rc;
+	int rc, opened = 0;
 
 	if (!e->leader) {
 		seterr(err, "not leading");
@@ -1074,6 +1074,7 @@ etcd_renew(struct lease *l, long job, char *err)
 	}
 	if (e->own_from) {	/* once: a broken watch is not reopened */
 		watch(e, e->key64, NULL, e->rev, e->own_from);
+		opened = e->watching;
 		e->own_from = 0;
 	}
 	/* A keepalive sent less than half a period ago still counts:
@@ -1081,7 +1082,10 @@ etcd_renew(struct lease *l, long job, char *err)
 	 * runs from there.  The first renewal writes the leader's mark (one
 	 * proposal, after the command has started) unless the join did, and
 	 * the first after the job has finished rewrites the value (done=1);
-	 * the others only look that our key is still there (none). */
+	 * the others only look that our key is still there (none), but for
+	 * one that just opened the watch on our key: from the revision after
+	 * the election, it shows any deletion since (a command that ends
+	 * at once need not wait for that look before its release). */
 	age = now_ns() - e->last_ka;
 	if (age < e->retry_ns / 2)
 		rc = 1;
@@ -1091,7 +1095,7 @@ etcd_renew(struct lease *l, long job, char *err)
 	if (rc == 1 && (!e->marked || job != e->job)) {
 		if ((rc = put_value(e, job, 0, err)) == 1)
 			e->marked = 1;
-	} else if (rc == 1)
+	} else if (rc == 1 && !opened)
 		rc = still_ours(e, err);
 	if (rc == 0) {
 		e->leader = e->joined = 0;

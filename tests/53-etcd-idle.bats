@@ -135,6 +135,35 @@ watching() { [ "$(etcd_metric etcd_debugging_mvcc_watcher_total)" = "$1" ]; }
 	[ "$took" -lt 1000 ]
 }
 
+@test "etcd: a leader alone in the queue writes its mark with its key, and its first renewal asks nothing but its watch" {
+	etcd_start
+	t0=$(calls Txn) r0=$(calls Range) w0=$(calls Watch)
+	# -r 2s: the first renewal is the one right after the start; the
+	# command ends before the second.
+	run -0 lre -l t -r 2s -- sh -c '[ -n "$(ETCDCTL_API=3 "$1" --endpoints "$2" get leaderrun/t.leader --keys-only)" ]; sleep 0.3' \
+	    sh "$ETCDCTL_BIN" "$ETCD_EP"
+	t1=$(calls Txn) r1=$(calls Range) w1=$(calls Watch)
+	echo "Txn $((t1 - t0)), Range $((r1 - r0)) (etcdctl get: 1), Watch $((w1 - w0))"
+	# the join (with the mark) and the clean end; no look at the first
+	# renewal, whose watch shows any deletion since the election
+	[ $((t1 - t0)) = 2 ]
+	[ $((r1 - r0)) = 1 ]
+	[ $((w1 - w0)) = 1 ]
+}
+
+@test "etcd: a leader alone in the queue whose key is deleted as its command starts loses at once" {
+	etcd_start
+	bge w -l t -i w -v -- sh -c 'touch "$3"; ETCDCTL_API=3 "$1" --endpoints "$2" del --prefix leaderrun/t/ > /dev/null;
+	    exec sleep 30' sh "$ETCDCTL_BIN" "$ETCD_EP" "$OUT/deleting"
+	wait_for "$OUT/deleting" 10
+	t0=$(now_ms)
+	wait_exit w 5
+	took=$(elapsed_ms "$t0")
+	echo "lost ${took}ms after the deletion began (etcdctl's start included)"
+	[ "$STATUS" = 124 ]
+	[ "$took" -lt 1000 ]
+}
+
 # family PID: PID and all of its descendants, one a line.
 family() {
 	local c
