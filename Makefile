@@ -15,7 +15,7 @@ BATS	= bats
 RUN_SRCS = run/cli.c run/values.c run/secret.c run/report.c \
 	  run/supervise.c run/worker.c run/gate.c run/job.c run/sig.c \
 	  run/watchdog.c run/metrics.c run/log.c
-LEASE_SRCS = lease.c store/slots.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_api.c store/etcd_end.c store/redis.c store/redis_lua.c store/redis_read.c \
+LEASE_SRCS = lease.c store/slots.c store/file.c store/file_record.c store/holder.c store/common.c store/etcd.c store/etcd_read.c store/etcd_api.c store/etcd_end.c store/redis.c store/redis_lua.c store/redis_read.c \
 	  store/redis_conn.c store/postgres.c store/postgres_sql.c \
 	  wire/net.c wire/http.c wire/json.c wire/resp.c wire/pg.c wire/pg_msg.c \
 	  wire/scram.c lib/base.c lib/host.c lib/digest.c
@@ -23,7 +23,7 @@ SRCS	= leaderrun.c $(RUN_SRCS) $(LEASE_SRCS)
 HDRS	= run/cli.h run/values.h run/secret.h run/report.h run/supervise.h \
 	  run/worker.h run/gate.h run/job.h run/sig.h run/watchdog.h \
 	  run/metrics.h run/log.h \
-	  lease.h store/store.h store/file_record.h store/etcd_api.h store/etcd_end.h store/redis.h store/redis_conn.h store/redis_lua.h wire/net.h wire/http.h wire/json.h wire/resp.h \
+	  lease.h store/store.h store/file_record.h store/etcd.h store/etcd_api.h store/etcd_end.h store/redis.h store/redis_conn.h store/redis_lua.h wire/net.h wire/http.h wire/json.h wire/resp.h \
 	  wire/pg.h wire/pg_msg.h wire/scram.h store/postgres_sql.h lib/base.h lib/host.h lib/digest.h
 
 # Demo knobs: make run NODE_ID=node-2 LEASE=5s

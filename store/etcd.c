@@ -1,5 +1,6 @@
 /*
- * etcd.c - the etcd store behind lease.h (etcd://HOST:PORT,...).
+ * etcd.c - the etcd store behind lease.h (etcd://HOST:PORT,...): its
+ * URLs, and a contender's calls; --status and --list are in etcd_read.c.
  *
  * Spoken over etcd's v3 JSON gateway (etcd_api.c), as a queue in the
  * manner of etcd's own concurrency Mutex:
@@ -52,88 +53,12 @@
 #include "wire/json.h"
 #include "store/etcd_api.h"
 #include "store/etcd_end.h"
+#include "store/etcd.h"
 #include "store/store.h"
 
-#define KEYMAX		(256 + LEASE_IDLEN + 24)
-#define B64MAX		((KEYMAX + 24) * 4 / 3 + 8)
-#define VALMAX		1024
 /* A waiter with a standing watch looks again this many lease durations
  * apart (60 s at the default): the watch and keepalives do the rest. */
 #define LOOK_LEASES	6
-
-/* A holder as the last look saw it: judged from /proc between looks. */
-struct seen {
-	int		 found;
-	struct lease_holder h;
-	char		 sys[80];
-	unsigned long long start;
-};
-
-struct etcd {
-	struct lease	*lease;
-	struct etcd_api	 api;		/* unary calls */
-	struct http_conn wc;		/* the watch on the key ahead of us */
-	int		 watching;
-	int		 watch_ep;	/* the member it is on (api.ep index) */
-	int64_t		 watch_rev;	/* create_revision of the watched key */
-	int64_t		 handed;	/* the revision of the leader's clean end,
-					 * seen on the watch: lead without a look */
-	int64_t		 handed_to;	/* ... by our key of this revision */
-	int		 span;		/* it spans the ended key to ours (below) */
-	int		 respan;	/* the key ahead leads now: look, and so
-					 * watch the span */
-	char		 wkey64[B64MAX];	/* the watched key */
-
-	char		 prefix[KEYMAX];	/* "PREFIX/NAME/" */
-	char		 prefix64[B64MAX], end64[B64MAX];
-	char		 mark64[B64MAX];	/* PREFIX/NAME.leader */
-	char		 ended64[B64MAX];	/* PREFIX/NAME.ended */
-	int64_t		 mark_lease;	/* the mark's lease as last read, 0: none */
-	int64_t		 ended;		/* the term in the ended key, as last read */
-	char		 id[LEASE_IDLEN];
-	struct host_self me;
-	int64_t		 lease_ns, retry_ns, stop_ns, ttl;
-	int		 slots;		/* --slots, written in our value */
-
-	/* our place in the queue */
-	int		 joined;
-	int64_t		 lease_id;
-	char		 key64[B64MAX];
-	int64_t		 rev;		/* create_revision of our key */
-	int64_t		 last_ka;	/* send time of the last good keepalive */
-	int		 leader;
-	int		 marked;	/* our PREFIX/NAME.leader is written */
-	long		 cfg_job;	/* the held command, named from the join */
-	int		 first;		/* join found our key the lowest */
-	int64_t		 count;		/* keys in the queue, as join saw them */
-	long		 job;		/* the job our value names */
-	int64_t		 acquired_ms;
-
-	/* a waiter between looks */
-	int64_t		 looked;	/* when it last looked, 0: look next */
-	struct lease_holder shown;	/* what that look returned */
-	struct seen	 near[2];	/* the leader and the key ahead */
-	int64_t		 own_from;	/* a new leader's watch starts here */
-
-	/* The leader we know of (the last look's, or the key ahead once it
-	 * rewrote its value at its first renewal, or joined as the leader),
-	 * to judge how it went. */
-	struct etcd_known kl;
-	struct etcd_known ahead_k;	/* the key ahead, as the last look saw it */
-	int		 ahead_next;	/* ... right behind the leader: we are
-					 * third in line */
-};
-
-/* One etcd reply: a holder's key, as the look txn returns it. */
-struct kv {
-	int		 found;
-	int64_t		 rev;		/* create_revision */
-	int64_t		 lease;
-	char		 key[KEYMAX + 24];
-	struct lease_holder h;
-	char		 sys[80];
-	unsigned long long start;
-};
 
 static int64_t
 random_id(void)
@@ -161,9 +86,9 @@ b64(const char *s, char *out, size_t len)
 	return b64_encode(s, strlen(s), out, len) == 0 ? -1 : 0;
 }
 
-/* kv_get: the key at PATH (a kvs element) of R into *KV. */
-static int
-kv_get(const struct http_resp *r, const char *path, struct kv *kv)
+/* etcd_kv_get: see etcd.h. */
+int
+etcd_kv_get(const struct http_resp *r, const char *path, struct kv *kv)
 {
 	char p[160], raw[B64MAX], val[VALMAX];
 	ssize_t n;
@@ -236,7 +161,7 @@ mark_read(struct etcd *e, const struct http_resp *r, const char *path)
 	struct kv kv;
 
 	/* A mark without a lease was not ours to make: ignore it. */
-	e->mark_lease = kv_get(r, path, &kv) ? kv.lease : 0;
+	e->mark_lease = etcd_kv_get(r, path, &kv) ? kv.lease : 0;
 }
 
 /* value64: our holder value naming JOB, started at ACQUIRED_MS (0: not
@@ -336,7 +261,7 @@ put_value(struct etcd *e, long job, int create, char *err)
 			rc = -1;
 		} else
 			rc = 1;
-		if (create && rc == 1 && kv_get(&r,
+		if (create && rc == 1 && etcd_kv_get(&r,
 		    "responses.1.response_range.kvs.0", &kv)) {
 			e->first = kv.rev == e->rev;
 			if (json_get_int(r.body, r.len,
@@ -350,8 +275,8 @@ put_value(struct etcd *e, long job, int create, char *err)
 			e->marked = 1;
 			e->acquired_ms = started;
 		}
-	} else if (create && kv_get(&r, "responses.0.response_range.kvs.0", &kv) &&
-	    kv.lease == e->lease_id) {
+	} else if (create && etcd_kv_get(&r, "responses.0.response_range.kvs.0",
+	    &kv) && kv.lease == e->lease_id) {
 		e->rev = kv.rev;	/* a create that timed out did happen */
 		rc = 1;
 	} else {
@@ -515,13 +440,6 @@ watch(struct etcd *e, const char *key64, const char *end64, int64_t rev,
 
 /* ---- the URL: etcd://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX] ---------- */
 
-struct etcd_url {
-	struct net_ep	 ep[ETCD_MAXEPS];	/* members, tried in turn */
-	int		 neps;
-	char		 prefix[256];		/* no slashes at either end */
-	char		 user[LEASE_IDLEN];	/* "" for none */
-};
-
 static int
 etcd_parse_url(const char *url, void *out, char *err)
 {
@@ -606,9 +524,7 @@ etcd_where_lease(const void *url, const char *name, char *buf, size_t len)
 
 /* ---- the calls of lease.h ------------------------------------------------ */
 
-static void etcd_close(struct lease *);
-
-static int
+int
 etcd_open(struct lease *l, const void *url,
     const struct lease_config *cfg, char *err)
 {
@@ -705,18 +621,18 @@ look(struct etcd *e, struct kv *lead, struct kv *ahead, int64_t *below,
 		free(r.body);
 		return -1;
 	}
-	kv_get(&r, "responses.0.response_range.kvs.0", lead);
+	etcd_kv_get(&r, "responses.0.response_range.kvs.0", lead);
 	if (json_get_int(r.body, r.len, "responses.0.response_range.count",
 	    count) != 1)
 		*count = 0;
-	kv_get(&r, "responses.1.response_range.kvs.0", ahead);
+	etcd_kv_get(&r, "responses.1.response_range.kvs.0", ahead);
 	/* Two keys below ours, so that a waiter knows whether it is third
 	 * in line (the range's count would not say: etcd counts the keys
 	 * of the whole range, not those max_create_revision lets through). */
 	if (json_get_int(r.body, r.len,
 	    "responses.1.response_range.kvs.1.create_revision", below) != 1)
 		*below = 0;
-	*ours = kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
+	*ours = etcd_kv_get(&r, "responses.2.response_range.kvs.0", &me) &&
 	    me.rev == e->rev;
 	mark_read(e, &r, "responses.3.response_range.kvs.0");
 	e->ended = etcd_ended_read(&r, "responses.4.response_range.kvs.0");
@@ -1371,7 +1287,7 @@ etcd_place_farewell(struct lease *l, struct lease_farewell *f)
 	bye_to_members(e, f, n);
 }
 
-static void
+void
 etcd_close(struct lease *l)
 {
 	struct etcd *e = l->data;
@@ -1382,206 +1298,6 @@ etcd_close(struct lease *l)
 	http_close(&e->wc);
 	free(e);
 	l->data = NULL;
-}
-
-/* Who leads, for how much longer, and who waits, in order. */
-static int
-etcd_status(const void *u, const struct lease_config *cfg,
-    struct lease_holder *h, struct lease_holder *w, int maxw, int *nw,
-    char *err)
-{
-	struct lease l;
-	struct lease_config c = *cfg;
-	struct http_resp r;
-	struct etcd *e;
-	char body[8192], path[64];
-	int64_t count = 0, ttl;
-	struct kv kv;
-	int i;
-
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (etcd_open(&l, u, &c, err) != LEASE_OK)
-		return LEASE_ERR;
-	e = l.data;
-	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\","
-	    "\"limit\":%d,\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}",
-	    e->prefix64, e->end64, maxw + 1);
-	if (etcd_call(&e->api, "/v3/kv/range", body, &r, err) != 0) {
-		free(r.body);
-		etcd_close(&l);
-		return LEASE_ERR;
-	}
-	if (json_get_int(r.body, r.len, "count", &count) != 1)
-		count = 0;
-	if (kv_get(&r, "kvs.0", &kv)) {
-		*h = kv.h;
-		h->waiters = (int)(count - 1);
-		holder_judge(h, kv.sys, kv.start, &e->me);
-		for (i = 1; i <= maxw; i++) {
-			struct kv wk;
-
-			snprintf(path, sizeof(path), "kvs.%d", i);
-			if (!kv_get(&r, path, &wk))
-				break;
-			w[(*nw)++] = wk.h;
-		}
-	} else
-		h->waiters = 0;
-	free(r.body);
-	if (kv.found && kv.lease) {
-		snprintf(body, sizeof(body), "{\"ID\":\"%" PRId64 "\"}", kv.lease);
-		if (etcd_call(&e->api, "/v3/lease/timetolive", body, &r, err) == 0 &&
-		    json_get_int(r.body, r.len, "TTL", &ttl) == 1 && ttl >= 0)
-			h->ttl_ms = ttl * 1000;
-		free(r.body);
-	}
-	etcd_close(&l);
-	return LEASE_OK;
-}
-
-/*
- * etcd_list: the lease names under PREFIX/, one range per name: the first
- * key (keys only) from a cursor that then skips every key of that name
- * (PREFIX/NAME/ ... sort below PREFIX/NAME0).  A key that is not
- * PREFIX/NAME/ID is skipped, with a word.  lease.c reads each name with
- * etcd_status.
- */
-#define LISTKEYMAX	8192
-static int
-etcd_list(const void *url, const struct lease_config *cfg,
-    void (*fn)(void *, const char *, const char *, const char *), void *arg,
-    char *err)
-{
-	const struct etcd_url *u = url;
-	struct lease l;
-	struct lease_config c = *cfg;
-	struct http_resp r;
-	struct etcd *e;
-	char *cur, *key, *raw, *body, *c64, end64[B64MAX], name[LEASE_IDLEN];
-	size_t plen, clen, nlen;
-	ssize_t n;
-	int rc = LEASE_OK, got, i;
-
-	c.name = "list";	/* etcd_open wants one; not used */
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (etcd_open(&l, u, &c, err) != LEASE_OK)
-		return LEASE_ERR;
-	e = l.data;
-	cur = malloc(LISTKEYMAX + 2);
-	key = malloc(LISTKEYMAX + 2);
-	raw = malloc(LISTKEYMAX * 2);
-	c64 = malloc(LISTKEYMAX * 2);
-	body = malloc(LISTKEYMAX * 2 + 2 * B64MAX);
-	if (!cur || !key || !raw || !c64 || !body) {
-		seterr(err, "%s", strerror(errno));
-		rc = LEASE_ERR;
-		goto out;
-	}
-	plen = (size_t)snprintf(cur, LISTKEYMAX, "%s/", u->prefix);
-	clen = plen;
-	/* Every key under PREFIX/ sorts below PREFIX0 ('/' + 1). */
-	memcpy(key, cur, plen);
-	key[plen - 1] = '0';
-	if (b64_encode(key, plen, end64, sizeof(end64)) == 0) {
-		seterr(err, "etcd prefix too long");
-		rc = LEASE_ERR;
-		goto out;
-	}
-	for (i = 0; i < 1000000; i++) {
-		const char *rest, *slash;
-
-		if (b64_encode(cur, clen, c64, LISTKEYMAX * 2) == 0) {
-			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
-			rc = LEASE_ERR;
-			break;
-		}
-		snprintf(body, LISTKEYMAX * 2 + 2 * B64MAX, "{\"key\":\"%s\","
-		    "\"range_end\":\"%s\",\"limit\":1,\"keys_only\":true}", c64,
-		    end64);
-		if (etcd_call(&e->api, "/v3/kv/range", body, &r, err) != 0) {
-			free(r.body);
-			rc = LEASE_ERR;
-			break;
-		}
-		got = json_get(r.body, r.len, "kvs.0.key", raw, LISTKEYMAX * 2);
-		free(r.body);
-		if (got == 0)
-			break;		/* no more keys */
-		if (got == -1 || (n = b64_decode(raw, strlen(raw), key,
-		    LISTKEYMAX)) < (ssize_t)plen) {
-			seterr(err, "etcd: a key under %s/ is too long", u->prefix);
-			rc = LEASE_ERR;
-			break;
-		}
-		key[n] = '\0';
-		rest = key + plen;
-		slash = memchr(rest, '/', (size_t)n - plen);
-		nlen = slash ? (size_t)(slash - rest) : 0;
-		if (slash && nlen < sizeof(name) && !memchr(rest, '\0', nlen)) {
-			memcpy(name, rest, nlen);
-			name[nlen] = '\0';
-		} else
-			name[0] = '\0';
-		if (!slash && n - plen > 6 && !strcmp(key + n - 6, ".ended") &&
-		    (nlen = (size_t)n - plen - 6) < sizeof(name)) {
-			/* The term of the last clean end, PREFIX/NAME.ended:
-			 * NAME, a free lease when no other key is left.  Past
-			 * this one key: NAME.x may sort after it, and NAME's
-			 * queue keys name it again (lease.c lists it once). */
-			memcpy(name, rest, nlen);
-			name[nlen] = '\0';
-			if (slot_name_ok(name)) {
-				fn(arg, name, NULL, NULL);
-				memcpy(cur, key, (size_t)n);
-				cur[n] = '\0';
-				clen = (size_t)n + 1;
-				continue;
-			}
-			name[0] = '\0';
-		}
-		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
-		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {
-			/* A leader's mark, PREFIX/NAME.leader: ours, and its
-			 * NAME is listed by its queue keys. */
-			memcpy(name, rest, nlen);
-			name[nlen] = '\0';
-			if (slot_name_ok(name)) {
-				memcpy(cur, key, (size_t)n);
-				cur[n] = '\0';	/* past this one key */
-				clen = (size_t)n + 1;
-				continue;
-			}
-			name[0] = '\0';
-		}
-		if (name[0] && slot_name_ok(name)) {
-			fn(arg, name, NULL, NULL);
-			/* Past every key of NAME: PREFIX/NAME0. */
-			memcpy(cur + plen, name, nlen);
-			cur[plen + nlen] = '0';
-			clen = plen + nlen + 1;
-		} else {
-			fn(arg, NULL, key, slash ? "not a lease name" :
-			    "not a leaderrun key (PREFIX/NAME/ID)");
-			/* Past this key alone: KEY followed by a NUL byte. */
-			memcpy(cur, key, (size_t)n);
-			cur[n] = '\0';
-			clen = (size_t)n + 1;
-		}
-	}
-out:
-	free(cur);
-	free(key);
-	free(raw);
-	free(c64);
-	free(body);
-	etcd_close(&l);
-	return rc;
 }
 
 static const char *const etcd_prefixes[] = { "etcd://", NULL };
