@@ -70,6 +70,34 @@ etcd_status(const void *u, const struct lease_config *cfg,
 	return LEASE_OK;
 }
 
+/* The keys beside a lease's queue, PREFIX/NAME<suffix>. */
+enum { SIDE_ENDED = 1, SIDE_LEADER };
+
+/*
+ * side_key: is REST (LEN bytes, after PREFIX/) NAME.ended, the term of
+ * NAME's last clean end (a free lease when no other key is left), or
+ * NAME.leader, a leader's mark (its NAME is listed by its queue keys)?
+ * SIDE_ENDED or SIDE_LEADER with NAME (CAP bytes) set, or 0.
+ */
+static int
+side_key(const char *rest, size_t len, char *name, size_t cap)
+{
+	static const char *const sfx[] = { ".ended", ".leader" };
+	size_t i, k;
+
+	for (i = 0; i < 2; i++) {
+		k = strlen(sfx[i]);
+		if (len <= k || len - k >= cap || memcmp(rest + len - k, sfx[i], k))
+			continue;
+		memcpy(name, rest, len - k);
+		name[len - k] = '\0';
+		if (slot_name_ok(name))
+			return i == 0 ? SIDE_ENDED : SIDE_LEADER;
+		name[0] = '\0';
+	}
+	return 0;
+}
+
 /*
  * etcd_list: the lease names under PREFIX/, one range per name: the first
  * key (keys only) from a cursor that then skips every key of that name
@@ -91,7 +119,7 @@ etcd_list(const void *url, const struct lease_config *cfg,
 	char *cur, *key, *raw, *body, *c64, end64[B64MAX], name[LEASE_IDLEN];
 	size_t plen, clen, nlen;
 	ssize_t n;
-	int rc = LEASE_OK, got, i;
+	int rc = LEASE_OK, got, i, side;
 
 	c.name = "list";	/* etcd_open wants one; not used */
 	c.node_id = "";
@@ -156,36 +184,17 @@ etcd_list(const void *url, const struct lease_config *cfg,
 			name[nlen] = '\0';
 		} else
 			name[0] = '\0';
-		if (!slash && n - plen > 6 && !strcmp(key + n - 6, ".ended") &&
-		    (nlen = (size_t)n - plen - 6) < sizeof(name)) {
-			/* The term of the last clean end, PREFIX/NAME.ended:
-			 * NAME, a free lease when no other key is left.  Past
-			 * this one key: NAME.x may sort after it, and NAME's
-			 * queue keys name it again (lease.c lists it once). */
-			memcpy(name, rest, nlen);
-			name[nlen] = '\0';
-			if (slot_name_ok(name)) {
+		if (!slash && (side = side_key(rest, (size_t)n - plen, name,
+		    sizeof(name))) != 0) {
+			/* NAME's, and past this one key: NAME.x may sort
+			 * after it, and NAME's queue keys name it again
+			 * (lease.c lists it once). */
+			if (side == SIDE_ENDED)
 				fn(arg, name, NULL, NULL);
-				memcpy(cur, key, (size_t)n);
-				cur[n] = '\0';
-				clen = (size_t)n + 1;
-				continue;
-			}
-			name[0] = '\0';
-		}
-		if (!slash && n - plen > 7 && !strcmp(key + n - 7, ".leader") &&
-		    (nlen = (size_t)n - plen - 7) < sizeof(name)) {
-			/* A leader's mark, PREFIX/NAME.leader: ours, and its
-			 * NAME is listed by its queue keys. */
-			memcpy(name, rest, nlen);
-			name[nlen] = '\0';
-			if (slot_name_ok(name)) {
-				memcpy(cur, key, (size_t)n);
-				cur[n] = '\0';	/* past this one key */
-				clen = (size_t)n + 1;
-				continue;
-			}
-			name[0] = '\0';
+			memcpy(cur, key, (size_t)n);
+			cur[n] = '\0';
+			clen = (size_t)n + 1;
+			continue;
 		}
 		if (name[0] && slot_name_ok(name)) {
 			fn(arg, name, NULL, NULL);
