@@ -149,11 +149,11 @@ keepalive(struct etcd *e, char *err)
 /*
  * The leader's mark, PREFIX/NAME.leader, is put with the job-naming write
  * (or with the key itself, by a contender alone in the queue: put_value)
- * and bound to the leader's etcd lease: it goes with a clean end, or
- * when that lease goes (the watchdog's revoke, a same-host reaper,
- * expiry), and stays
- * when the leader's queue key is deleted by hand while its holder may
- * still be stopping its command.  Nobody leads while another's mark stands.
+ * and bound to the leader's etcd lease: it goes with a clean end, or when
+ * that lease goes (the watchdog's revoke, a same-host reaper, expiry), and
+ * stays when the leader's queue key is deleted by hand while its holder
+ * may still be stopping its command.  Nobody leads while another's mark
+ * stands.
  */
 static void
 mark_read(struct etcd *e, const struct http_resp *r, const char *path)
