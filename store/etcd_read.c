@@ -12,6 +12,25 @@
 #include "wire/json.h"
 #include "store/etcd.h"
 
+/* open_reader: L opened on URL to read, not to contend (NAME, if not
+ * NULL, in place of CFG's).  Its state, or NULL with ERR. */
+static struct etcd *
+open_reader(struct lease *l, const void *url, const struct lease_config *cfg,
+    const char *name, char *err)
+{
+	struct lease_config c = *cfg;
+
+	if (name != NULL)
+		c.name = name;
+	c.node_id = "";
+	if (c.lease_ns <= 0)
+		c.lease_ns = NS_PER_S;
+	memset(l, 0, sizeof(*l));
+	if (etcd_open(l, url, &c, err) != LEASE_OK)
+		return NULL;
+	return l->data;
+}
+
 /* Who leads, for how much longer, and who waits, in order. */
 int
 etcd_status(const void *u, const struct lease_config *cfg,
@@ -19,7 +38,6 @@ etcd_status(const void *u, const struct lease_config *cfg,
     char *err)
 {
 	struct lease l;
-	struct lease_config c = *cfg;
 	struct http_resp r;
 	struct etcd *e;
 	char body[8192], path[64];
@@ -27,13 +45,8 @@ etcd_status(const void *u, const struct lease_config *cfg,
 	struct kv kv;
 	int i;
 
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (etcd_open(&l, u, &c, err) != LEASE_OK)
+	if ((e = open_reader(&l, u, cfg, NULL, err)) == NULL)
 		return LEASE_ERR;
-	e = l.data;
 	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\","
 	    "\"limit\":%d,\"sort_order\":\"ASCEND\",\"sort_target\":\"CREATE\"}",
 	    e->prefix64, e->end64, maxw + 1);
@@ -113,7 +126,6 @@ etcd_list(const void *url, const struct lease_config *cfg,
 {
 	const struct etcd_url *u = url;
 	struct lease l;
-	struct lease_config c = *cfg;
 	struct http_resp r;
 	struct etcd *e;
 	char *cur, *key, *raw, *body, *c64, end64[B64MAX], name[LEASE_IDLEN];
@@ -121,14 +133,9 @@ etcd_list(const void *url, const struct lease_config *cfg,
 	ssize_t n;
 	int rc = LEASE_OK, got, i, side;
 
-	c.name = "list";	/* etcd_open wants one; not used */
-	c.node_id = "";
-	if (c.lease_ns <= 0)
-		c.lease_ns = NS_PER_S;
-	memset(&l, 0, sizeof(l));
-	if (etcd_open(&l, u, &c, err) != LEASE_OK)
+	/* etcd_open wants a name; not used */
+	if ((e = open_reader(&l, u, cfg, "list", err)) == NULL)
 		return LEASE_ERR;
-	e = l.data;
 	cur = malloc(LISTKEYMAX + 2);
 	key = malloc(LISTKEYMAX + 2);
 	raw = malloc(LISTKEYMAX * 2);
